@@ -74,7 +74,7 @@ sql_ip4_mask_ok(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	uint32_t v;
 
 	sqlite3_result_int(ctx, s != NULL && db_ip4_parse((const char *)s, &v) == 0 &&
-					db_ip4_mask_ok(v));
+	                                db_ip4_mask_ok(v));
 }
 
 int
@@ -87,11 +87,12 @@ db_error(struct db *db, struct pc_err *err, const char *what)
 	case SQLITE_CONSTRAINT:
 		if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
 			return pc_err_set(err, PC_ERR_CONFLICT, "", "%s: already exists (%s)", what,
-					  msg);
+			                  msg);
 		if (code == SQLITE_CONSTRAINT_FOREIGNKEY)
-			return pc_err_set(err, PC_ERR_CONFLICT, "",
-					  "%s: still referenced or refers to something missing (%s)",
-					  what, msg);
+			return pc_err_set(
+			        err, PC_ERR_CONFLICT, "",
+			        "%s: still referenced or refers to something missing (%s)", what,
+			        msg);
 		return pc_err_set(err, PC_ERR_INVALID, "", "%s: %s", what, msg);
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -174,9 +175,9 @@ db_schema_version(struct db *db)
 	int v = 0;
 
 	if (sqlite3_prepare_v2(db->h,
-			       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-			       "name = 'schema_migrations'",
-			       -1, &st, NULL) != SQLITE_OK)
+	                       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+	                       "name = 'schema_migrations'",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) == 0) {
 		sqlite3_finalize(st);
@@ -184,7 +185,7 @@ db_schema_version(struct db *db)
 	}
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(db->h, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
-			       &st, NULL) != SQLITE_OK)
+	                       &st, NULL) != SQLITE_OK)
 		return -EIO;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
@@ -193,49 +194,48 @@ db_schema_version(struct db *db)
 }
 
 int
-db_migrate_with(struct db *db, const struct db_migration *migrations, int count,
-		struct pc_err *err)
+db_migrate_with(struct db *db, const struct db_migration *migrations, int count, struct pc_err *err)
 {
 	int have, rc;
 	sqlite3_stmt *st = NULL;
 
 	rc = db_exec(db,
-		     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-		     " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-		     " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))",
-		     err);
+	             "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	             " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	             " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))",
+	             err);
 	if (rc < 0)
 		return rc;
 	have = db_schema_version(db);
 	if (have < 0)
 		return pc_err_set(err, PC_ERR_INTERNAL, "", "%s: cannot read schema version",
-				  db->path);
+		                  db->path);
 	if (have > count)
 		return pc_err_set(err, PC_ERR_INVALID, "",
-				  "%s: database schema version %d is newer than this program's "
-				  "schema version %d; use a newer Portcullis",
-				  db->path, have, count);
+		                  "%s: database schema version %d is newer than this program's "
+		                  "schema version %d; use a newer Portcullis",
+		                  db->path, have, count);
 	for (int i = have; i < count; i++) {
 		const struct db_migration *m = &migrations[i];
 		char *msg = NULL;
 
 		if (m->version != i + 1)
 			return pc_err_set(err, PC_ERR_INTERNAL, "",
-					  "migration table out of order: entry %d has version %d",
-					  i, m->version);
+			                  "migration table out of order: entry %d has version %d",
+			                  i, m->version);
 		rc = db_begin(db, err);
 		if (rc < 0)
 			return rc;
 		if (sqlite3_exec(db->h, m->sql, NULL, NULL, &msg) != SQLITE_OK) {
 			pc_err_set(err, PC_ERR_INTERNAL, "",
-				   "%s: migration %04d_%s failed, rolled back: %s", db->path,
-				   m->version, m->name, msg != NULL ? msg : sqlite3_errmsg(db->h));
+			           "%s: migration %04d_%s failed, rolled back: %s", db->path,
+			           m->version, m->name, msg != NULL ? msg : sqlite3_errmsg(db->h));
 			sqlite3_free(msg);
 			db_rollback(db);
 			return -EIO;
 		}
-		if (db_prepare(db, "INSERT INTO schema_migrations(version, name) VALUES (?, ?)", &st,
-			       err) < 0) {
+		if (db_prepare(db, "INSERT INTO schema_migrations(version, name) VALUES (?, ?)",
+		               &st, err) < 0) {
 			db_rollback(db);
 			return -EIO;
 		}
@@ -275,19 +275,19 @@ db_open_raw(const char *path, struct db **out, struct pc_err *err)
 		return -ENOMEM;
 	}
 	if (sqlite3_open_v2(path, &db->h,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+	                    NULL) != SQLITE_OK) {
 		rc = pc_err_set(err, PC_ERR_INTERNAL, "path", "%s: cannot open database: %s", path,
-				db->h != NULL ? sqlite3_errmsg(db->h) : "out of memory");
+		                db->h != NULL ? sqlite3_errmsg(db->h) : "out of memory");
 		db_close(db);
 		return rc;
 	}
 	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(db->h, 1);
 	sqlite3_create_function(db->h, "ip4", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_ip4,
-				NULL, NULL);
+	                        NULL, NULL);
 	sqlite3_create_function(db->h, "ip4_mask_ok", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-				sql_ip4_mask_ok, NULL, NULL);
+	                        sql_ip4_mask_ok, NULL, NULL);
 	rc = db_exec(db, "PRAGMA journal_mode = WAL", err);
 	if (rc == 0)
 		rc = db_exec(db, "PRAGMA foreign_keys = ON", err);

@@ -24,7 +24,7 @@ void db_close(struct db *db);
 /* Applies migrations[0..count) in order, each in its own transaction, recording each in the
  * schema_migrations table; a failing one is rolled back and named in err. */
 int db_migrate_with(struct db *db, const struct db_migration *migrations, int count,
-		    struct pc_err *err);
+                    struct pc_err *err);
 int db_schema_version(struct db *db); /* <0 on error, 0 for an empty database */
 int db_latest_version(void);
 

@@ -48,7 +48,7 @@ const char *
 pc_err_kind_name(enum pc_err_kind kind)
 {
 	static const char *const names[] = {"none",      "invalid", "not_found", "conflict",
-					    "forbidden", "apply",   "internal"};
+	                                    "forbidden", "apply",   "internal"};
 
 	if ((unsigned)kind >= sizeof(names) / sizeof(names[0]))
 		return "internal";

@@ -22,7 +22,7 @@ struct pc_err {
 };
 
 int pc_err_set(struct pc_err *e, enum pc_err_kind kind, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 void pc_err_clear(struct pc_err *e);
 const char *pc_err_kind_name(enum pc_err_kind kind);
 

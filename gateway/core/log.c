@@ -8,13 +8,13 @@
 #include <time.h>
 
 static const char *const subsys_names[LOG_SUBSYS_COUNT] = {
-	"core", "ike", "ipsec", "nat", "net", "aaa", "uauth", "api", "db",
+        "core", "ike", "ipsec", "nat", "net", "aaa", "uauth", "api", "db",
 };
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 static enum log_level levels[LOG_SUBSYS_COUNT] = {
-	LOG_LVL_INFO, LOG_LVL_INFO, LOG_LVL_INFO, LOG_LVL_INFO, LOG_LVL_INFO,
-	LOG_LVL_INFO, LOG_LVL_INFO, LOG_LVL_INFO, LOG_LVL_INFO,
+        LOG_LVL_INFO, LOG_LVL_INFO, LOG_LVL_INFO, LOG_LVL_INFO, LOG_LVL_INFO,
+        LOG_LVL_INFO, LOG_LVL_INFO, LOG_LVL_INFO, LOG_LVL_INFO,
 };
 static bool use_syslog;
 static log_sink_fn sink;
@@ -93,7 +93,8 @@ log_parse_spec(const char *spec, const char **bad, size_t *badlen)
 			int found = -1;
 
 			for (int i = 0; i < LOG_SUBSYS_COUNT; i++)
-				if (strlen(subsys_names[i]) == sn && strncmp(p, subsys_names[i], sn) == 0)
+				if (strlen(subsys_names[i]) == sn &&
+				    strncmp(p, subsys_names[i], sn) == 0)
 					found = i;
 			if (found < 0 || parse_level(eq + 1, n - sn - 1, &lvl) < 0)
 				goto bad;
@@ -160,7 +161,7 @@ log_vmsg(enum log_subsys subsys, enum log_level level, const char *fmt, va_list 
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 		fprintf(stderr, "%s.%03ldZ %-5s %-5s %s\n", when, ts.tv_nsec / 1000000,
-			log_level_name(level), log_subsys_name(subsys), msg);
+		        log_level_name(level), log_subsys_name(subsys), msg);
 	}
 	pthread_mutex_unlock(&log_lock);
 }

@@ -41,9 +41,9 @@ const char *log_subsys_name(enum log_subsys subsys);
 const char *log_level_name(enum log_level level);
 
 void log_msg(enum log_subsys subsys, enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 void log_vmsg(enum log_subsys subsys, enum log_level level, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+        __attribute__((format(printf, 3, 0)));
 /* Hex dump of packet bytes, only at debug level. Never pass keys or secrets. */
 void log_hexdump(enum log_subsys subsys, const char *label, const void *buf, size_t len);
 

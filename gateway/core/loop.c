@@ -31,7 +31,7 @@ struct watcher {
 struct cmd {
 	loop_cmd_fn fn;
 	void *arg;
-	bool wait;     /* a caller waits in loop_call() */
+	bool wait; /* a caller waits in loop_call() */
 	bool started;
 	bool done;
 	int result;
@@ -496,7 +496,8 @@ loop_call(struct loop *loop, loop_cmd_fn fn, void *arg, int timeout_ms)
 	wake(loop);
 	while (!c.done) {
 		if (!c.started && timeout_ms >= 0) {
-			if (pthread_cond_timedwait(&loop->cond, &loop->lock, &deadline) == ETIMEDOUT &&
+			if (pthread_cond_timedwait(&loop->cond, &loop->lock, &deadline) ==
+			            ETIMEDOUT &&
 			    !c.started && !c.done) {
 				unlink_cmd(loop, &c);
 				pthread_mutex_unlock(&loop->lock);
@@ -592,7 +593,8 @@ loop_run(struct loop *loop)
 				continue;
 			}
 			if (fd < loop->nwatchers && loop->watchers[fd].used)
-				loop->watchers[fd].fn(loop, fd, evs[i].events, loop->watchers[fd].arg);
+				loop->watchers[fd].fn(loop, fd, evs[i].events,
+				                      loop->watchers[fd].arg);
 		}
 		if (!loop->stopping)
 			run_due_timers(loop);

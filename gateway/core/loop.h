@@ -15,9 +15,9 @@ typedef int (*loop_cmd_fn)(struct loop *loop, void *arg);
 typedef void (*loop_signal_fn)(struct loop *loop, int signo, void *arg);
 
 /* Upper bounds: a loop holds at most this many fd watchers, timers and queued commands. */
-#define LOOP_MAX_FDS	  4096
-#define LOOP_MAX_TIMERS	  262144
-#define LOOP_MAX_QUEUED	  4096
+#define LOOP_MAX_FDS    4096
+#define LOOP_MAX_TIMERS 262144
+#define LOOP_MAX_QUEUED 4096
 
 int loop_new(struct loop **out);
 void loop_free(struct loop *loop);
@@ -28,7 +28,8 @@ int loop_del_fd(struct loop *loop, int fd);
 
 /* One-shot timer after delay_ms. Returns NULL when the timer table is full. The timer is freed
  * after it fires or when cancelled; never cancel a timer after it fired. */
-struct loop_timer *loop_timer_add(struct loop *loop, uint64_t delay_ms, loop_timer_fn fn, void *arg);
+struct loop_timer *loop_timer_add(struct loop *loop, uint64_t delay_ms, loop_timer_fn fn,
+                                  void *arg);
 void loop_timer_cancel(struct loop *loop, struct loop_timer *t);
 uint64_t loop_now_ms(void); /* CLOCK_MONOTONIC in milliseconds */
 int loop_timer_count(struct loop *loop);

@@ -1,0 +1,15 @@
+/* The table of subcommands: one line each, kept in the order --help lists them. */
+#include "cli/cli.h"
+
+#include <stddef.h>
+
+int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_db_init(struct cli_ctx *ctx, int argc, char **argv);
+
+const struct cli_command cli_commands[] = {
+        {"version", "version                      print the version", false, false, cmd_version},
+        {"db-init", "db-init                      create and migrate the database (--db)", true,
+         false, cmd_db_init},
+};
+
+const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));

@@ -1,0 +1,92 @@
+/* AAA: one asynchronous interface (authenticate, account) over LOCAL, RADIUS and TACACS+ server
+ * groups. Requests are made on the engine (loop) thread and their results are delivered on the same
+ * thread through the loop's command channel; the engine never blocks on a server. */
+#ifndef PORTCULLIS_AAA_AAA_H
+#define PORTCULLIS_AAA_AAA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gateway/core/err.h"
+#include "gateway/core/loop.h"
+
+#define AAA_MAX_USER     128
+#define AAA_MAX_PASSWORD 128
+
+enum aaa_result {
+	AAA_ACCEPT,
+	AAA_REJECT,      /* the server said no (wrong password, unknown user) */
+	AAA_UNAVAILABLE, /* no server answered in time, or the group has no usable server */
+	AAA_ERROR,       /* bad configuration or internal failure */
+};
+
+enum aaa_service {
+	AAA_SVC_XAUTH, /* IPsec Xauth */
+	AAA_SVC_HTTP,
+	AAA_SVC_FTP,
+	AAA_SVC_TELNET,
+	AAA_SVC_ADMIN, /* console / web admin login */
+};
+
+struct aaa_auth_req {
+	char group[64]; /* aaa-server group tag, e.g. "AuthInbound", or "LOCAL" */
+	char user[AAA_MAX_USER];
+	char password[AAA_MAX_PASSWORD]; /* wiped by the AAA layer after use */
+	enum aaa_service service;
+	uint32_t peer_addr;   /* client's public address, host order (Calling-Station-Id) */
+	uint32_t framed_addr; /* assigned address if known, else 0 */
+	uint32_t timeout_ms;  /* overall deadline; 0: the group's own timeouts */
+};
+
+struct aaa_auth_result {
+	enum aaa_result result;
+	char reason[256]; /* for logs: never contains the password */
+	char server[64];  /* which server answered, "" if none */
+};
+
+typedef void (*aaa_auth_fn)(void *arg, const struct aaa_auth_result *res);
+
+struct aaa;
+
+#endif
+
+#ifndef PORTCULLIS_AAA_AAA_API
+#define PORTCULLIS_AAA_AAA_API
+/* Creates the AAA layer; server groups are read from the database at db_path (its own
+ * connection). Must be called on the loop thread. */
+int aaa_new(struct loop *loop, const char *db_path, struct aaa **out);
+void aaa_free(struct aaa *aaa);
+/* Re-reads server groups and hosts after a configuration change. */
+int aaa_reload(struct aaa *aaa, struct pc_err *err);
+
+/* Starts an authentication. fn(arg, result) is called exactly once, later, on the loop thread,
+ * unless aaa_cancel() is called first. *req_id identifies the request for aaa_cancel(). */
+int aaa_authenticate(struct aaa *aaa, const struct aaa_auth_req *req, aaa_auth_fn fn, void *arg,
+                     uint64_t *req_id);
+void aaa_cancel(struct aaa *aaa, uint64_t req_id);
+
+enum aaa_acct_type {
+	AAA_ACCT_START,
+	AAA_ACCT_STOP,
+	AAA_ACCT_INTERIM,
+};
+
+struct aaa_acct_event {
+	enum aaa_acct_type type;
+	char group[64];      /* server group the record goes to */
+	char session_id[64]; /* same for start and stop of one session */
+	uint32_t task_id;
+	char user[AAA_MAX_USER];
+	char user_group[64];  /* vpngroup name for ipsec sessions */
+	uint32_t caller_addr; /* pool address (ipsec) or source address (cut-through), host order */
+	uint32_t peer_addr;   /* client's public address */
+	char service[32];     /* ipsec, telnet, http, ftp, tcp/PORT */
+	char protocol[16];
+	uint64_t elapsed_s;
+	uint64_t bytes_in, bytes_out, packets_in, packets_out;
+	char terminate_cause[32];
+};
+
+/* Writes the record to the SQLite outbox (durable before this returns) and schedules delivery. */
+int aaa_account(struct aaa *aaa, const struct aaa_acct_event *ev, struct pc_err *err);
+#endif
