@@ -14,6 +14,27 @@ struct aaa;
 struct ike;
 struct nat;
 struct uauth;
+struct engine;
+struct pc_err;
+typedef struct json_t json_t;
+
+/* What the API asks of the engine. Each is run on the engine thread through loop_call(); a NULL
+ * entry means the subsystem is not there yet and the API answers 503 naming it. */
+struct engine_ops {
+	/* Reprogram the kernel and the engine's tables from the configuration visible through txn
+	 * (the caller's connection, inside its open transaction). On failure nothing was changed in
+	 * the kernel, err says why, and the caller rolls the transaction back. */
+	int (*apply_config)(struct engine *eng, struct db *txn, struct pc_err *err);
+	/* Live state as JSON arrays/objects (new references). */
+	int (*list_ike_sas)(struct engine *eng, json_t **out);
+	int (*list_ipsec_sas)(struct engine *eng, json_t **out);
+	int (*clear_sa)(struct engine *eng, uint64_t id, struct pc_err *err);
+	int (*list_uauth)(struct engine *eng, json_t **out); /* {current, most_seen, ..., items} */
+	int (*clear_uauth)(struct engine *eng, const char *user_or_addr, struct pc_err *err);
+	int (*stats)(struct engine *eng, json_t **out); /* dashboard counters */
+	int (*acl_counters)(struct engine *eng, json_t **out);
+	int (*aaa_health)(struct engine *eng, json_t **out);
+};
 
 struct engine {
 	struct loop *loop;
@@ -28,6 +49,7 @@ struct engine {
 	struct ike *ike;
 	struct nat *nat;
 	struct uauth *uauth;
+	struct engine_ops ops;
 	uint64_t started_ms;   /* loop_now_ms() at start */
 	int64_t started_epoch; /* wall clock at start */
 };
