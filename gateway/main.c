@@ -53,15 +53,25 @@ usage(FILE *f)
 	        "Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the configuration.\n");
 }
 
-/* True when this process is in the same network namespace as PID 1 (the host's own network). */
+/* The kernel's initial network namespace (init_net) always has this nsfs inode number
+ * (PROC_NET_INIT_INO in include/linux/proc_ns.h). */
+#define INIT_NET_INO 0xEFFFFFF9u
+
+/* True when this process runs in the host's own network: the initial namespace, or the one PID 1
+ * uses (in containers whose PID 1 has its own namespace). */
 static int
 in_root_netns(void)
 {
 	struct stat self, init;
 
-	if (stat("/proc/self/ns/net", &self) < 0 || stat("/proc/1/ns/net", &init) < 0)
+	if (stat("/proc/self/ns/net", &self) < 0)
 		return 1; /* cannot tell: assume the worst */
-	return self.st_ino == init.st_ino && self.st_dev == init.st_dev;
+	if (self.st_ino == INIT_NET_INO)
+		return 1;
+	if (stat("/proc/1/ns/net", &init) == 0 && self.st_ino == init.st_ino &&
+	    self.st_dev == init.st_dev)
+		return 1;
+	return 0;
 }
 
 static int
