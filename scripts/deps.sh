@@ -11,7 +11,7 @@ BUILD_PKGS=(
 	libcmocka-dev libmnl-dev libnftnl-dev libradcli-dev
 )
 TEST_PKGS=(
-	iproute2 nftables conntrack procps psmisc curl netcat-openbsd
+	iproute2 iputils-ping nftables conntrack procps psmisc curl netcat-openbsd telnet tcpdump
 	vpnc strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libstrongswan-extra-plugins freeradius freeradius-utils ike-scan tshark
 	iperf3 libauthen-tacacsplus-perl python3
