@@ -35,6 +35,12 @@ foreach(group integration web vm)
 			ENVIRONMENT "${TEST_ENV}")
 	endforeach()
 endforeach()
+# vm tests boot qemu under software emulation: give them time
+file(GLOB vm_scripts CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/vm/*_test.sh)
+foreach(script IN LISTS vm_scripts)
+	get_filename_component(name ${script} NAME_WE)
+	set_tests_properties(vm_${name} PROPERTIES TIMEOUT 1200)
+endforeach()
 
 if(PORTCULLIS_FUZZ)
 	file(GLOB FUZZERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)
