@@ -12,7 +12,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
 	iproute2 iputils-ping nftables conntrack procps psmisc curl netcat-openbsd telnet tcpdump
-	vpnc strongswan-charon strongswan-swanctl libcharon-extra-plugins
+	vpnc strongswan-charon strongswan-swanctl libcharon-extra-plugins libcharon-extauth-plugins libstrongswan-standard-plugins
 	libstrongswan-extra-plugins freeradius freeradius-utils ike-scan tshark
 	iperf3 libauthen-tacacsplus-perl python3
 )

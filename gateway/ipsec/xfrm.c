@@ -564,7 +564,7 @@ ipsec_xfrm_probe(char *why, size_t whylen)
 	struct ipsec_sa_params p = {.enc = IPSEC_ENC_AES_CBC, .auth = IPSEC_AUTH_HMAC_SHA1_96};
 	struct mnl_socket *nl;
 	char *buf;
-	uint32_t portid, spi;
+	uint32_t portid = 0, spi;
 	int rc, len;
 
 	rc = open_nl(&nl, 0, &portid);
