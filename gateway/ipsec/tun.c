@@ -22,6 +22,9 @@
 
 #define TUN_SPI_BUCKETS   1024 /* power of two */
 #define TUN_ROUTE_BUCKETS 1024 /* power of two */
+#define TUN_OUT_BATCH     32
+#define TUN_RAW_RCVBUF    (4 * 1024 * 1024)
+#define TUN_OUT_SLOT      (ESP_HEADROOM + IPSEC_TUN_MAX_MTU + ESP_TAILROOM)
 /* Outbound SAs get a soft expiry this many packets before the 32-bit counter runs out. */
 #define TUN_SEQ_SOFT_MARGIN (1u << 20)
 
@@ -50,6 +53,18 @@ struct tun_route {
 	struct tun_route *next;
 };
 
+/* One encrypted packet waiting for sendmmsg(). */
+struct tun_out {
+	struct tun_sa *sa;
+	size_t inner_len;
+	struct sockaddr_in to;
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cm;
+};
+
 struct tun_be {
 	struct ipsec_backend be; /* first: the generic part */
 	struct ipsec_tun_config cfg;
@@ -65,6 +80,12 @@ struct tun_be {
 	struct tun_route *prefix_routes;                  /* shorter prefixes, few */
 	struct loop_timer *event_timer;
 	uint64_t drops[ESP_DROP_COUNT];
+	/* Outbound: packets read from the TUN are encrypted in their own slot and sent in
+	 * batches of up to TUN_OUT_BATCH with sendmmsg(). */
+	uint8_t *slots; /* TUN_OUT_BATCH * TUN_OUT_SLOT bytes */
+	struct tun_out out[TUN_OUT_BATCH];
+	struct mmsghdr msgs[TUN_OUT_BATCH];
+	/* Inbound: one packet at a time, decrypted in place. */
 	uint8_t buf[ESP_HEADROOM + IPSEC_TUN_MAX_PKT + ESP_TAILROOM];
 };
 
@@ -579,46 +600,52 @@ ip4_validate(const uint8_t *p, size_t len, struct ip4_hdr *h)
 	return 0;
 }
 
+/* The socket an SA's ESP leaves on: the IKE engine's 4500 socket for NAT-T, else raw ESP. */
 static int
-send_esp(struct tun_be *t, struct tun_sa *sa, const uint8_t *pkt, size_t len)
+sa_fd(const struct tun_be *t, const struct tun_sa *sa)
 {
-	struct sockaddr_in to = sa->p.peer;
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct cmsghdr align;
-	} cm;
-	struct iovec iov = {.iov_base = (void *)pkt, .iov_len = len};
-	struct msghdr msg = {
-	        .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1};
-	int fd = sa->p.udp_encap ? t->be.natt_fd : t->raw_fd;
+	return sa->p.udp_encap ? t->be.natt_fd : t->raw_fd;
+}
 
-	if (fd < 0)
-		return -ENOTCONN;
+/* Fills the message for one encrypted packet: destination, and the source address as
+ * IP_PKTINFO when the SA names one. */
+static void
+out_msg(struct tun_out *q, struct mmsghdr *m, const uint8_t *pkt, size_t len)
+{
+	struct tun_sa *sa = q->sa;
+
+	q->to = sa->p.peer;
 	if (!sa->p.udp_encap)
-		to.sin_port = 0;
+		q->to.sin_port = 0;
+	q->iov.iov_base = (void *)pkt;
+	q->iov.iov_len = len;
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = &q->to;
+	m->msg_hdr.msg_namelen = sizeof(q->to);
+	m->msg_hdr.msg_iov = &q->iov;
+	m->msg_hdr.msg_iovlen = 1;
 	if (sa->p.local.sin_addr.s_addr != 0) {
 		struct cmsghdr *cmsg;
 		struct in_pktinfo pi = {.ipi_spec_dst = sa->p.local.sin_addr};
 
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = sizeof(cm.buf);
-		cmsg = CMSG_FIRSTHDR(&msg);
+		memset(&q->cm, 0, sizeof(q->cm));
+		m->msg_hdr.msg_control = q->cm.buf;
+		m->msg_hdr.msg_controllen = sizeof(q->cm.buf);
+		cmsg = CMSG_FIRSTHDR(&m->msg_hdr);
 		cmsg->cmsg_level = IPPROTO_IP;
 		cmsg->cmsg_type = IP_PKTINFO;
 		cmsg->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(cmsg), &pi, sizeof(pi));
 	}
-	if (sendmsg(fd, &msg, MSG_DONTWAIT) < 0)
-		return -errno;
-	return 0;
 }
 
-/* One packet the kernel routed into the TUN device, at t->buf + ESP_HEADROOM. */
+/* One packet the kernel routed into the TUN device, at slot + ESP_HEADROOM: checks it, finds
+ * its SA, encrypts it in place and queues it as t->out[*nq]. */
 static void
-outbound_one(struct tun_be *t, size_t n)
+outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
 {
-	uint8_t *inner = t->buf + ESP_HEADROOM;
+	uint8_t *inner = slot + ESP_HEADROOM;
+	struct tun_out *q = &t->out[*nq];
 	struct ip4_hdr h;
 	struct tun_sa *sa;
 	size_t off, len;
@@ -649,7 +676,13 @@ outbound_one(struct tun_be *t, size_t n)
 		count_drop(t, sa, ESP_DROP_SELECTOR);
 		return;
 	}
-	ret = esp_encap(sa->out, t->buf, sizeof(t->buf), ESP_HEADROOM, n, &off, &len, &why);
+	if (sa_fd(t, sa) < 0) {
+		log_debug(LOG_IPSEC, "SA %08x: no socket to send on (NAT-T socket not set)",
+		          sa->p.out.spi);
+		count_drop(t, sa, ESP_DROP_SEND);
+		return;
+	}
+	ret = esp_encap(sa->out, slot, TUN_OUT_SLOT, ESP_HEADROOM, n, &off, &len, &why);
 	if (ret < 0) {
 		count_drop(t, sa, why);
 		if (why == ESP_DROP_SEQ_OVERFLOW && !sa->dead) {
@@ -659,32 +692,71 @@ outbound_one(struct tun_be *t, size_t n)
 		}
 		return;
 	}
-	ret = send_esp(t, sa, t->buf + off, len);
-	if (ret < 0) {
-		log_debug(LOG_IPSEC, "SA %08x: sendmsg to peer: %s", sa->p.out.spi, strerror(-ret));
-		count_drop(t, sa, ESP_DROP_SEND);
-		return;
+	q->sa = sa;
+	q->inner_len = n;
+	out_msg(q, &t->msgs[*nq], slot + off, len);
+	(*nq)++;
+}
+
+/* Sends the queued packets, one sendmmsg() per run of packets for the same socket, and counts
+ * them on their SAs. */
+static void
+outbound_flush(struct tun_be *t, int nq)
+{
+	int i = 0;
+
+	while (i < nq) {
+		int fd = sa_fd(t, t->out[i].sa), j = i, sent;
+
+		while (j < nq && sa_fd(t, t->out[j].sa) == fd)
+			j++;
+		sent = sendmmsg(fd, &t->msgs[i], (unsigned)(j - i), MSG_DONTWAIT);
+		if (sent <= 0) {
+			/* The first message failed: count it and go on with the rest. */
+			log_debug(LOG_IPSEC, "SA %08x: sendmmsg to peer: %s",
+			          t->out[i].sa->p.out.spi, strerror(errno));
+			count_drop(t, t->out[i].sa, ESP_DROP_SEND);
+			sent = 1;
+		} else {
+			for (int k = i; k < i + sent; k++) {
+				struct tun_sa *sa = t->out[k].sa;
+
+				sa->st.packets_out++;
+				sa->st.bytes_out += t->out[k].inner_len;
+				check_limits(t, sa);
+			}
+		}
+		i += sent;
 	}
-	sa->st.packets_out++;
-	sa->st.bytes_out += n;
-	check_limits(t, sa);
 }
 
 static void
 tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct tun_be *t = arg;
+	const size_t cap = TUN_OUT_SLOT - ESP_HEADROOM - ESP_TAILROOM;
+	int nq = 0;
 
 	for (int i = 0; i < IPSEC_TUN_READ_BATCH; i++) {
-		ssize_t n = read(t->tun_fd, t->buf + ESP_HEADROOM, IPSEC_TUN_MAX_PKT);
+		uint8_t *slot = t->slots + (size_t)nq * TUN_OUT_SLOT;
+		ssize_t n = read(t->tun_fd, slot + ESP_HEADROOM, cap);
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn(LOG_IPSEC, "tun: read %s: %s", t->ifname, strerror(errno));
-			return;
+			break;
 		}
-		outbound_one(t, (size_t)n);
+		if ((size_t)n > cap) {
+			count_drop(t, NULL, ESP_DROP_TOO_BIG);
+			continue;
+		}
+		outbound_one(t, slot, (size_t)n, &nq);
+		if (nq == TUN_OUT_BATCH) {
+			outbound_flush(t, nq);
+			nq = 0;
+		}
 	}
+	outbound_flush(t, nq);
 }
 
 /* An ESP packet (SPI to ICV) at pkt[0, len), pkt inside t->buf. */
@@ -807,6 +879,7 @@ tun_free(struct ipsec_backend *be)
 		close(t->raw_fd);
 	}
 	tun_rtnl_close(t->nl);
+	free(t->slots);
 	free(t);
 }
 
@@ -844,7 +917,7 @@ tun_open(struct tun_be *t)
 static int
 raw_open(struct tun_be *t)
 {
-	int ret, pmtu = IP_PMTUDISC_DONT;
+	int ret, pmtu = IP_PMTUDISC_DONT, rcvbuf = TUN_RAW_RCVBUF;
 
 	t->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
 	if (t->raw_fd < 0) {
@@ -858,6 +931,10 @@ raw_open(struct tun_be *t)
 		log_error(LOG_IPSEC, "tun: setsockopt IP_MTU_DISCOVER: %s", strerror(errno));
 		return ret;
 	}
+	/* Room for bursts: FORCE passes rmem_max with CAP_NET_ADMIN, else the capped size. */
+	if (setsockopt(t->raw_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+	    setsockopt(t->raw_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		log_warn(LOG_IPSEC, "tun: setsockopt SO_RCVBUF %d: %s", rcvbuf, strerror(errno));
 	return 0;
 }
 
@@ -876,6 +953,11 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 	t->be.natt_fd = -1;
 	t->tun_fd = -1;
 	t->raw_fd = -1;
+	t->slots = calloc(TUN_OUT_BATCH, TUN_OUT_SLOT);
+	if (t->slots == NULL) {
+		free(t);
+		return -ENOMEM;
+	}
 	if (cfg != NULL)
 		t->cfg = *cfg;
 	t->cfg.ifname[sizeof(t->cfg.ifname) - 1] = '\0';
@@ -885,9 +967,9 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 		t->cfg.mtu = IPSEC_TUN_DEFAULT_MTU;
 	if (t->cfg.max_sas == 0)
 		t->cfg.max_sas = IPSEC_TUN_DEFAULT_MAX_SAS;
-	if (t->cfg.mtu < 576 || t->cfg.mtu > IPSEC_TUN_MAX_PKT) {
+	if (t->cfg.mtu < 576 || t->cfg.mtu > IPSEC_TUN_MAX_MTU) {
 		log_error(LOG_IPSEC, "tun: MTU %u out of range (576..%d)", t->cfg.mtu,
-		          IPSEC_TUN_MAX_PKT);
+		          IPSEC_TUN_MAX_MTU);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -938,6 +1020,10 @@ out:
 void
 ipsec_tun_get_drops(struct ipsec_backend *be, uint64_t out[ESP_DROP_COUNT])
 {
+	if (be == NULL || be->ops != &tun_ops) {
+		memset(out, 0, sizeof(uint64_t) * ESP_DROP_COUNT);
+		return;
+	}
 	memcpy(out, tun_of(be)->drops, sizeof(tun_of(be)->drops));
 }
 

@@ -547,6 +547,67 @@ test_rekey_overlap(void **state)
 	assert_int_equal(f->be->ops->sa_del(f->be, h1), 0);
 }
 
+struct count_arg {
+	int fd, want, got;
+	uint32_t last_seq;
+	bool in_order;
+};
+
+static bool
+drain_count(void *arg)
+{
+	struct count_arg *c = arg;
+	uint8_t pkt[2048];
+	ssize_t n;
+
+	while ((n = recv(c->fd, pkt, sizeof(pkt), MSG_DONTWAIT)) >= 8) {
+		uint32_t seq = (uint32_t)pkt[4] << 24 | pkt[5] << 16 | pkt[6] << 8 | pkt[7];
+
+		c->in_order &= seq == c->last_seq + 1;
+		c->last_seq = seq;
+		c->got++;
+	}
+	return c->got >= c->want;
+}
+
+/* Many packets queued in the TUN at once leave in batches (sendmmsg), in sequence order, and
+ * a batch that mixes NAT-T and raw ESP SAs reaches both sockets. */
+static void
+test_batch(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p1 = params(f, true, 0x1050, 0x2050);
+	struct ipsec_sa_params p2 = params(f, false, 0x1051, 0x2051);
+	struct count_arg c = {.fd = f->peer_fd, .want = 150, .in_order = true};
+	struct ipsec_sa_stats st;
+	uint64_t h1, h2;
+	int raw_seen = 0;
+	uint8_t pkt[2048];
+	ssize_t n;
+
+	assert_int_equal(f->be->ops->sa_add(f->be, &p1, &h1), 0);
+	p2.remote_ts[0] = (struct ipsec_prefix){ip4(CLIENT_IN2), 32};
+	assert_int_equal(f->be->ops->sa_add(f->be, &p2, &h2), 0);
+	for (int i = 0; i < 150; i++) {
+		send_inner(CLIENT_IN, "batch");
+		if (i % 10 == 0)
+			send_inner(CLIENT_IN2, "raw");
+	}
+	assert_true(run_until(f->loop, drain_count, &c, 3000));
+	assert_int_equal(c.got, 150);
+	assert_true(c.in_order);
+	assert_int_equal(c.last_seq, 150);
+	assert_int_equal(f->be->ops->sa_stats(f->be, h1, &st), 0);
+	assert_int_equal(st.packets_out, 150);
+	assert_int_equal(st.bytes_out, 150 * (28 + 5));
+	while ((n = recv(f->raw_fd, pkt, sizeof(pkt), MSG_DONTWAIT)) > 0)
+		if (pkt[16] == 127 && pkt[19] == 2)
+			raw_seen++;
+	assert_int_equal(raw_seen, 15);
+	assert_int_equal(f->be->ops->sa_stats(f->be, h2, &st), 0);
+	assert_int_equal(st.packets_out, 15);
+}
+
 static void
 test_bad_params(void **state)
 {
@@ -695,6 +756,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_natt_round_trip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_raw_esp_round_trip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rekey_overlap, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_byte_lifetimes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_time_lifetimes, setup, teardown),
