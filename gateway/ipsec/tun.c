@@ -20,11 +20,12 @@
 #include "gateway/ipsec/cursor.h"
 #include "gateway/ipsec/tun_rtnl.h"
 
-#define TUN_SPI_BUCKETS   1024 /* power of two */
-#define TUN_ROUTE_BUCKETS 1024 /* power of two */
-#define TUN_OUT_BATCH     32
-#define TUN_RAW_RCVBUF    (4 * 1024 * 1024)
-#define TUN_OUT_SLOT      (ESP_HEADROOM + IPSEC_TUN_MAX_MTU + ESP_TAILROOM)
+#define TUN_SPI_BUCKETS    1024 /* power of two */
+#define TUN_ROUTE_BUCKETS  1024 /* power of two */
+#define TUN_OUT_BATCH      32
+#define TUN_RAW_RCVBUF     (4 * 1024 * 1024)
+#define TUN_MAX_LIFETIME_S (UINT64_C(100) * 365 * 86400) /* 100 years: keeps ms in range */
+#define TUN_OUT_SLOT       (ESP_HEADROOM + IPSEC_TUN_MAX_MTU + ESP_TAILROOM)
 /* Outbound SAs get a soft expiry this many packets before the 32-bit counter runs out. */
 #define TUN_SEQ_SOFT_MARGIN (1u << 20)
 
@@ -444,6 +445,13 @@ check_params(const struct tun_be *t, const struct ipsec_sa_params *p)
 	if (!p->udp_encap && t->raw_fd < 0) {
 		log_warn(LOG_IPSEC, "SA %08x: raw ESP SA but the raw ESP socket is disabled",
 		         p->in.spi);
+		return -EINVAL;
+	}
+	if (p->soft_lifetime_s > TUN_MAX_LIFETIME_S || p->hard_lifetime_s > TUN_MAX_LIFETIME_S) {
+		log_warn(LOG_IPSEC, "SA %08x: lifetime %llu/%llus beyond %llus", p->in.spi,
+		         (unsigned long long)p->soft_lifetime_s,
+		         (unsigned long long)p->hard_lifetime_s,
+		         (unsigned long long)TUN_MAX_LIFETIME_S);
 		return -EINVAL;
 	}
 	if (p->soft_lifetime_s != 0 && p->hard_lifetime_s != 0 &&

@@ -630,6 +630,12 @@ test_bad_params(void **state)
 	p.soft_lifetime_s = 10;
 	p.hard_lifetime_s = 5;
 	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
+	p = params(f, true, 0x1010, 0x2010);
+	p.hard_lifetime_s = UINT64_MAX / 10;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
+	p = params(f, false, 0x1010, 0x2010);
+	p.peer.sin_addr.s_addr = 0;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
 	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
 	assert_false(has_route("pctest0", CLIENT_IN));
 }
