@@ -130,8 +130,9 @@ tun_rtnl_route(struct mnl_socket *nl, bool add, uint32_t dst, uint8_t plen, unsi
 		return -EINVAL;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	/* Never replace a route someone else installed: a clash fails the SA instead. */
 	if (add)
-		nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+		nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = plen;

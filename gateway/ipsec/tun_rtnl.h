@@ -15,7 +15,8 @@ int tun_rtnl_open(struct mnl_socket **out);
 void tun_rtnl_close(struct mnl_socket *nl);
 /* Sets the MTU, turns off IPv6 link-local address generation (best effort) and sets IFF_UP. */
 int tun_rtnl_link_up(struct mnl_socket *nl, unsigned ifindex, uint32_t mtu);
-/* Adds (replacing an existing one) or deletes the route dst/plen via ifindex in table (0: main).
+/* Adds (-EEXIST when the same route exists already: another owner's routes are never replaced) or
+ * deletes the route dst/plen via ifindex in table (0: main).
  * dst in host byte order. */
 int tun_rtnl_route(struct mnl_socket *nl, bool add, uint32_t dst, uint8_t plen, unsigned ifindex,
                    uint32_t table);

@@ -638,6 +638,17 @@ test_bad_params(void **state)
 	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
 	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
 	assert_false(has_route("pctest0", CLIENT_IN));
+
+	/* A route to the selector that someone else owns is left alone and fails the SA. */
+	assert_int_equal(system("ip route add 10.2.0.9/32 dev lo"), 0);
+	p = params(f, true, 0x1010, 0x2010);
+	p.remote_ts[1] = (struct ipsec_prefix){ip4("10.2.0.9"), 32};
+	p.n_remote_ts = 2;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EEXIST);
+	assert_true(has_route("lo", "10.2.0.9"));
+	assert_false(has_route("pctest0", CLIENT_IN)); /* the first selector's route rolled back */
+	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
+	assert_int_equal(system("ip route del 10.2.0.9/32 dev lo"), 0);
 }
 
 static void
