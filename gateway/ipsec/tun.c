@@ -25,6 +25,8 @@
 #define TUN_OUT_BATCH      32
 #define TUN_RAW_RCVBUF     (4 * 1024 * 1024)
 #define TUN_MAX_LIFETIME_S (UINT64_C(100) * 365 * 86400) /* 100 years: keeps ms in range */
+#define TUN_IN_BATCH       16
+#define TUN_IN_SLOT        IPSEC_TUN_MAX_PKT /* a whole (reassembled) IPv4 packet */
 #define TUN_OUT_SLOT       (ESP_HEADROOM + IPSEC_TUN_MAX_MTU + ESP_TAILROOM)
 /* Outbound SAs get a soft expiry this many packets before the 32-bit counter runs out. */
 #define TUN_SEQ_SOFT_MARGIN (1u << 20)
@@ -86,7 +88,10 @@ struct tun_be {
 	uint8_t *slots; /* TUN_OUT_BATCH * TUN_OUT_SLOT bytes */
 	struct tun_out out[TUN_OUT_BATCH];
 	struct mmsghdr msgs[TUN_OUT_BATCH];
-	/* Inbound: one packet at a time, decrypted in place. */
+	/* Inbound: raw ESP is received in batches (recvmmsg) into rslots, TUN_IN_BATCH *
+	 * TUN_IN_SLOT bytes (NULL without the raw socket); ESP-in-UDP from the IKE engine is
+	 * copied to buf. Both are decrypted in place. */
+	uint8_t *rslots;
 	uint8_t buf[ESP_HEADROOM + IPSEC_TUN_MAX_PKT + ESP_TAILROOM];
 };
 
@@ -767,7 +772,7 @@ tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 	outbound_flush(t, nq);
 }
 
-/* An ESP packet (SPI to ICV) at pkt[0, len), pkt inside t->buf. */
+/* An ESP packet (SPI to ICV) at pkt[0, len), in one of our buffers: decrypted in place. */
 static void
 esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 {
@@ -828,26 +833,43 @@ static void
 raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct tun_be *t = arg;
+	struct mmsghdr m[TUN_IN_BATCH];
+	struct iovec iov[TUN_IN_BATCH];
 
-	for (int i = 0; i < IPSEC_TUN_READ_BATCH; i++) {
-		ssize_t n = recv(t->raw_fd, t->buf, sizeof(t->buf), MSG_DONTWAIT | MSG_TRUNC);
-		struct ip4_hdr h;
+	for (int round = 0; round < IPSEC_TUN_READ_BATCH / TUN_IN_BATCH; round++) {
+		int n;
 
+		memset(m, 0, sizeof(m));
+		for (int i = 0; i < TUN_IN_BATCH; i++) {
+			iov[i].iov_base = t->rslots + (size_t)i * TUN_IN_SLOT;
+			iov[i].iov_len = TUN_IN_SLOT;
+			m[i].msg_hdr.msg_iov = &iov[i];
+			m[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(t->raw_fd, m, TUN_IN_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn(LOG_IPSEC, "tun: recv raw ESP: %s", strerror(errno));
+				log_warn(LOG_IPSEC, "tun: recvmmsg raw ESP: %s", strerror(errno));
 			return;
 		}
-		if ((size_t)n > sizeof(t->buf)) {
-			count_drop(t, NULL, ESP_DROP_TOO_BIG);
-			continue;
+		for (int i = 0; i < n; i++) {
+			uint8_t *p = iov[i].iov_base;
+			struct ip4_hdr h;
+
+			if (m[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				count_drop(t, NULL, ESP_DROP_TOO_BIG);
+				continue;
+			}
+			/* Raw IPv4 sockets deliver the IP header; the kernel has reassembled
+			 * fragments. */
+			if (ip4_validate(p, m[i].msg_len, &h) < 0 || h.proto != IPPROTO_ESP) {
+				count_drop(t, NULL, ESP_DROP_NOT_ESP);
+				continue;
+			}
+			esp_input(t, p + h.ihl_bytes, (size_t)h.tot - h.ihl_bytes, h.src);
 		}
-		/* Raw IPv4 sockets deliver the IP header; the kernel has reassembled fragments. */
-		if (ip4_validate(t->buf, (size_t)n, &h) < 0 || h.proto != IPPROTO_ESP) {
-			count_drop(t, NULL, ESP_DROP_NOT_ESP);
-			continue;
-		}
-		esp_input(t, t->buf + h.ihl_bytes, (size_t)h.tot - h.ihl_bytes, h.src);
+		if (n < TUN_IN_BATCH)
+			return;
 	}
 }
 
@@ -888,6 +910,7 @@ tun_free(struct ipsec_backend *be)
 	}
 	tun_rtnl_close(t->nl);
 	free(t->slots);
+	free(t->rslots);
 	free(t);
 }
 
@@ -994,6 +1017,11 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 	if (ret < 0)
 		goto out;
 	if (!t->cfg.no_raw_esp) {
+		t->rslots = calloc(TUN_IN_BATCH, TUN_IN_SLOT);
+		if (t->rslots == NULL) {
+			ret = -ENOMEM;
+			goto out;
+		}
 		ret = raw_open(t);
 		if (ret < 0)
 			goto out;
