@@ -7,9 +7,10 @@
 # gw and client each run tests/unit/esp_peer_test.c in serve mode (ESP_PEER_SERVE=1): a tun
 # backend with one SA pair, keys mirrored. A ping from host to the client's inner address (and
 # back from the client) must cross the tunnel; dumpcap on the gw's outside veth must show ESP
-# (tshark -Y esp) and no ICMP in clear; both ends' counters must move. Run twice: raw ESP
-# (IP protocol 50) and ESP-in-UDP on port 4500, where datagrams starting with the 4-byte
-# non-ESP marker (IKE) and NAT keepalives must not reach the ESP backend.
+# (tshark -Y esp) and no ICMP in clear; both ends' counters must move; a captured ESP packet
+# sent again is refused as a replay and a modified one as an ICV failure. Runs with raw ESP
+# (IP protocol 50) and ESP-in-UDP on port 4500 (four algorithm pairs in all); on 4500, datagrams
+# starting with the 4-byte non-ESP marker (IKE) and NAT keepalives must not reach the ESP backend.
 set -euo pipefail
 
 BUILD=${PORTCULLIS_BUILD_DIR:-build/dev}
@@ -147,6 +148,33 @@ s.sendto(b"\xff", ("192.168.1.1", 4500))'
 	kill -INT "$cap"
 	wait "$cap" 2>/dev/null || true
 
+	# From the wire to the gw again: the client's first ESP packet as captured (a replay), and
+	# the same packet with its sequence number changed (ICV no longer matches).
+	tshark -r "$WORK/cap.pcapng" -Y 'esp && ip.src == 192.168.1.5' -F pcap \
+		-w "$WORK/one.pcap" 2>/dev/null || fail "$mode: extracting an ESP packet"
+	ip netns exec "$NS_C" python3 - "$WORK/one.pcap" "$udp" <<'EOP' || fail "$mode: re-injecting ESP"
+import socket, struct, sys
+data = open(sys.argv[1], "rb").read()
+incl = struct.unpack_from("<I", data, 24 + 8)[0]
+frame = data[24 + 16:24 + 16 + incl]
+ip = frame[14:]                      # Ethernet II on the veth
+ihl = (ip[0] & 15) * 4
+proto = ip[9]
+esp = ip[ihl + 8:] if proto == 17 else ip[ihl:]
+assert proto in (17, 50), proto
+assert struct.unpack_from("!I", esp, 0)[0] == 0x1001, "not the client's SA"
+forged = esp[:4] + struct.pack("!I", 0x7fffffff) + esp[8:]
+if sys.argv[2] == "1":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dst = ("192.168.1.1", 4500)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
+    dst = ("192.168.1.1", 0)
+s.sendto(esp, dst)
+s.sendto(forged, dst)
+EOP
+	sleep 0.3
+
 	stop_peer gw
 	stop_peer cli
 	local f k v
@@ -160,10 +188,17 @@ s.sendto(b"\xff", ("192.168.1.1", 4500))'
 			v=$(stat_of "$WORK/$f.stats" "$k")
 			[ "${v:-0}" -gt 0 ] || fail "$mode: $f $k did not move"
 		done
-		for k in auth_failures replay_drops drop_padding drop_no-sa drop_selector; do
+		for k in drop_padding drop_no-sa drop_selector drop_inner-header drop_send drop_tun-write; do
 			v=$(stat_of "$WORK/$f.stats" "$k")
 			[ "$v" = 0 ] || fail "$mode: $f $k is $v, expected 0"
 		done
+	done
+	# Exactly the two re-injected packets were refused, each for its own reason.
+	for k in replay_drops auth_failures drop_replay drop_auth; do
+		[ "$(stat_of "$WORK/gw.stats" "$k")" = 1 ] ||
+			fail "$mode: gw $k is $(stat_of "$WORK/gw.stats" "$k"), expected 1"
+		[ "$(stat_of "$WORK/cli.stats" "$k")" = 0 ] ||
+			fail "$mode: client $k is $(stat_of "$WORK/cli.stats" "$k"), expected 0"
 	done
 	if [ "$udp" = 1 ]; then
 		[ "$(stat_of "$WORK/gw.stats" udp_ike)" = 1 ] || fail "$mode: IKE datagram not recognised"
