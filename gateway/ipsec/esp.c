@@ -1,0 +1,592 @@
+/* ESP packet transform: see esp.h. */
+#include "gateway/ipsec/esp.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
+
+#include "gateway/core/log.h"
+#include "gateway/ipsec/cursor.h"
+
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+static int crypto_status;
+static OSSL_PROVIDER *prov_default, *prov_legacy;
+
+static void
+crypto_load(void)
+{
+	/* Loading "legacy" explicitly disables the implicit "default", so load both. The
+	 * providers stay loaded for the process lifetime (OPENSSL_cleanup() releases them). */
+	prov_default = OSSL_PROVIDER_load(NULL, "default");
+	if (prov_default == NULL) {
+		log_error(LOG_IPSEC, "OSSL_PROVIDER_load default: failed");
+		crypto_status = -ENOTSUP;
+		return;
+	}
+	prov_legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	if (prov_legacy == NULL)
+		log_warn(LOG_IPSEC, "OSSL_PROVIDER_load legacy: failed; single DES unavailable");
+	crypto_status = 0;
+}
+
+int
+esp_crypto_init(void)
+{
+	pthread_once(&crypto_once, crypto_load);
+	return crypto_status;
+}
+
+const char *
+esp_drop_name(enum esp_drop why)
+{
+	static const char *const names[ESP_DROP_COUNT] = {
+	        [ESP_DROP_TRUNCATED] = "truncated", [ESP_DROP_BAD_LENGTH] = "bad-length",
+	        [ESP_DROP_NO_SA] = "no-sa",         [ESP_DROP_REPLAY] = "replay",
+	        [ESP_DROP_AUTH] = "auth",           [ESP_DROP_CRYPTO] = "crypto",
+	        [ESP_DROP_PAD] = "padding",         [ESP_DROP_NEXT_HEADER] = "next-header",
+	        [ESP_DROP_DUMMY] = "dummy",         [ESP_DROP_INNER] = "inner-header",
+	        [ESP_DROP_SELECTOR] = "selector",   [ESP_DROP_SEQ_OVERFLOW] = "seq-overflow",
+	        [ESP_DROP_TOO_BIG] = "too-big",     [ESP_DROP_NO_POLICY] = "no-policy",
+	        [ESP_DROP_EXPIRED] = "expired",     [ESP_DROP_SEND] = "send",
+	        [ESP_DROP_TUN_WRITE] = "tun-write", [ESP_DROP_NOT_ESP] = "not-esp",
+	};
+
+	if ((unsigned)why >= ESP_DROP_COUNT || names[why] == NULL)
+		return "unknown";
+	return names[why];
+}
+
+const char *
+esp_enc_name(enum ipsec_enc enc, size_t key_len)
+{
+	switch (enc) {
+	case IPSEC_ENC_NULL:
+		return "null";
+	case IPSEC_ENC_DES:
+		return "des-cbc";
+	case IPSEC_ENC_3DES:
+		return "3des-cbc";
+	case IPSEC_ENC_AES_CBC:
+		if (key_len == 16)
+			return "aes128-cbc";
+		if (key_len == 24)
+			return "aes192-cbc";
+		return key_len == 32 ? "aes256-cbc" : "aes-cbc";
+	}
+	return "unknown";
+}
+
+const char *
+esp_auth_name(enum ipsec_auth auth)
+{
+	switch (auth) {
+	case IPSEC_AUTH_NONE:
+		return "none";
+	case IPSEC_AUTH_HMAC_MD5_96:
+		return "hmac-md5-96";
+	case IPSEC_AUTH_HMAC_SHA1_96:
+		return "hmac-sha1-96";
+	case IPSEC_AUTH_HMAC_SHA256_128:
+		return "hmac-sha256-128";
+	}
+	return "unknown";
+}
+
+/* The OpenSSL cipher name for enc with key_len, or NULL (with *why) when the pair is invalid. */
+static const char *
+cipher_name(enum ipsec_enc enc, size_t key_len, size_t *want)
+{
+	switch (enc) {
+	case IPSEC_ENC_NULL:
+		*want = 0;
+		return key_len == 0 ? "" : NULL;
+	case IPSEC_ENC_DES:
+		*want = 8;
+		return key_len == 8 ? "DES-CBC" : NULL;
+	case IPSEC_ENC_3DES:
+		*want = 24;
+		return key_len == 24 ? "DES-EDE3-CBC" : NULL;
+	case IPSEC_ENC_AES_CBC:
+		*want = 16;
+		if (key_len == 16)
+			return "AES-128-CBC";
+		if (key_len == 24)
+			return "AES-192-CBC";
+		if (key_len == 32)
+			return "AES-256-CBC";
+		return NULL;
+	}
+	*want = 0;
+	return NULL;
+}
+
+static const char *
+digest_name(enum ipsec_auth auth, size_t *key_len, size_t *icv_len)
+{
+	switch (auth) {
+	case IPSEC_AUTH_NONE:
+		*key_len = 0;
+		*icv_len = 0;
+		return "";
+	case IPSEC_AUTH_HMAC_MD5_96:
+		*key_len = 16;
+		*icv_len = 12;
+		return "MD5";
+	case IPSEC_AUTH_HMAC_SHA1_96:
+		*key_len = 20;
+		*icv_len = 12;
+		return "SHA1";
+	case IPSEC_AUTH_HMAC_SHA256_128:
+		*key_len = 32;
+		*icv_len = 16;
+		return "SHA256";
+	}
+	return NULL;
+}
+
+void
+esp_replay_init(struct esp_replay *r, uint32_t window)
+{
+	uint32_t words = 1;
+
+	memset(r, 0, sizeof(*r));
+	if (window > ESP_MAX_REPLAY_WINDOW)
+		window = ESP_MAX_REPLAY_WINDOW;
+	r->window = window;
+	/* One word more than the window spans, rounded up to a power of two (RFC 6479). */
+	while (words < (window + 63) / 64 + 1)
+		words <<= 1;
+	r->mask = words - 1;
+}
+
+int
+esp_replay_check(const struct esp_replay *r, uint32_t seq)
+{
+	if (r->window == 0)
+		return 0;
+	if (seq == 0)
+		return -ERANGE;
+	if (seq > r->last)
+		return 0;
+	if (r->last - seq >= r->window)
+		return -ERANGE;
+	if (r->bitmap[(seq >> 6) & r->mask] & (UINT64_C(1) << (seq & 63)))
+		return -EALREADY;
+	return 0;
+}
+
+void
+esp_replay_update(struct esp_replay *r, uint32_t seq)
+{
+	if (r->window == 0)
+		return;
+	if (seq > r->last) {
+		uint32_t cur = r->last >> 6, idx = seq >> 6;
+		uint32_t diff = idx - cur;
+
+		if (diff > r->mask + 1)
+			diff = r->mask + 1;
+		for (uint32_t i = 1; i <= diff; i++)
+			r->bitmap[(cur + i) & r->mask] = 0;
+		r->last = seq;
+	}
+	r->bitmap[(seq >> 6) & r->mask] |= UINT64_C(1) << (seq & 63);
+}
+
+void
+esp_sa_free(struct esp_sa *sa)
+{
+	if (sa == NULL)
+		return;
+	/* The contexts hold the key schedules; their free functions cleanse them. */
+	EVP_CIPHER_CTX_free(sa->cctx);
+	EVP_CIPHER_free(sa->cipher);
+	EVP_MAC_CTX_free(sa->mctx);
+	EVP_MAC_free(sa->mac);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+int
+esp_sa_new(enum ipsec_enc enc, enum ipsec_auth auth, const struct ipsec_keys *keys, bool outbound,
+           uint32_t replay_window, struct esp_sa **out)
+{
+	struct esp_sa *sa = NULL;
+	const char *cname, *dname;
+	size_t want_key, want_auth, icv;
+	OSSL_PARAM params[2];
+	int ret;
+
+	*out = NULL;
+	ret = esp_crypto_init();
+	if (ret < 0)
+		return ret;
+	cname = cipher_name(enc, keys->enc_key_len, &want_key);
+	if (cname == NULL) {
+		log_warn(LOG_IPSEC, "SA %08x: %s key length %zu invalid (expected %zu)", keys->spi,
+		         esp_enc_name(enc, keys->enc_key_len), keys->enc_key_len, want_key);
+		return -EINVAL;
+	}
+	dname = digest_name(auth, &want_auth, &icv);
+	if (dname == NULL || keys->auth_key_len != want_auth) {
+		log_warn(LOG_IPSEC, "SA %08x: %s key length %zu invalid (expected %zu)", keys->spi,
+		         esp_auth_name(auth), keys->auth_key_len, want_auth);
+		return -EINVAL;
+	}
+	if (enc == IPSEC_ENC_NULL && auth == IPSEC_AUTH_NONE) {
+		log_warn(LOG_IPSEC, "SA %08x: ESP with neither encryption nor integrity refused",
+		         keys->spi);
+		return -EINVAL;
+	}
+	if (keys->spi < 256) {
+		/* RFC 4303 2.1: SPIs 1-255 are reserved, 0 is never sent. */
+		log_warn(LOG_IPSEC, "SA %08x: reserved SPI", keys->spi);
+		return -EINVAL;
+	}
+	if (replay_window > ESP_MAX_REPLAY_WINDOW) {
+		log_warn(LOG_IPSEC, "SA %08x: replay window %u too large (max %d)", keys->spi,
+		         replay_window, ESP_MAX_REPLAY_WINDOW);
+		return -EINVAL;
+	}
+	sa = calloc(1, sizeof(*sa));
+	if (sa == NULL)
+		return -ENOMEM;
+	sa->spi = keys->spi;
+	sa->outbound = outbound;
+	sa->enc = enc;
+	sa->auth = auth;
+	sa->icv_len = icv;
+	sa->iv_pool_used = ESP_IV_POOL; /* empty: filled on first use */
+	/* Without integrity anti-replay means nothing (RFC 4303 3.4.3). */
+	esp_replay_init(&sa->replay, auth == IPSEC_AUTH_NONE || outbound ? 0 : replay_window);
+
+	if (enc == IPSEC_ENC_NULL) {
+		sa->block = 4;
+		sa->iv_len = 0;
+	} else {
+		sa->cipher = EVP_CIPHER_fetch(NULL, cname, NULL);
+		if (sa->cipher == NULL) {
+			log_warn(LOG_IPSEC, "SA %08x: EVP_CIPHER_fetch %s: not available",
+			         keys->spi, cname);
+			ret = -ENOTSUP;
+			goto out;
+		}
+		sa->block = (size_t)EVP_CIPHER_get_block_size(sa->cipher);
+		sa->iv_len = (size_t)EVP_CIPHER_get_iv_length(sa->cipher);
+		sa->cctx = EVP_CIPHER_CTX_new();
+		if (sa->cctx == NULL) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (!EVP_CipherInit_ex2(sa->cctx, sa->cipher, keys->enc_key, NULL, outbound ? 1 : 0,
+		                        NULL) ||
+		    !EVP_CIPHER_CTX_set_padding(sa->cctx, 0)) {
+			log_warn(LOG_IPSEC, "SA %08x: EVP_CipherInit_ex2 %s: failed", keys->spi,
+			         cname);
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	if (auth != IPSEC_AUTH_NONE) {
+		sa->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		if (sa->mac == NULL) {
+			log_warn(LOG_IPSEC, "SA %08x: EVP_MAC_fetch HMAC: not available",
+			         keys->spi);
+			ret = -ENOTSUP;
+			goto out;
+		}
+		sa->mctx = EVP_MAC_CTX_new(sa->mac);
+		if (sa->mctx == NULL) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		params[0] =
+		        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)dname, 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (!EVP_MAC_init(sa->mctx, keys->auth_key, keys->auth_key_len, params)) {
+			log_warn(LOG_IPSEC, "SA %08x: EVP_MAC_init HMAC-%s: failed", keys->spi,
+			         dname);
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	*out = sa;
+	sa = NULL;
+	ret = 0;
+out:
+	esp_sa_free(sa);
+	return ret;
+}
+
+/* ICV over data[0, len) into icv (sa->icv_len bytes are used). The MAC context keeps its key;
+ * EVP_MAC_init() with a NULL key restarts it. */
+static int
+esp_icv(struct esp_sa *sa, const uint8_t *data, size_t len, uint8_t icv[EVP_MAX_MD_SIZE])
+{
+	size_t outl = 0;
+
+	if (!EVP_MAC_init(sa->mctx, NULL, 0, NULL) || !EVP_MAC_update(sa->mctx, data, len) ||
+	    !EVP_MAC_final(sa->mctx, icv, &outl, EVP_MAX_MD_SIZE) || outl < sa->icv_len)
+		return -EIO;
+	return 0;
+}
+
+/* CBC in place over p[0, len) (a multiple of the block size) with iv. */
+static int
+esp_cbc(struct esp_sa *sa, const uint8_t *iv, uint8_t *p, size_t len)
+{
+	int outl = 0;
+
+	if (len > INT32_MAX)
+		return -EMSGSIZE;
+	if (!EVP_CipherInit_ex2(sa->cctx, NULL, NULL, iv, -1, NULL) ||
+	    !EVP_CipherUpdate(sa->cctx, p, &outl, p, (int)len) || (size_t)outl != len)
+		return -EIO;
+	return 0;
+}
+
+static int
+esp_next_iv(struct esp_sa *sa, uint8_t *iv)
+{
+	if (sa->iv_pool_used + sa->iv_len > ESP_IV_POOL) {
+		if (RAND_bytes(sa->iv_pool, ESP_IV_POOL) != 1)
+			return -EIO;
+		sa->iv_pool_used = 0;
+	}
+	memcpy(iv, sa->iv_pool + sa->iv_pool_used, sa->iv_len);
+	/* An IV leaves the pool once. */
+	OPENSSL_cleanse(sa->iv_pool + sa->iv_pool_used, sa->iv_len);
+	sa->iv_pool_used += sa->iv_len;
+	return 0;
+}
+
+static int
+encap(struct esp_sa *sa, const uint8_t *fixed_iv, uint8_t *buf, size_t cap, size_t off, size_t len,
+      size_t *pkt_off, size_t *pkt_len, enum esp_drop *why)
+{
+	size_t hdr = ESP_HDR_LEN + sa->iv_len, pad, plen, start, end;
+	uint8_t *p, icv[EVP_MAX_MD_SIZE];
+
+	if (!sa->outbound || off < hdr || off > cap || len > cap - off) {
+		*why = ESP_DROP_TOO_BIG;
+		return -EINVAL;
+	}
+	pad = (sa->block - (len + 2) % sa->block) % sa->block;
+	plen = len + pad + 2;
+	if (cap - off < plen + sa->icv_len) {
+		*why = ESP_DROP_TOO_BIG;
+		return -EMSGSIZE;
+	}
+	if (sa->seq == UINT32_MAX) {
+		/* RFC 4303 3.3.3: the counter must not cycle; the SA has to be replaced. */
+		*why = ESP_DROP_SEQ_OVERFLOW;
+		return -EOVERFLOW;
+	}
+	start = off - hdr;
+	p = buf + start;
+	ipsec_put_be32(p, sa->spi);
+	ipsec_put_be32(p + 4, sa->seq + 1);
+	if (sa->iv_len > 0) {
+		if (fixed_iv != NULL)
+			memcpy(p + ESP_HDR_LEN, fixed_iv, sa->iv_len);
+		else if (esp_next_iv(sa, p + ESP_HDR_LEN) < 0) {
+			*why = ESP_DROP_CRYPTO;
+			return -EIO;
+		}
+	}
+	p = buf + off + len;
+	for (size_t i = 0; i < pad; i++)
+		p[i] = (uint8_t)(i + 1);
+	p[pad] = (uint8_t)pad;
+	p[pad + 1] = ESP_NH_IPV4;
+	if (sa->cctx != NULL && esp_cbc(sa, buf + start + ESP_HDR_LEN, buf + off, plen) < 0) {
+		*why = ESP_DROP_CRYPTO;
+		return -EIO;
+	}
+	end = off + plen;
+	if (sa->icv_len > 0) {
+		if (esp_icv(sa, buf + start, end - start, icv) < 0) {
+			*why = ESP_DROP_CRYPTO;
+			return -EIO;
+		}
+		memcpy(buf + end, icv, sa->icv_len);
+		end += sa->icv_len;
+	}
+	sa->seq++;
+	*pkt_off = start;
+	*pkt_len = end - start;
+	return 0;
+}
+
+int
+esp_encap(struct esp_sa *sa, uint8_t *buf, size_t cap, size_t off, size_t len, size_t *pkt_off,
+          size_t *pkt_len, enum esp_drop *why)
+{
+	return encap(sa, NULL, buf, cap, off, len, pkt_off, pkt_len, why);
+}
+
+int
+esp_encap_iv(struct esp_sa *sa, const uint8_t *iv, uint8_t *buf, size_t cap, size_t off, size_t len,
+             size_t *pkt_off, size_t *pkt_len, enum esp_drop *why)
+{
+	return encap(sa, iv, buf, cap, off, len, pkt_off, pkt_len, why);
+}
+
+int
+esp_peek_spi(const uint8_t *pkt, size_t len, uint32_t *spi)
+{
+	struct ipsec_cur c;
+
+	ipsec_cur_init(&c, pkt, len);
+	if (len < ESP_HDR_LEN)
+		return -EBADMSG;
+	return ipsec_cur_get_be32(&c, spi);
+}
+
+/* The validation step: splits pkt into header, IV, encrypted payload and ICV, checking every
+ * length. Interprets nothing. */
+struct esp_parts {
+	uint32_t spi, seq;
+	const uint8_t *iv;
+	struct ipsec_cur payload; /* encrypted: inner packet, padding, pad length, next header */
+	const uint8_t *icv;
+	size_t authed_len; /* SPI to the end of the payload */
+};
+
+static int
+esp_validate(const struct esp_sa *sa, const uint8_t *pkt, size_t len, struct esp_parts *parts,
+             enum esp_drop *why)
+{
+	struct ipsec_cur c;
+	size_t body;
+
+	ipsec_cur_init(&c, pkt, len);
+	if (len < ESP_HDR_LEN + sa->iv_len + sa->icv_len + sa->block) {
+		log_debug(LOG_IPSEC, "SA %08x: ESP packet too short (got %zu, need %zu)", sa->spi,
+		          len, ESP_HDR_LEN + sa->iv_len + sa->icv_len + sa->block);
+		*why = ESP_DROP_TRUNCATED;
+		return -EBADMSG;
+	}
+	body = len - ESP_HDR_LEN - sa->iv_len - sa->icv_len;
+	if (body % sa->block != 0) {
+		log_debug(LOG_IPSEC, "SA %08x: ESP payload %zu not a multiple of block size %zu",
+		          sa->spi, body, sa->block);
+		*why = ESP_DROP_BAD_LENGTH;
+		return -EBADMSG;
+	}
+	if (ipsec_cur_get_be32(&c, &parts->spi) < 0 || ipsec_cur_get_be32(&c, &parts->seq) < 0 ||
+	    ipsec_cur_get_ptr(&c, sa->iv_len, &parts->iv) < 0 ||
+	    ipsec_cur_get_child(&c, body, &parts->payload) < 0 ||
+	    ipsec_cur_get_ptr(&c, sa->icv_len, &parts->icv) < 0 || ipsec_cur_left(&c) != 0) {
+		*why = ESP_DROP_TRUNCATED;
+		return -EBADMSG;
+	}
+	parts->authed_len = len - sa->icv_len;
+	return 0;
+}
+
+int
+esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, size_t *inner_len,
+          enum esp_drop *why)
+{
+	struct esp_parts parts;
+	uint8_t icv[EVP_MAX_MD_SIZE], padlen, nh;
+	size_t plen, poff;
+	uint8_t *payload;
+	int ret;
+
+	if (sa->outbound) {
+		*why = ESP_DROP_NO_SA;
+		return -EINVAL;
+	}
+	ret = esp_validate(sa, pkt, len, &parts, why);
+	if (ret < 0)
+		return ret;
+	if (parts.spi != sa->spi) {
+		*why = ESP_DROP_NO_SA;
+		return -ENOENT;
+	}
+	/* Cheap reject of known duplicates before spending the MAC; the window itself only moves
+	 * for packets whose ICV verified (RFC 4303 3.4.3). */
+	if (sa->icv_len > 0 && esp_replay_check(&sa->replay, parts.seq) < 0) {
+		*why = ESP_DROP_REPLAY;
+		return -EALREADY;
+	}
+	if (sa->icv_len > 0) {
+		if (esp_icv(sa, pkt, parts.authed_len, icv) < 0) {
+			*why = ESP_DROP_CRYPTO;
+			return -EIO;
+		}
+		if (CRYPTO_memcmp(icv, parts.icv, sa->icv_len) != 0) {
+			*why = ESP_DROP_AUTH;
+			return -EBADMSG;
+		}
+		if (esp_replay_check(&sa->replay, parts.seq) < 0) {
+			*why = ESP_DROP_REPLAY;
+			return -EALREADY;
+		}
+		esp_replay_update(&sa->replay, parts.seq);
+	}
+	poff = (size_t)(ipsec_cur_pos(&parts.payload) - pkt);
+	plen = ipsec_cur_left(&parts.payload);
+	payload = pkt + poff;
+	if (sa->cctx != NULL && esp_cbc(sa, parts.iv, payload, plen) < 0) {
+		*why = ESP_DROP_CRYPTO;
+		return -EIO;
+	}
+	/* Trailer: ... padding, pad length, next header. plen >= block >= 4 from validation. */
+	padlen = payload[plen - 2];
+	nh = payload[plen - 1];
+	if ((size_t)padlen + 2 > plen) {
+		log_debug(LOG_IPSEC, "SA %08x seq %u: pad length %u exceeds payload %zu", sa->spi,
+		          parts.seq, padlen, plen);
+		*why = ESP_DROP_PAD;
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < padlen; i++) {
+		if (payload[plen - 2 - padlen + i] != (uint8_t)(i + 1)) {
+			log_debug(LOG_IPSEC, "SA %08x seq %u: pad byte %zu is %u, expected %zu",
+			          sa->spi, parts.seq, i, payload[plen - 2 - padlen + i], i + 1);
+			*why = ESP_DROP_PAD;
+			return -EBADMSG;
+		}
+	}
+	if (nh == ESP_NH_NONE) {
+		*why = ESP_DROP_DUMMY;
+		return -ENODATA;
+	}
+	if (nh != ESP_NH_IPV4) {
+		log_debug(LOG_IPSEC, "SA %08x seq %u: next header %u, expected %u", sa->spi,
+		          parts.seq, nh, ESP_NH_IPV4);
+		*why = ESP_DROP_NEXT_HEADER;
+		return -EPROTONOSUPPORT;
+	}
+	*inner_off = poff;
+	*inner_len = plen - 2 - padlen;
+	return 0;
+}
+
+enum esp_udp_kind
+esp_udp_classify(const uint8_t *pkt, size_t len)
+{
+	struct ipsec_cur c;
+	uint32_t first = 0;
+
+	if (len == 1 && pkt[0] == 0xff)
+		return ESP_UDP_KEEPALIVE;
+	ipsec_cur_init(&c, pkt, len);
+	if (ipsec_cur_get_be32(&c, &first) < 0)
+		return ESP_UDP_INVALID;
+	if (first == 0)
+		return ESP_UDP_IKE;
+	if (len < ESP_HDR_LEN)
+		return ESP_UDP_INVALID;
+	return ESP_UDP_ESP;
+}

@@ -1,0 +1,1091 @@
+/* The tun SA backend: see tun.h. */
+#include "gateway/ipsec/tun.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <netinet/ip.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "gateway/core/log.h"
+#include "gateway/ipsec/cursor.h"
+#include "gateway/ipsec/tun_rtnl.h"
+
+#define TUN_SPI_BUCKETS    1024 /* power of two */
+#define TUN_ROUTE_BUCKETS  1024 /* power of two */
+#define TUN_OUT_BATCH      32
+#define TUN_RAW_RCVBUF     (4 * 1024 * 1024)
+#define TUN_MAX_LIFETIME_S (UINT64_C(100) * 365 * 86400) /* 100 years: keeps ms in range */
+#define TUN_IN_BATCH       16
+#define TUN_IN_SLOT        IPSEC_TUN_MAX_PKT /* a whole (reassembled) IPv4 packet */
+#define TUN_OUT_SLOT       (ESP_HEADROOM + IPSEC_TUN_MAX_MTU + ESP_TAILROOM)
+/* Outbound SAs get a soft expiry this many packets before the 32-bit counter runs out. */
+#define TUN_SEQ_SOFT_MARGIN (1u << 20)
+
+struct tun_sa {
+	uint64_t handle;
+	struct ipsec_sa_params p; /* keys wiped once the ESP contexts are keyed */
+	struct esp_sa *in, *out;
+	struct ipsec_sa_stats st;
+	struct tun_sa *spi_next;         /* chain in the inbound SPI hash */
+	struct tun_sa *prev, *next;      /* all SAs */
+	struct loop_timer *soft_timer;   /* soft lifetime by time, NULL when none or fired */
+	struct loop_timer *hard_timer;   /* hard lifetime by time */
+	bool soft_done;                  /* soft event delivered or queued */
+	bool soft_pending, hard_pending; /* queued for the deferred event handler */
+	bool dead;                       /* hard limit reached: drops everything */
+	struct tun_be *be;
+};
+
+/* One route via the TUN device: a client-side selector of one or more SAs (a rekey installs the
+ * new pair before deleting the old). Outbound traffic uses the newest SA. */
+struct tun_route {
+	uint32_t addr; /* host order, masked */
+	uint8_t plen;
+	int refs;
+	struct tun_sa *sa;
+	struct tun_route *next;
+};
+
+/* One encrypted packet waiting for sendmmsg(). */
+struct tun_out {
+	struct tun_sa *sa;
+	size_t inner_len;
+	struct sockaddr_in to;
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cm;
+};
+
+struct tun_be {
+	struct ipsec_backend be; /* first: the generic part */
+	struct ipsec_tun_config cfg;
+	char ifname[IFNAMSIZ];
+	unsigned ifindex;
+	int tun_fd, raw_fd;
+	struct mnl_socket *nl;
+	struct tun_sa *sas;
+	int n_sas;
+	uint64_t next_handle;
+	struct tun_sa *spi_hash[TUN_SPI_BUCKETS];
+	struct tun_route *host_routes[TUN_ROUTE_BUCKETS]; /* /32 */
+	struct tun_route *prefix_routes;                  /* shorter prefixes, few */
+	struct loop_timer *event_timer;
+	uint64_t drops[ESP_DROP_COUNT];
+	/* Outbound: packets read from the TUN are encrypted in their own slot and sent in
+	 * batches of up to TUN_OUT_BATCH with sendmmsg(). */
+	uint8_t *slots; /* TUN_OUT_BATCH * TUN_OUT_SLOT bytes */
+	struct tun_out out[TUN_OUT_BATCH];
+	struct mmsghdr msgs[TUN_OUT_BATCH];
+	/* Inbound: raw ESP is received in batches (recvmmsg) into rslots, TUN_IN_BATCH *
+	 * TUN_IN_SLOT bytes (NULL without the raw socket); ESP-in-UDP from the IKE engine is
+	 * copied to buf. Both are decrypted in place. */
+	uint8_t *rslots;
+	uint8_t buf[ESP_HEADROOM + IPSEC_TUN_MAX_PKT + ESP_TAILROOM];
+};
+
+static const struct ipsec_backend_ops tun_ops;
+
+static struct tun_be *
+tun_of(struct ipsec_backend *be)
+{
+	return (struct tun_be *)be;
+}
+
+static uint32_t
+prefix_mask(uint8_t plen)
+{
+	return plen == 0 ? 0 : UINT32_MAX << (32 - plen);
+}
+
+static bool
+prefix_has(const struct ipsec_prefix *pf, uint32_t addr)
+{
+	return ((addr ^ pf->addr) & prefix_mask(pf->plen)) == 0;
+}
+
+static bool
+ts_has(const struct ipsec_prefix *ts, int n, uint32_t addr)
+{
+	for (int i = 0; i < n; i++)
+		if (prefix_has(&ts[i], addr))
+			return true;
+	return false;
+}
+
+static unsigned
+hash32(uint32_t v)
+{
+	v ^= v >> 16;
+	v *= 0x7feb352d;
+	v ^= v >> 15;
+	v *= 0x846ca68b;
+	v ^= v >> 16;
+	return v;
+}
+
+static const char *
+ip_str(uint32_t host_order, char *buf)
+{
+	struct in_addr a = {.s_addr = htonl(host_order)};
+
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+static void
+count_drop(struct tun_be *t, struct tun_sa *sa, enum esp_drop why)
+{
+	if ((unsigned)why >= ESP_DROP_COUNT)
+		why = ESP_DROP_NOT_ESP;
+	t->drops[why]++;
+	if (sa == NULL)
+		return;
+	if (why == ESP_DROP_REPLAY)
+		sa->st.replay_drops++;
+	else if (why == ESP_DROP_AUTH)
+		sa->st.auth_failures++;
+	else
+		sa->st.other_drops++;
+}
+
+/* ---- SA lookup ---- */
+
+static struct tun_sa *
+spi_find(struct tun_be *t, uint32_t spi)
+{
+	for (struct tun_sa *sa = t->spi_hash[hash32(spi) & (TUN_SPI_BUCKETS - 1)]; sa != NULL;
+	     sa = sa->spi_next)
+		if (sa->p.in.spi == spi)
+			return sa;
+	return NULL;
+}
+
+static struct tun_route **
+route_head(struct tun_be *t, uint32_t addr, uint8_t plen)
+{
+	if (plen == 32)
+		return &t->host_routes[hash32(addr) & (TUN_ROUTE_BUCKETS - 1)];
+	return &t->prefix_routes;
+}
+
+static struct tun_route *
+route_find(struct tun_be *t, uint32_t addr, uint8_t plen)
+{
+	for (struct tun_route *r = *route_head(t, addr, plen); r != NULL; r = r->next)
+		if (r->addr == addr && r->plen == plen)
+			return r;
+	return NULL;
+}
+
+/* Outbound: the newest SA whose client-side selector holds dst, longest prefix first. */
+static struct tun_sa *
+route_lookup(struct tun_be *t, uint32_t dst)
+{
+	struct tun_route *best = route_find(t, dst, 32);
+
+	if (best != NULL)
+		return best->sa;
+	for (struct tun_route *r = t->prefix_routes; r != NULL; r = r->next)
+		if (((dst ^ r->addr) & prefix_mask(r->plen)) == 0 &&
+		    (best == NULL || r->plen > best->plen))
+			best = r;
+	return best != NULL ? best->sa : NULL;
+}
+
+static int
+route_ref(struct tun_be *t, struct tun_sa *sa, const struct ipsec_prefix *pf)
+{
+	uint32_t addr = pf->addr & prefix_mask(pf->plen);
+	struct tun_route *r = route_find(t, addr, pf->plen), **head;
+	int ret;
+
+	if (r != NULL) {
+		r->refs++;
+		r->sa = sa; /* newest wins */
+		return 0;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	ret = tun_rtnl_route(t->nl, true, addr, pf->plen, t->ifindex, t->cfg.route_table);
+	if (ret < 0) {
+		free(r);
+		return ret;
+	}
+	r->addr = addr;
+	r->plen = pf->plen;
+	r->refs = 1;
+	r->sa = sa;
+	head = route_head(t, addr, pf->plen);
+	r->next = *head;
+	*head = r;
+	return 0;
+}
+
+static void
+route_unref(struct tun_be *t, struct tun_sa *sa, const struct ipsec_prefix *pf)
+{
+	uint32_t addr = pf->addr & prefix_mask(pf->plen);
+	struct tun_route *r = route_find(t, addr, pf->plen), **pp;
+
+	if (r == NULL)
+		return;
+	if (--r->refs > 0) {
+		if (r->sa == sa) {
+			/* Hand the route to the newest remaining SA with this selector. */
+			r->sa = NULL;
+			for (struct tun_sa *o = t->sas; o != NULL; o = o->next) {
+				if (o == sa || (r->sa != NULL && r->sa->handle > o->handle))
+					continue;
+				for (int i = 0; i < o->p.n_remote_ts; i++)
+					if (o->p.remote_ts[i].plen == r->plen &&
+					    (o->p.remote_ts[i].addr & prefix_mask(r->plen)) == addr)
+						r->sa = o;
+			}
+		}
+		return;
+	}
+	tun_rtnl_route(t->nl, false, addr, pf->plen, t->ifindex, t->cfg.route_table);
+	for (pp = route_head(t, addr, pf->plen); *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	}
+	free(r);
+}
+
+/* ---- SA table ---- */
+
+static void
+sa_unlink_free(struct tun_be *t, struct tun_sa *sa)
+{
+	struct tun_sa **pp;
+
+	for (pp = &t->spi_hash[hash32(sa->p.in.spi) & (TUN_SPI_BUCKETS - 1)]; *pp != NULL;
+	     pp = &(*pp)->spi_next) {
+		if (*pp == sa) {
+			*pp = sa->spi_next;
+			break;
+		}
+	}
+	if (sa->prev != NULL)
+		sa->prev->next = sa->next;
+	else if (t->sas == sa)
+		t->sas = sa->next;
+	if (sa->next != NULL)
+		sa->next->prev = sa->prev;
+	sa->prev = sa->next = NULL;
+	/* Unlinked first, so that route_unref() hands routes only to other SAs. */
+	for (int i = 0; i < sa->p.n_remote_ts; i++)
+		route_unref(t, sa, &sa->p.remote_ts[i]);
+	if (sa->soft_timer != NULL)
+		loop_timer_cancel(t->be.loop, sa->soft_timer);
+	if (sa->hard_timer != NULL)
+		loop_timer_cancel(t->be.loop, sa->hard_timer);
+	esp_sa_free(sa->in);
+	esp_sa_free(sa->out);
+	t->n_sas--;
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+static struct tun_sa *
+sa_by_handle(struct tun_be *t, uint64_t handle)
+{
+	for (struct tun_sa *sa = t->sas; sa != NULL; sa = sa->next)
+		if (sa->handle == handle)
+			return sa;
+	return NULL;
+}
+
+static void
+emit(struct tun_be *t, uint64_t owner, uint64_t handle, enum ipsec_event ev)
+{
+	if (t->be.on_event != NULL)
+		t->be.on_event(t->be.event_arg, owner, handle, ev);
+}
+
+/* Hard expiry: the SA goes first, then the engine hears about it. */
+static void
+sa_expire_hard(struct tun_be *t, struct tun_sa *sa, const char *why)
+{
+	uint64_t owner = sa->p.owner, handle = sa->handle;
+
+	log_info(LOG_IPSEC, "SA %08x/%08x (handle %llu): hard lifetime reached (%s), removed",
+	         sa->p.in.spi, sa->p.out.spi, (unsigned long long)handle, why);
+	sa_unlink_free(t, sa);
+	emit(t, owner, handle, IPSEC_EV_HARD_EXPIRE);
+}
+
+/* Events found while handling packets are delivered from a zero-delay timer, so the engine's
+ * callback never runs inside the packet path (where it might delete what is in use). */
+static void
+events_run(struct loop *loop, void *arg)
+{
+	struct tun_be *t = arg;
+	bool again = true;
+
+	t->event_timer = NULL;
+	while (again) {
+		again = false;
+		for (struct tun_sa *sa = t->sas; sa != NULL; sa = sa->next) {
+			if (sa->hard_pending) {
+				sa->hard_pending = false;
+				sa_expire_hard(t, sa, "bytes or sequence numbers");
+				again = true; /* the list may have changed under us */
+				break;
+			}
+			if (sa->soft_pending) {
+				sa->soft_pending = false;
+				log_info(LOG_IPSEC,
+				         "SA %08x/%08x (handle %llu): soft lifetime reached",
+				         sa->p.in.spi, sa->p.out.spi,
+				         (unsigned long long)sa->handle);
+				emit(t, sa->p.owner, sa->handle, IPSEC_EV_SOFT_EXPIRE);
+				again = true;
+				break;
+			}
+		}
+	}
+}
+
+static void
+events_schedule(struct tun_be *t)
+{
+	if (t->event_timer == NULL)
+		t->event_timer = loop_timer_add(t->be.loop, 0, events_run, t);
+	if (t->event_timer == NULL)
+		log_error(LOG_IPSEC, "tun: loop_timer_add for SA events: timer table full");
+}
+
+static void
+check_limits(struct tun_be *t, struct tun_sa *sa)
+{
+	uint64_t bytes = sa->st.bytes_in > sa->st.bytes_out ? sa->st.bytes_in : sa->st.bytes_out;
+
+	if (sa->dead)
+		return;
+	if (sa->p.hard_lifetime_bytes != 0 && bytes >= sa->p.hard_lifetime_bytes) {
+		sa->dead = true;
+		sa->hard_pending = true;
+		events_schedule(t);
+		return;
+	}
+	if (!sa->soft_done &&
+	    ((sa->p.soft_lifetime_bytes != 0 && bytes >= sa->p.soft_lifetime_bytes) ||
+	     sa->out->seq >= UINT32_MAX - TUN_SEQ_SOFT_MARGIN)) {
+		sa->soft_done = true;
+		sa->soft_pending = true;
+		events_schedule(t);
+	}
+}
+
+static void
+soft_timer_fired(struct loop *loop, void *arg)
+{
+	struct tun_sa *sa = arg;
+
+	sa->soft_timer = NULL;
+	if (sa->soft_done || sa->dead)
+		return;
+	sa->soft_done = true;
+	log_info(LOG_IPSEC, "SA %08x/%08x (handle %llu): soft lifetime %llus reached", sa->p.in.spi,
+	         sa->p.out.spi, (unsigned long long)sa->handle,
+	         (unsigned long long)sa->p.soft_lifetime_s);
+	emit(sa->be, sa->p.owner, sa->handle, IPSEC_EV_SOFT_EXPIRE);
+}
+
+static void
+hard_timer_fired(struct loop *loop, void *arg)
+{
+	struct tun_sa *sa = arg;
+
+	sa->hard_timer = NULL;
+	sa_expire_hard(sa->be, sa, "time");
+}
+
+static int
+check_params(const struct tun_be *t, const struct ipsec_sa_params *p)
+{
+	if (p->n_remote_ts < 1 || p->n_remote_ts > IPSEC_MAX_SELECTORS || p->n_local_ts < 1 ||
+	    p->n_local_ts > IPSEC_MAX_SELECTORS) {
+		log_warn(LOG_IPSEC, "SA %08x: selector counts %d/%d (need 1..%d each)", p->in.spi,
+		         p->n_remote_ts, p->n_local_ts, IPSEC_MAX_SELECTORS);
+		return -EINVAL;
+	}
+	for (int i = 0; i < p->n_remote_ts; i++) {
+		if (p->remote_ts[i].plen > 32) {
+			log_warn(LOG_IPSEC, "SA %08x: remote selector prefix length %u", p->in.spi,
+			         p->remote_ts[i].plen);
+			return -EINVAL;
+		}
+	}
+	for (int i = 0; i < p->n_local_ts; i++) {
+		if (p->local_ts[i].plen > 32) {
+			log_warn(LOG_IPSEC, "SA %08x: local selector prefix length %u", p->in.spi,
+			         p->local_ts[i].plen);
+			return -EINVAL;
+		}
+	}
+	if (p->peer.sin_family != AF_INET || p->peer.sin_addr.s_addr == 0) {
+		log_warn(LOG_IPSEC, "SA %08x: no peer address", p->in.spi);
+		return -EINVAL;
+	}
+	if (p->udp_encap && p->peer.sin_port == 0) {
+		log_warn(LOG_IPSEC, "SA %08x: UDP encapsulation without a peer port", p->in.spi);
+		return -EINVAL;
+	}
+	if (!p->udp_encap && t->raw_fd < 0) {
+		log_warn(LOG_IPSEC, "SA %08x: raw ESP SA but the raw ESP socket is disabled",
+		         p->in.spi);
+		return -EINVAL;
+	}
+	if (p->soft_lifetime_s > TUN_MAX_LIFETIME_S || p->hard_lifetime_s > TUN_MAX_LIFETIME_S) {
+		log_warn(LOG_IPSEC, "SA %08x: lifetime %llu/%llus beyond %llus", p->in.spi,
+		         (unsigned long long)p->soft_lifetime_s,
+		         (unsigned long long)p->hard_lifetime_s,
+		         (unsigned long long)TUN_MAX_LIFETIME_S);
+		return -EINVAL;
+	}
+	if (p->soft_lifetime_s != 0 && p->hard_lifetime_s != 0 &&
+	    p->soft_lifetime_s > p->hard_lifetime_s) {
+		log_warn(LOG_IPSEC, "SA %08x: soft lifetime %llus after hard %llus", p->in.spi,
+		         (unsigned long long)p->soft_lifetime_s,
+		         (unsigned long long)p->hard_lifetime_s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+tun_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t *handle)
+{
+	struct tun_be *t = tun_of(be);
+	struct tun_sa *sa = NULL;
+	char pbuf[INET_ADDRSTRLEN];
+	int ret, routed = 0;
+	unsigned b;
+
+	ret = check_params(t, p);
+	if (ret < 0)
+		return ret;
+	if (t->n_sas >= (int)t->cfg.max_sas) {
+		log_warn(LOG_IPSEC, "SA %08x: SA table full (%u pairs)", p->in.spi, t->cfg.max_sas);
+		return -ENOSPC;
+	}
+	if (spi_find(t, p->in.spi) != NULL) {
+		log_warn(LOG_IPSEC, "SA %08x: inbound SPI already in use", p->in.spi);
+		return -EEXIST;
+	}
+	sa = calloc(1, sizeof(*sa));
+	if (sa == NULL)
+		return -ENOMEM;
+	sa->be = t;
+	sa->p = *p;
+	ret = esp_sa_new(p->enc, p->auth, &p->in, false, p->replay_window, &sa->in);
+	if (ret == 0)
+		ret = esp_sa_new(p->enc, p->auth, &p->out, true, 0, &sa->out);
+	/* The key schedules live in the contexts; the raw keys are not kept. */
+	OPENSSL_cleanse(&sa->p.in.enc_key, sizeof(sa->p.in.enc_key));
+	OPENSSL_cleanse(&sa->p.in.auth_key, sizeof(sa->p.in.auth_key));
+	OPENSSL_cleanse(&sa->p.out.enc_key, sizeof(sa->p.out.enc_key));
+	OPENSSL_cleanse(&sa->p.out.auth_key, sizeof(sa->p.out.auth_key));
+	if (ret < 0)
+		goto out;
+	sa->handle = ++t->next_handle;
+	sa->st.added_ms = loop_now_ms();
+	/* Linked before routing so that route_ref() can point at it. */
+	sa->next = t->sas;
+	if (t->sas != NULL)
+		t->sas->prev = sa;
+	t->sas = sa;
+	t->n_sas++;
+	b = hash32(p->in.spi) & (TUN_SPI_BUCKETS - 1);
+	sa->spi_next = t->spi_hash[b];
+	t->spi_hash[b] = sa;
+	for (; routed < p->n_remote_ts; routed++) {
+		ret = route_ref(t, sa, &p->remote_ts[routed]);
+		if (ret < 0)
+			goto unlink;
+	}
+	if (p->soft_lifetime_s != 0) {
+		sa->soft_timer =
+		        loop_timer_add(t->be.loop, p->soft_lifetime_s * 1000, soft_timer_fired, sa);
+		if (sa->soft_timer == NULL) {
+			ret = -ENOSPC;
+			goto unlink;
+		}
+	}
+	if (p->hard_lifetime_s != 0) {
+		sa->hard_timer =
+		        loop_timer_add(t->be.loop, p->hard_lifetime_s * 1000, hard_timer_fired, sa);
+		if (sa->hard_timer == NULL) {
+			ret = -ENOSPC;
+			goto unlink;
+		}
+	}
+	*handle = sa->handle;
+	log_info(LOG_IPSEC,
+	         "SA %08x/%08x (handle %llu): peer %s:%u %s, %s/%s, %d remote selector(s) via %s",
+	         p->in.spi, p->out.spi, (unsigned long long)sa->handle,
+	         inet_ntop(AF_INET, &p->peer.sin_addr, pbuf, sizeof(pbuf)), ntohs(p->peer.sin_port),
+	         p->udp_encap ? "esp-in-udp" : "esp", esp_enc_name(p->enc, p->in.enc_key_len),
+	         esp_auth_name(p->auth), p->n_remote_ts, t->ifname);
+	return 0;
+unlink:
+	/* route_unref() only for the selectors that were referenced. */
+	sa->p.n_remote_ts = routed;
+	sa_unlink_free(t, sa);
+	return ret;
+out:
+	esp_sa_free(sa->in);
+	esp_sa_free(sa->out);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+	return ret;
+}
+
+static int
+tun_sa_del(struct ipsec_backend *be, uint64_t handle)
+{
+	struct tun_be *t = tun_of(be);
+	struct tun_sa *sa = sa_by_handle(t, handle);
+
+	if (sa == NULL)
+		return -ENOENT;
+	log_info(LOG_IPSEC, "SA %08x/%08x (handle %llu): deleted, %llu/%llu packets in/out",
+	         sa->p.in.spi, sa->p.out.spi, (unsigned long long)handle,
+	         (unsigned long long)sa->st.packets_in, (unsigned long long)sa->st.packets_out);
+	sa_unlink_free(t, sa);
+	return 0;
+}
+
+static int
+tun_sa_stats(struct ipsec_backend *be, uint64_t handle, struct ipsec_sa_stats *out)
+{
+	struct tun_sa *sa = sa_by_handle(tun_of(be), handle);
+
+	if (sa == NULL)
+		return -ENOENT;
+	*out = sa->st;
+	return 0;
+}
+
+/* ---- packet paths ---- */
+
+/* The validation step for an IPv4 header at p[0, len): version, header length, total length.
+ * *tot is the total length (len may be longer: TFC padding or a short read). */
+struct ip4_hdr {
+	uint8_t ihl_bytes, proto;
+	uint16_t tot;
+	uint32_t src, dst;
+};
+
+static int
+ip4_validate(const uint8_t *p, size_t len, struct ip4_hdr *h)
+{
+	struct ipsec_cur c;
+	uint8_t vihl, tos, ttl;
+	uint16_t id, frag, csum;
+
+	ipsec_cur_init(&c, p, len);
+	if (ipsec_cur_get_u8(&c, &vihl) < 0 || ipsec_cur_get_u8(&c, &tos) < 0 ||
+	    ipsec_cur_get_be16(&c, &h->tot) < 0 || ipsec_cur_get_be16(&c, &id) < 0 ||
+	    ipsec_cur_get_be16(&c, &frag) < 0 || ipsec_cur_get_u8(&c, &ttl) < 0 ||
+	    ipsec_cur_get_u8(&c, &h->proto) < 0 || ipsec_cur_get_be16(&c, &csum) < 0 ||
+	    ipsec_cur_get_be32(&c, &h->src) < 0 || ipsec_cur_get_be32(&c, &h->dst) < 0)
+		return -EBADMSG;
+	h->ihl_bytes = (uint8_t)((vihl & 0x0f) * 4);
+	if (vihl >> 4 != 4 || h->ihl_bytes < 20 || h->tot < h->ihl_bytes || h->tot > len)
+		return -EBADMSG;
+	return 0;
+}
+
+/* The socket an SA's ESP leaves on: the IKE engine's 4500 socket for NAT-T, else raw ESP. */
+static int
+sa_fd(const struct tun_be *t, const struct tun_sa *sa)
+{
+	return sa->p.udp_encap ? t->be.natt_fd : t->raw_fd;
+}
+
+/* Fills the message for one encrypted packet: destination, and the source address as
+ * IP_PKTINFO when the SA names one. */
+static void
+out_msg(struct tun_out *q, struct mmsghdr *m, const uint8_t *pkt, size_t len)
+{
+	struct tun_sa *sa = q->sa;
+
+	q->to = sa->p.peer;
+	if (!sa->p.udp_encap)
+		q->to.sin_port = 0;
+	q->iov.iov_base = (void *)pkt;
+	q->iov.iov_len = len;
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = &q->to;
+	m->msg_hdr.msg_namelen = sizeof(q->to);
+	m->msg_hdr.msg_iov = &q->iov;
+	m->msg_hdr.msg_iovlen = 1;
+	if (sa->p.local.sin_addr.s_addr != 0) {
+		struct cmsghdr *cmsg;
+		struct in_pktinfo pi = {.ipi_spec_dst = sa->p.local.sin_addr};
+
+		memset(&q->cm, 0, sizeof(q->cm));
+		m->msg_hdr.msg_control = q->cm.buf;
+		m->msg_hdr.msg_controllen = sizeof(q->cm.buf);
+		cmsg = CMSG_FIRSTHDR(&m->msg_hdr);
+		cmsg->cmsg_level = IPPROTO_IP;
+		cmsg->cmsg_type = IP_PKTINFO;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cmsg), &pi, sizeof(pi));
+	}
+}
+
+/* One packet the kernel routed into the TUN device, at slot + ESP_HEADROOM: checks it, finds
+ * its SA, encrypts it in place and queues it as t->out[*nq]. */
+static void
+outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
+{
+	uint8_t *inner = slot + ESP_HEADROOM;
+	struct tun_out *q = &t->out[*nq];
+	struct ip4_hdr h;
+	struct tun_sa *sa;
+	size_t off, len;
+	enum esp_drop why;
+	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
+	int ret;
+
+	if (ip4_validate(inner, n, &h) < 0) {
+		/* IPv6 and anything else we did not route here. */
+		count_drop(t, NULL, ESP_DROP_INNER);
+		return;
+	}
+	n = h.tot;
+	sa = route_lookup(t, h.dst);
+	if (sa == NULL) {
+		log_debug(LOG_IPSEC, "tun: %s -> %s: no SA", ip_str(h.src, sbuf),
+		          ip_str(h.dst, dbuf));
+		count_drop(t, NULL, ESP_DROP_NO_POLICY);
+		return;
+	}
+	if (sa->dead) {
+		count_drop(t, sa, ESP_DROP_EXPIRED);
+		return;
+	}
+	if (!ts_has(sa->p.local_ts, sa->p.n_local_ts, h.src)) {
+		log_debug(LOG_IPSEC, "SA %08x: outbound %s -> %s outside the local selectors",
+		          sa->p.out.spi, ip_str(h.src, sbuf), ip_str(h.dst, dbuf));
+		count_drop(t, sa, ESP_DROP_SELECTOR);
+		return;
+	}
+	if (sa_fd(t, sa) < 0) {
+		log_debug(LOG_IPSEC, "SA %08x: no socket to send on (NAT-T socket not set)",
+		          sa->p.out.spi);
+		count_drop(t, sa, ESP_DROP_SEND);
+		return;
+	}
+	ret = esp_encap(sa->out, slot, TUN_OUT_SLOT, ESP_HEADROOM, n, &off, &len, &why);
+	if (ret < 0) {
+		count_drop(t, sa, why);
+		if (why == ESP_DROP_SEQ_OVERFLOW && !sa->dead) {
+			sa->dead = true;
+			sa->hard_pending = true;
+			events_schedule(t);
+		}
+		return;
+	}
+	q->sa = sa;
+	q->inner_len = n;
+	out_msg(q, &t->msgs[*nq], slot + off, len);
+	(*nq)++;
+}
+
+/* Sends the queued packets, one sendmmsg() per run of packets for the same socket, and counts
+ * them on their SAs. */
+static void
+outbound_flush(struct tun_be *t, int nq)
+{
+	int i = 0;
+
+	while (i < nq) {
+		int fd = sa_fd(t, t->out[i].sa), j = i, sent;
+
+		while (j < nq && sa_fd(t, t->out[j].sa) == fd)
+			j++;
+		sent = sendmmsg(fd, &t->msgs[i], (unsigned)(j - i), MSG_DONTWAIT);
+		if (sent <= 0) {
+			/* The first message failed: count it and go on with the rest. */
+			log_debug(LOG_IPSEC, "SA %08x: sendmmsg to peer: %s",
+			          t->out[i].sa->p.out.spi, strerror(errno));
+			count_drop(t, t->out[i].sa, ESP_DROP_SEND);
+			sent = 1;
+		} else {
+			for (int k = i; k < i + sent; k++) {
+				struct tun_sa *sa = t->out[k].sa;
+
+				sa->st.packets_out++;
+				sa->st.bytes_out += t->out[k].inner_len;
+				check_limits(t, sa);
+			}
+		}
+		i += sent;
+	}
+}
+
+static void
+tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct tun_be *t = arg;
+	const size_t cap = TUN_OUT_SLOT - ESP_HEADROOM - ESP_TAILROOM;
+	int nq = 0;
+
+	for (int i = 0; i < IPSEC_TUN_READ_BATCH; i++) {
+		uint8_t *slot = t->slots + (size_t)nq * TUN_OUT_SLOT;
+		ssize_t n = read(t->tun_fd, slot + ESP_HEADROOM, cap);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn(LOG_IPSEC, "tun: read %s: %s", t->ifname, strerror(errno));
+			break;
+		}
+		if ((size_t)n > cap) {
+			count_drop(t, NULL, ESP_DROP_TOO_BIG);
+			continue;
+		}
+		outbound_one(t, slot, (size_t)n, &nq);
+		if (nq == TUN_OUT_BATCH) {
+			outbound_flush(t, nq);
+			nq = 0;
+		}
+	}
+	outbound_flush(t, nq);
+}
+
+/* An ESP packet (SPI to ICV) at pkt[0, len), in one of our buffers: decrypted in place. */
+static void
+esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
+{
+	struct tun_sa *sa;
+	struct ip4_hdr h;
+	uint32_t spi;
+	size_t ioff, ilen;
+	enum esp_drop why;
+	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
+
+	if (esp_peek_spi(pkt, len, &spi) < 0) {
+		count_drop(t, NULL, ESP_DROP_TRUNCATED);
+		return;
+	}
+	sa = spi_find(t, spi);
+	if (sa == NULL) {
+		log_debug(LOG_IPSEC, "tun: ESP from %s: unknown SPI %08x", ip_str(from, sbuf), spi);
+		count_drop(t, NULL, ESP_DROP_NO_SA);
+		return;
+	}
+	if (sa->dead) {
+		count_drop(t, sa, ESP_DROP_EXPIRED);
+		return;
+	}
+	if (esp_decap(sa->in, pkt, len, &ioff, &ilen, &why) < 0) {
+		log_debug(LOG_IPSEC, "SA %08x: ESP from %s dropped: %s", spi, ip_str(from, sbuf),
+		          esp_drop_name(why));
+		count_drop(t, sa, why);
+		return;
+	}
+	if (ip4_validate(pkt + ioff, ilen, &h) < 0) {
+		log_debug(LOG_IPSEC, "SA %08x: inner packet is not valid IPv4", spi);
+		count_drop(t, sa, ESP_DROP_INNER);
+		return;
+	}
+	ilen = h.tot; /* drops TFC padding */
+	if (!ts_has(sa->p.remote_ts, sa->p.n_remote_ts, h.src) ||
+	    !ts_has(sa->p.local_ts, sa->p.n_local_ts, h.dst)) {
+		log_debug(LOG_IPSEC, "SA %08x: inbound %s -> %s outside the selectors", spi,
+		          ip_str(h.src, sbuf), ip_str(h.dst, dbuf));
+		count_drop(t, sa, ESP_DROP_SELECTOR);
+		return;
+	}
+	/* The packet is authentic: it counts as traffic for idle detection even if the TUN
+	 * write fails below. */
+	sa->st.last_in_ms = loop_now_ms();
+	if (write(t->tun_fd, pkt + ioff, ilen) != (ssize_t)ilen) {
+		log_debug(LOG_IPSEC, "SA %08x: write %s: %s", spi, t->ifname, strerror(errno));
+		count_drop(t, sa, ESP_DROP_TUN_WRITE);
+		return;
+	}
+	sa->st.packets_in++;
+	sa->st.bytes_in += ilen;
+	check_limits(t, sa);
+}
+
+static void
+raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct tun_be *t = arg;
+	struct mmsghdr m[TUN_IN_BATCH];
+	struct iovec iov[TUN_IN_BATCH];
+
+	for (int round = 0; round < IPSEC_TUN_READ_BATCH / TUN_IN_BATCH; round++) {
+		int n;
+
+		memset(m, 0, sizeof(m));
+		for (int i = 0; i < TUN_IN_BATCH; i++) {
+			iov[i].iov_base = t->rslots + (size_t)i * TUN_IN_SLOT;
+			iov[i].iov_len = TUN_IN_SLOT;
+			m[i].msg_hdr.msg_iov = &iov[i];
+			m[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(t->raw_fd, m, TUN_IN_BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn(LOG_IPSEC, "tun: recvmmsg raw ESP: %s", strerror(errno));
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			uint8_t *p = iov[i].iov_base;
+			struct ip4_hdr h;
+
+			if (m[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				count_drop(t, NULL, ESP_DROP_TOO_BIG);
+				continue;
+			}
+			/* Raw IPv4 sockets deliver the IP header; the kernel has reassembled
+			 * fragments. */
+			if (ip4_validate(p, m[i].msg_len, &h) < 0 || h.proto != IPPROTO_ESP) {
+				count_drop(t, NULL, ESP_DROP_NOT_ESP);
+				continue;
+			}
+			esp_input(t, p + h.ihl_bytes, (size_t)h.tot - h.ihl_bytes, h.src);
+		}
+		if (n < TUN_IN_BATCH)
+			return;
+	}
+}
+
+static void
+tun_udp_input(struct ipsec_backend *be, const uint8_t *pkt, size_t len,
+              const struct sockaddr_in *from, const struct sockaddr_in *to)
+{
+	struct tun_be *t = tun_of(be);
+
+	if (len > sizeof(t->buf)) {
+		count_drop(t, NULL, ESP_DROP_TOO_BIG);
+		return;
+	}
+	memcpy(t->buf, pkt, len);
+	esp_input(t, t->buf, len, from != NULL ? ntohl(from->sin_addr.s_addr) : 0);
+}
+
+/* ---- life cycle ---- */
+
+static void
+tun_free(struct ipsec_backend *be)
+{
+	struct tun_be *t = tun_of(be);
+
+	if (t == NULL)
+		return;
+	while (t->sas != NULL)
+		sa_unlink_free(t, t->sas);
+	if (t->event_timer != NULL)
+		loop_timer_cancel(t->be.loop, t->event_timer);
+	if (t->tun_fd >= 0) {
+		loop_del_fd(t->be.loop, t->tun_fd);
+		close(t->tun_fd); /* the device and its routes go with it */
+	}
+	if (t->raw_fd >= 0) {
+		loop_del_fd(t->be.loop, t->raw_fd);
+		close(t->raw_fd);
+	}
+	tun_rtnl_close(t->nl);
+	free(t->slots);
+	free(t->rslots);
+	free(t);
+}
+
+static int
+tun_open(struct tun_be *t)
+{
+	struct ifreq ifr;
+	int ret;
+
+	t->tun_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->tun_fd < 0) {
+		ret = -errno;
+		log_error(LOG_IPSEC, "tun: open /dev/net/tun: %s", strerror(errno));
+		return ret;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	memcpy(ifr.ifr_name, t->cfg.ifname, sizeof(ifr.ifr_name));
+	if (ioctl(t->tun_fd, TUNSETIFF, &ifr) < 0) {
+		ret = -errno;
+		log_error(LOG_IPSEC, "tun: ioctl TUNSETIFF %s: %s", t->cfg.ifname, strerror(errno));
+		return ret;
+	}
+	memcpy(t->ifname, ifr.ifr_name, sizeof(t->ifname));
+	t->ifname[sizeof(t->ifname) - 1] = '\0';
+	t->ifindex = if_nametoindex(t->ifname);
+	if (t->ifindex == 0) {
+		ret = -errno;
+		log_error(LOG_IPSEC, "tun: if_nametoindex %s: %s", t->ifname, strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
+static int
+raw_open(struct tun_be *t)
+{
+	int ret, pmtu = IP_PMTUDISC_DONT, rcvbuf = TUN_RAW_RCVBUF;
+
+	t->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+	if (t->raw_fd < 0) {
+		ret = -errno;
+		log_error(LOG_IPSEC, "tun: socket SOCK_RAW IPPROTO_ESP: %s", strerror(errno));
+		return ret;
+	}
+	/* The ESP packet may exceed the path MTU when the inner one did not: let IP fragment. */
+	if (setsockopt(t->raw_fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) < 0) {
+		ret = -errno;
+		log_error(LOG_IPSEC, "tun: setsockopt IP_MTU_DISCOVER: %s", strerror(errno));
+		return ret;
+	}
+	/* Room for bursts: FORCE passes rmem_max with CAP_NET_ADMIN, else the capped size. */
+	if (setsockopt(t->raw_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+	    setsockopt(t->raw_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		log_warn(LOG_IPSEC, "tun: setsockopt SO_RCVBUF %d: %s", rcvbuf, strerror(errno));
+	return 0;
+}
+
+int
+ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipsec_backend **out)
+{
+	struct tun_be *t;
+	int ret;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	t->be.ops = &tun_ops;
+	t->be.loop = loop;
+	t->be.natt_fd = -1;
+	t->tun_fd = -1;
+	t->raw_fd = -1;
+	t->slots = calloc(TUN_OUT_BATCH, TUN_OUT_SLOT);
+	if (t->slots == NULL) {
+		free(t);
+		return -ENOMEM;
+	}
+	if (cfg != NULL)
+		t->cfg = *cfg;
+	t->cfg.ifname[sizeof(t->cfg.ifname) - 1] = '\0';
+	if (t->cfg.ifname[0] == '\0')
+		snprintf(t->cfg.ifname, sizeof(t->cfg.ifname), "%s", IPSEC_TUN_DEFAULT_IFNAME);
+	if (t->cfg.mtu == 0)
+		t->cfg.mtu = IPSEC_TUN_DEFAULT_MTU;
+	if (t->cfg.max_sas == 0)
+		t->cfg.max_sas = IPSEC_TUN_DEFAULT_MAX_SAS;
+	if (t->cfg.mtu < 576 || t->cfg.mtu > IPSEC_TUN_MAX_MTU) {
+		log_error(LOG_IPSEC, "tun: MTU %u out of range (576..%d)", t->cfg.mtu,
+		          IPSEC_TUN_MAX_MTU);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = esp_crypto_init();
+	if (ret < 0)
+		goto out;
+	ret = tun_open(t);
+	if (ret < 0)
+		goto out;
+	ret = tun_rtnl_open(&t->nl);
+	if (ret < 0)
+		goto out;
+	ret = tun_rtnl_link_up(t->nl, t->ifindex, t->cfg.mtu);
+	if (ret < 0)
+		goto out;
+	if (!t->cfg.no_raw_esp) {
+		t->rslots = calloc(TUN_IN_BATCH, TUN_IN_SLOT);
+		if (t->rslots == NULL) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		ret = raw_open(t);
+		if (ret < 0)
+			goto out;
+	}
+	ret = loop_add_fd(loop, t->tun_fd, EPOLLIN, tun_readable, t);
+	if (ret < 0) {
+		log_error(LOG_IPSEC, "tun: loop_add_fd %s: %s", t->ifname, strerror(-ret));
+		close(t->tun_fd);
+		t->tun_fd = -1; /* not watched: tun_free() must not loop_del_fd() it */
+		goto out;
+	}
+	if (t->raw_fd >= 0) {
+		ret = loop_add_fd(loop, t->raw_fd, EPOLLIN, raw_readable, t);
+		if (ret < 0) {
+			log_error(LOG_IPSEC, "tun: loop_add_fd raw ESP: %s", strerror(-ret));
+			close(t->raw_fd);
+			t->raw_fd = -1;
+			goto out;
+		}
+	}
+	log_info(LOG_IPSEC, "tun backend: device %s (ifindex %u, mtu %u), raw ESP %s", t->ifname,
+	         t->ifindex, t->cfg.mtu, t->raw_fd >= 0 ? "on" : "off");
+	*out = &t->be;
+	return 0;
+out:
+	/* Before loop_add_fd() succeeded the fds are not watched; loop_del_fd() on them fails
+	 * harmlessly. */
+	tun_free(&t->be);
+	return ret;
+}
+
+void
+ipsec_tun_get_drops(struct ipsec_backend *be, uint64_t out[ESP_DROP_COUNT])
+{
+	if (be == NULL || be->ops != &tun_ops) {
+		memset(out, 0, sizeof(uint64_t) * ESP_DROP_COUNT);
+		return;
+	}
+	memcpy(out, tun_of(be)->drops, sizeof(tun_of(be)->drops));
+}
+
+const char *
+ipsec_tun_ifname(struct ipsec_backend *be)
+{
+	return tun_of(be)->ifname;
+}
+
+unsigned
+ipsec_tun_ifindex(struct ipsec_backend *be)
+{
+	return tun_of(be)->ifindex;
+}
+
+int
+ipsec_tun_sa_count(struct ipsec_backend *be)
+{
+	return tun_of(be)->n_sas;
+}
+
+static const struct ipsec_backend_ops tun_ops = {
+        .name = "tun",
+        .sa_add = tun_sa_add,
+        .sa_del = tun_sa_del,
+        .sa_stats = tun_sa_stats,
+        .udp_input = tun_udp_input,
+        .free = tun_free,
+};

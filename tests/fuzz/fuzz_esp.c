@@ -1,0 +1,144 @@
+/* libFuzzer harness for ESP input: the decapsulation path of the tun backend (SPI lookup, length
+ * validation, replay check, ICV, decryption, padding, next header, inner IPv4 header, selectors)
+ * with fixed SAs. Includes the sources so the static functions are fuzzed too.
+ *
+ * The first byte picks the mode:
+ *   0: the rest is an ESP packet (SPI to ICV), fed as received (SPI 0x100 is AES-128-CBC +
+ *      HMAC-SHA1-96, 0x200 DES-CBC without integrity, so garbage reaches the trailer checks);
+ *   1: the rest is sequence number (4 bytes) + plaintext payload (inner packet, padding, pad
+ *      length, next header, as the fuzzer wrote them), which the harness encrypts and signs with
+ *      SA 0x100's keys, so the post-ICV parsers see fuzzer-chosen plaintext;
+ *   2: the rest goes to the UDP 4500 classifier and the IPv4 header validator. */
+#include "gateway/ipsec/esp.c"
+#include "gateway/ipsec/tun.c"
+
+#include <fcntl.h>
+
+#include <openssl/hmac.h>
+
+static const uint8_t key_a[16] = "fuzz-aes-key-16b";
+static const uint8_t akey_a[20] = "fuzz-hmac-sha1-key20";
+static const uint8_t key_b[8] = "des-key8";
+
+static struct tun_be *fbe;
+
+static struct tun_sa *
+fake_sa(uint32_t spi, enum ipsec_enc enc, enum ipsec_auth auth, const uint8_t *k, size_t klen,
+        const uint8_t *ak, size_t aklen)
+{
+	struct tun_sa *sa = calloc(1, sizeof(*sa));
+	unsigned b;
+
+	if (sa == NULL)
+		abort();
+	sa->be = fbe;
+	sa->p.enc = enc;
+	sa->p.auth = auth;
+	sa->p.in.spi = spi;
+	sa->p.in.enc_key_len = klen;
+	memcpy(sa->p.in.enc_key, k, klen);
+	sa->p.in.auth_key_len = aklen;
+	memcpy(sa->p.in.auth_key, ak, aklen);
+	sa->p.out = sa->p.in;
+	sa->p.out.spi = spi + 1;
+	sa->p.remote_ts[0] = (struct ipsec_prefix){0x0a020000, 16};
+	sa->p.n_remote_ts = 1;
+	sa->p.local_ts[0] = (struct ipsec_prefix){0, 0};
+	sa->p.n_local_ts = 1;
+	if (esp_sa_new(enc, auth, &sa->p.in, false, 64, &sa->in) < 0 ||
+	    esp_sa_new(enc, auth, &sa->p.out, true, 0, &sa->out) < 0)
+		abort();
+	sa->handle = ++fbe->next_handle;
+	sa->next = fbe->sas;
+	fbe->sas = sa;
+	b = hash32(spi) & (TUN_SPI_BUCKETS - 1);
+	sa->spi_next = fbe->spi_hash[b];
+	fbe->spi_hash[b] = sa;
+	fbe->n_sas++;
+	return sa;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	log_set_all_levels(LOG_LVL_ERROR);
+	fbe = calloc(1, sizeof(*fbe));
+	if (fbe == NULL)
+		abort();
+	fbe->be.ops = &tun_ops;
+	fbe->be.natt_fd = -1;
+	fbe->raw_fd = -1;
+	fbe->tun_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* "writes to the TUN" */
+	snprintf(fbe->ifname, sizeof(fbe->ifname), "fuzz");
+	fake_sa(0x100, IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, key_a, 16, akey_a, 20);
+	fake_sa(0x200, IPSEC_ENC_DES, IPSEC_AUTH_NONE, key_b, 8, akey_a, 0);
+	return 0;
+}
+
+/* Mode 1: SPI 0x100 | seq | IV | E(plaintext) | ICV, built independently of esp_encap(). */
+static size_t
+seal(const uint8_t *data, size_t size, uint8_t *out, size_t cap)
+{
+	uint8_t iv[16] = {0};
+	size_t plen;
+	unsigned int ml = 0;
+	int outl = 0;
+	EVP_CIPHER_CTX *c;
+
+	if (size < 4)
+		return 0;
+	plen = (size - 4) & ~(size_t)15;
+	if (plen == 0 || 24 + plen + 20 > cap)
+		return 0;
+	ipsec_put_be32(out, 0x100);
+	memcpy(out + 4, data, 4);
+	memcpy(out + 8, iv, 16);
+	memcpy(out + 24, data + 4, plen);
+	c = EVP_CIPHER_CTX_new();
+	if (c == NULL || !EVP_EncryptInit_ex(c, EVP_aes_128_cbc(), NULL, key_a, iv) ||
+	    !EVP_CIPHER_CTX_set_padding(c, 0) ||
+	    !EVP_EncryptUpdate(c, out + 24, &outl, out + 24, (int)plen))
+		abort();
+	EVP_CIPHER_CTX_free(c);
+	if (HMAC(EVP_sha1(), akey_a, 20, out, 24 + plen, out + 24 + plen, &ml) == NULL)
+		abort();
+	return 24 + plen + 12;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t pkt[4096];
+	struct ip4_hdr h;
+	size_t len;
+
+	if (size < 1 || size - 1 > sizeof(pkt) - 64)
+		return 0;
+	/* A fresh window per input keeps runs reproducible. */
+	for (struct tun_sa *sa = fbe->sas; sa != NULL; sa = sa->next)
+		esp_replay_init(&sa->in->replay, 64);
+	switch (data[0] % 3) {
+	case 0:
+		memcpy(fbe->buf, data + 1, size - 1);
+		esp_input(fbe, fbe->buf, size - 1, 0x7f000001);
+		break;
+	case 1:
+		len = seal(data + 1, size - 1, pkt, sizeof(pkt));
+		if (len > 0) {
+			struct sockaddr_in from = {.sin_family = AF_INET};
+
+			tun_udp_input(&fbe->be, pkt, len, &from, NULL);
+		}
+		break;
+	default:
+		(void)esp_udp_classify(data + 1, size - 1);
+		if (ip4_validate(data + 1, size - 1, &h) == 0 &&
+		    (h.tot > size - 1 || h.ihl_bytes < 20))
+			abort();
+		break;
+	}
+	return 0;
+}

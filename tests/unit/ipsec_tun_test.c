@@ -1,0 +1,820 @@
+/* The tun SA backend and backend selection, in a private network namespace (the test unshares
+ * one, so it needs root like the other kernel-facing tests): routes appear and disappear with
+ * SAs, packets routed into the TUN device leave as ESP-in-UDP / raw ESP that an independent
+ * esp_sa decapsulates, inbound ESP comes out of the TUN device to a local socket, counters and
+ * drop reasons move, rekey overlap keeps the route, and byte/time lifetimes fire events. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "gateway/core/log.h"
+#include "gateway/core/loop.h"
+#include "gateway/ipsec/backend.h"
+#include "gateway/ipsec/esp.h"
+#include "gateway/ipsec/tun.h"
+
+#define GW_INNER   "10.1.0.1" /* a local address behind the "gateway" */
+#define CLIENT_IN  "10.2.0.2" /* the client's inner address, routed into the TUN */
+#define CLIENT_IN2 "10.2.0.3"
+
+static uint32_t
+ip4(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return ntohl(a.s_addr);
+}
+
+static struct sockaddr_in
+sin4(const char *s, uint16_t port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+	a.sin_addr.s_addr = htonl(ip4(s));
+	return a;
+}
+
+static int
+udp_bound(const char *addr, uint16_t port)
+{
+	struct sockaddr_in a = sin4(addr, port);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Route for dst/32 via ifname present in /proc/net/route? */
+static bool
+has_route(const char *ifname, const char *dst)
+{
+	FILE *f = fopen("/proc/net/route", "r");
+	char line[256], dev[64];
+	unsigned d;
+	bool found = false;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%63s %x", dev, &d) == 2 && strcmp(dev, ifname) == 0 &&
+		    d == htonl(ip4(dst)))
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static uint16_t
+csum(const uint8_t *p, size_t n)
+{
+	uint32_t s = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* IPv4/UDP packet (UDP checksum 0) into p; returns its length. */
+static size_t
+build_udp(uint8_t *p, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+          const char *payload)
+{
+	size_t plen = strlen(payload), tot = 28 + plen;
+	uint32_t s = ip4(src), d = ip4(dst);
+	uint16_t c;
+
+	memset(p, 0, 28);
+	p[0] = 0x45;
+	p[2] = (uint8_t)(tot >> 8);
+	p[3] = (uint8_t)tot;
+	p[6] = 0x40;
+	p[8] = 64;
+	p[9] = IPPROTO_UDP;
+	for (int i = 0; i < 4; i++) {
+		p[12 + i] = (uint8_t)(s >> (24 - 8 * i));
+		p[16 + i] = (uint8_t)(d >> (24 - 8 * i));
+	}
+	c = csum(p, 20);
+	p[10] = (uint8_t)(c >> 8);
+	p[11] = (uint8_t)c;
+	p[20] = (uint8_t)(sport >> 8);
+	p[21] = (uint8_t)sport;
+	p[22] = (uint8_t)(dport >> 8);
+	p[23] = (uint8_t)dport;
+	p[24] = (uint8_t)((8 + plen) >> 8);
+	p[25] = (uint8_t)(8 + plen);
+	memcpy(p + 28, payload, plen);
+	return tot;
+}
+
+/* ---- driving the loop until something happened ---- */
+
+struct until {
+	bool (*cond)(void *);
+	void *arg;
+	uint64_t deadline;
+	bool met;
+};
+
+static void
+until_tick(struct loop *loop, void *arg)
+{
+	struct until *u = arg;
+
+	if (u->cond(u->arg)) {
+		u->met = true;
+		loop_stop(loop);
+		return;
+	}
+	if (loop_now_ms() >= u->deadline) {
+		loop_stop(loop);
+		return;
+	}
+	assert_non_null(loop_timer_add(loop, 5, until_tick, u));
+}
+
+static bool
+run_until(struct loop *loop, bool (*cond)(void *), void *arg, uint64_t timeout_ms)
+{
+	struct until u = {cond, arg, loop_now_ms() + timeout_ms, false};
+
+	assert_non_null(loop_timer_add(loop, 0, until_tick, &u));
+	assert_int_equal(loop_run(loop), 0);
+	return u.met;
+}
+
+static bool
+fd_readable(void *arg)
+{
+	struct pollfd p = {.fd = *(int *)arg, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1;
+}
+
+static bool
+never(void *arg)
+{
+	return false;
+}
+
+/* ---- fixtures ---- */
+
+struct fix {
+	struct loop *loop;
+	struct ipsec_backend *be;
+	int natt_fd;  /* the "IKE engine's" 4500 socket, 127.0.0.1:4500 */
+	int peer_fd;  /* the client's ESP-in-UDP socket, 127.0.0.1:4501 */
+	int inner_fd; /* a service on the gateway side, GW_INNER:5000 */
+	int raw_fd;   /* the client's raw ESP socket */
+	struct ipsec_keys k_in, k_out;
+	int n_events;
+	enum ipsec_event events[8];
+	uint64_t ev_handle[8];
+};
+
+static void
+on_event(void *arg, uint64_t owner, uint64_t handle, enum ipsec_event ev)
+{
+	struct fix *f = arg;
+
+	assert_int_equal(owner, 77);
+	if (f->n_events < 8) {
+		f->events[f->n_events] = ev;
+		f->ev_handle[f->n_events] = handle;
+	}
+	f->n_events++;
+}
+
+static void
+keys(struct ipsec_keys *k, uint32_t spi)
+{
+	memset(k, 0, sizeof(*k));
+	k->spi = spi;
+	k->enc_key_len = 16;
+	k->auth_key_len = 20;
+	assert_int_equal(RAND_bytes(k->enc_key, 16), 1);
+	assert_int_equal(RAND_bytes(k->auth_key, 20), 1);
+}
+
+static struct ipsec_sa_params
+params(struct fix *f, bool udp, uint32_t spi_in, uint32_t spi_out)
+{
+	struct ipsec_sa_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.enc = IPSEC_ENC_AES_CBC;
+	p.auth = IPSEC_AUTH_HMAC_SHA1_96;
+	keys(&f->k_in, spi_in);
+	keys(&f->k_out, spi_out);
+	p.in = f->k_in;
+	p.out = f->k_out;
+	p.local = sin4("127.0.0.1", udp ? 4500 : 0);
+	p.peer = udp ? sin4("127.0.0.1", 4501) : sin4("127.0.0.2", 0);
+	p.udp_encap = udp;
+	p.remote_ts[0] = (struct ipsec_prefix){ip4(CLIENT_IN), 32};
+	p.n_remote_ts = 1;
+	p.local_ts[0] = (struct ipsec_prefix){0, 0};
+	p.n_local_ts = 1;
+	p.replay_window = 64;
+	p.owner = 77;
+	return p;
+}
+
+static int
+setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	struct ipsec_tun_config cfg = {.ifname = "pctest0"};
+
+	assert_non_null(f);
+	assert_int_equal(loop_new(&f->loop), 0);
+	assert_int_equal(ipsec_tun_new(f->loop, &cfg, &f->be), 0);
+	assert_string_equal(ipsec_tun_ifname(f->be), "pctest0");
+	f->be->on_event = on_event;
+	f->be->event_arg = f;
+	f->natt_fd = udp_bound("127.0.0.1", 4500);
+	f->be->natt_fd = f->natt_fd;
+	f->peer_fd = udp_bound("127.0.0.1", 4501);
+	f->inner_fd = udp_bound(GW_INNER, 5000);
+	f->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+	assert_true(f->raw_fd >= 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fix *f = *state;
+
+	ipsec_backend_free(f->be);
+	close(f->natt_fd);
+	close(f->peer_fd);
+	close(f->inner_fd);
+	close(f->raw_fd);
+	loop_free(f->loop);
+	free(f);
+	return 0;
+}
+
+/* The client's view: decapsulates with the gateway's outbound keys. */
+static void
+client_decap(struct fix *f, uint8_t *pkt, size_t len, const struct ipsec_keys *k,
+             const char *want_src, const char *want_dst, const char *want_payload)
+{
+	struct esp_sa *in;
+	size_t ioff, ilen;
+	enum esp_drop why;
+	uint8_t *ip;
+
+	assert_int_equal(esp_sa_new(IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, k, false, 64, &in),
+	                 0);
+	assert_int_equal(esp_decap(in, pkt, len, &ioff, &ilen, &why), 0);
+	ip = pkt + ioff;
+	assert_int_equal(ilen, 28 + strlen(want_payload));
+	assert_int_equal(ip[9], IPPROTO_UDP);
+	assert_int_equal((uint32_t)ip[12] << 24 | ip[13] << 16 | ip[14] << 8 | ip[15],
+	                 ip4(want_src));
+	assert_int_equal((uint32_t)ip[16] << 24 | ip[17] << 16 | ip[18] << 8 | ip[19],
+	                 ip4(want_dst));
+	assert_memory_equal(ip + 28, want_payload, strlen(want_payload));
+	esp_sa_free(in);
+}
+
+/* The client's encapsulation with the gateway's inbound keys; returns the ESP length and
+ * leaves the packet at out. */
+static size_t
+client_encap(const struct ipsec_keys *k, uint32_t seq, const char *src, const char *payload,
+             uint8_t *out)
+{
+	struct esp_sa *sa;
+	uint8_t buf[2048];
+	size_t ilen, off, len;
+	enum esp_drop why;
+
+	assert_int_equal(esp_sa_new(IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, k, true, 0, &sa),
+	                 0);
+	sa->seq = seq - 1;
+	ilen = build_udp(buf + ESP_HEADROOM, src, 9, GW_INNER, 5000, payload);
+	assert_int_equal(esp_encap(sa, buf, sizeof(buf), ESP_HEADROOM, ilen, &off, &len, &why), 0);
+	memcpy(out, buf + off, len);
+	esp_sa_free(sa);
+	return len;
+}
+
+static void
+send_inner(const char *dst, const char *payload)
+{
+	struct sockaddr_in to = sin4(dst, 9);
+	int fd = udp_bound(GW_INNER, 0);
+
+	assert_int_equal(
+	        sendto(fd, payload, strlen(payload), 0, (struct sockaddr *)&to, sizeof(to)),
+	        (ssize_t)strlen(payload));
+	close(fd);
+}
+
+static void
+expect_inner(struct fix *f, const char *payload)
+{
+	char buf[256];
+	struct pollfd p = {.fd = f->inner_fd, .events = POLLIN};
+	ssize_t n;
+
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	n = recv(f->inner_fd, buf, sizeof(buf), 0);
+	assert_int_equal(n, (ssize_t)strlen(payload));
+	assert_memory_equal(buf, payload, strlen(payload));
+}
+
+static bool
+inner_quiet(struct fix *f)
+{
+	struct pollfd p = {.fd = f->inner_fd, .events = POLLIN};
+
+	return poll(&p, 1, 200) == 0;
+}
+
+static void
+test_natt_round_trip(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p = params(f, true, 0x1001, 0x2001);
+	struct ipsec_sa_stats st;
+	struct sockaddr_in from = sin4("127.0.0.1", 4501), to = sin4("127.0.0.1", 4500);
+	uint64_t h, drops[ESP_DROP_COUNT];
+	uint8_t pkt[2048];
+	size_t len;
+	ssize_t n;
+
+	assert_false(has_route("pctest0", CLIENT_IN));
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), 0);
+	assert_true(has_route("pctest0", CLIENT_IN));
+	assert_int_equal(ipsec_tun_sa_count(f->be), 1);
+
+	/* Outbound: the kernel routes GW_INNER -> CLIENT_IN into the TUN, out comes ESP-in-UDP
+	 * from the natt socket to the client's port. */
+	send_inner(CLIENT_IN, "hello client");
+	assert_true(run_until(f->loop, fd_readable, &f->peer_fd, 2000));
+	{
+		struct sockaddr_in src;
+		socklen_t sl = sizeof(src);
+
+		n = recvfrom(f->peer_fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&src, &sl);
+		assert_true(n > 0);
+		assert_int_equal(ntohs(src.sin_port), 4500);
+	}
+	assert_int_equal(esp_udp_classify(pkt, (size_t)n), ESP_UDP_ESP);
+	assert_int_equal(pkt[0] << 24 | pkt[1] << 16 | pkt[2] << 8 | pkt[3], 0x2001);
+	client_decap(f, pkt, (size_t)n, &f->k_out, GW_INNER, CLIENT_IN, "hello client");
+
+	/* Inbound: the IKE engine hands over ESP-in-UDP; the inner packet reaches GW_INNER. */
+	len = client_encap(&f->k_in, 1, CLIENT_IN, "hello gateway", pkt);
+	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	expect_inner(f, "hello gateway");
+	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
+	assert_int_equal(st.packets_in, 1);
+	assert_int_equal(st.packets_out, 1);
+	assert_int_equal(st.bytes_in, 28 + strlen("hello gateway"));
+	assert_int_equal(st.bytes_out, 28 + strlen("hello client"));
+	assert_true(st.last_in_ms > 0 && st.last_in_ms <= loop_now_ms());
+	assert_true(st.added_ms > 0);
+
+	/* The same packet again: replay. */
+	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	/* A forged one: auth. */
+	len = client_encap(&f->k_in, 2, CLIENT_IN, "forged", pkt);
+	pkt[len - 1] ^= 1;
+	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	/* An authentic one from an address outside the client's selector: selector. */
+	len = client_encap(&f->k_in, 3, CLIENT_IN2, "spoofed", pkt);
+	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	/* Unknown SPI and a truncated datagram. */
+	len = client_encap(&f->k_in, 4, CLIENT_IN, "x", pkt);
+	pkt[3] ^= 0x40;
+	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	f->be->ops->udp_input(f->be, pkt, 3, &from, &to);
+	assert_true(inner_quiet(f));
+
+	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
+	assert_int_equal(st.packets_in, 1);
+	assert_int_equal(st.replay_drops, 1);
+	assert_int_equal(st.auth_failures, 1);
+	assert_int_equal(st.other_drops, 1);
+	ipsec_tun_get_drops(f->be, drops);
+	assert_int_equal(drops[ESP_DROP_REPLAY], 1);
+	assert_int_equal(drops[ESP_DROP_AUTH], 1);
+	assert_int_equal(drops[ESP_DROP_SELECTOR], 1);
+	assert_int_equal(drops[ESP_DROP_NO_SA], 1);
+	assert_int_equal(drops[ESP_DROP_TRUNCATED], 1);
+
+	/* Out of order inside the window is still accepted. */
+	len = client_encap(&f->k_in, 10, CLIENT_IN, "ten", pkt);
+	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	expect_inner(f, "ten");
+	len = client_encap(&f->k_in, 5, CLIENT_IN, "five", pkt);
+	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	expect_inner(f, "five");
+
+	assert_int_equal(f->be->ops->sa_del(f->be, h), 0);
+	assert_false(has_route("pctest0", CLIENT_IN));
+	assert_int_equal(f->be->ops->sa_del(f->be, h), -ENOENT);
+	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), -ENOENT);
+	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
+}
+
+struct count_arg {
+	int fd, want, got;
+	bool esp; /* ESP packets: check the sequence numbers */
+	uint32_t last_seq;
+	bool in_order;
+};
+
+static bool
+drain_count(void *arg)
+{
+	struct count_arg *c = arg;
+	uint8_t pkt[2048];
+	ssize_t n;
+
+	for (;;) {
+		uint32_t seq;
+
+		n = recv(c->fd, pkt, sizeof(pkt), MSG_DONTWAIT);
+		if (n < 0)
+			break;
+		c->got++;
+		if (!c->esp)
+			continue;
+		assert_true(n >= 8);
+		seq = (uint32_t)pkt[4] << 24 | pkt[5] << 16 | pkt[6] << 8 | pkt[7];
+		c->in_order &= seq == c->last_seq + 1;
+		c->last_seq = seq;
+	}
+	return c->got >= c->want;
+}
+
+static void
+test_raw_esp_round_trip(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p = params(f, false, 0x1002, 0x2002);
+	struct ipsec_sa_stats st;
+	struct sockaddr_in gw = sin4("127.0.0.1", 0);
+	uint64_t h, drops[ESP_DROP_COUNT];
+	uint8_t pkt[2048];
+	size_t len;
+	ssize_t n;
+	bool got = false;
+
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), 0);
+	send_inner(CLIENT_IN, "raw out");
+	assert_true(run_until(f->loop, fd_readable, &f->raw_fd, 2000));
+	/* The client's raw socket sees IP header + ESP; take the packet to 127.0.0.2. */
+	while ((n = recv(f->raw_fd, pkt, sizeof(pkt), 0)) > 0) {
+		size_t ihl = (size_t)(pkt[0] & 15) * 4;
+
+		if (pkt[16] != 127 || pkt[19] != 2)
+			continue;
+		assert_int_equal(pkt[9], IPPROTO_ESP);
+		client_decap(f, pkt + ihl, (size_t)n - ihl, &f->k_out, GW_INNER, CLIENT_IN,
+		             "raw out");
+		got = true;
+	}
+	assert_true(got);
+
+	len = client_encap(&f->k_in, 1, CLIENT_IN, "raw in", pkt);
+	assert_int_equal(sendto(f->raw_fd, pkt, len, 0, (struct sockaddr *)&gw, sizeof(gw)),
+	                 (ssize_t)len);
+	assert_true(run_until(f->loop, fd_readable, &f->inner_fd, 2000));
+	expect_inner(f, "raw in");
+	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
+	assert_int_equal(st.packets_in, 1);
+	assert_int_equal(st.packets_out, 1);
+
+	/* A burst: received in batches (recvmmsg), every packet decrypted and delivered. */
+	for (uint32_t seq = 2; seq <= 41; seq++) {
+		len = client_encap(&f->k_in, seq, CLIENT_IN, "burst", pkt);
+		assert_int_equal(sendto(f->raw_fd, pkt, len, 0, (struct sockaddr *)&gw, sizeof(gw)),
+		                 (ssize_t)len);
+	}
+	{
+		struct count_arg c = {.fd = f->inner_fd, .want = 40};
+
+		assert_true(run_until(f->loop, drain_count, &c, 3000));
+		assert_int_equal(c.got, 40);
+	}
+	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
+	assert_int_equal(st.packets_in, 41);
+	/* The backend's own raw socket also saw its outbound packet (to a local address): not
+	 * one of its inbound SPIs. */
+	ipsec_tun_get_drops(f->be, drops);
+	assert_true(drops[ESP_DROP_NO_SA] >= 1);
+	assert_int_equal(f->be->ops->sa_del(f->be, h), 0);
+}
+
+static uint32_t
+recv_spi(struct fix *f)
+{
+	uint8_t pkt[2048];
+	ssize_t n;
+
+	assert_true(run_until(f->loop, fd_readable, &f->peer_fd, 2000));
+	n = recv(f->peer_fd, pkt, sizeof(pkt), 0);
+	assert_true(n >= 8);
+	return (uint32_t)pkt[0] << 24 | pkt[1] << 16 | pkt[2] << 8 | pkt[3];
+}
+
+static void
+test_rekey_overlap(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p1 = params(f, true, 0x1003, 0x2003);
+	struct ipsec_sa_params p2 = params(f, true, 0x1004, 0x2004);
+	uint64_t h1, h2, h3, drops[ESP_DROP_COUNT];
+
+	assert_int_equal(f->be->ops->sa_add(f->be, &p1, &h1), 0);
+	assert_int_equal(f->be->ops->sa_add(f->be, &p2, &h2), 0);
+	assert_true(h2 != h1);
+	/* Same inbound SPI twice is refused. */
+	assert_int_equal(f->be->ops->sa_add(f->be, &p2, &h3), -EEXIST);
+	send_inner(CLIENT_IN, "new");
+	assert_int_equal(recv_spi(f), 0x2004);
+	/* Deleting the new pair hands the route back to the old one. */
+	assert_int_equal(f->be->ops->sa_del(f->be, h2), 0);
+	assert_true(has_route("pctest0", CLIENT_IN));
+	send_inner(CLIENT_IN, "old");
+	assert_int_equal(recv_spi(f), 0x2003);
+	assert_int_equal(f->be->ops->sa_del(f->be, h1), 0);
+	assert_false(has_route("pctest0", CLIENT_IN));
+
+	/* A prefix selector and a more specific host one: longest match wins. */
+	p1 = params(f, true, 0x1005, 0x2005);
+	p1.remote_ts[0] = (struct ipsec_prefix){ip4("10.3.0.0"), 16};
+	p2 = params(f, true, 0x1006, 0x2006);
+	p2.remote_ts[0] = (struct ipsec_prefix){ip4("10.3.1.1"), 32};
+	assert_int_equal(f->be->ops->sa_add(f->be, &p1, &h1), 0);
+	assert_int_equal(f->be->ops->sa_add(f->be, &p2, &h2), 0);
+	send_inner("10.3.1.1", "host");
+	assert_int_equal(recv_spi(f), 0x2006);
+	send_inner("10.3.7.7", "net");
+	assert_int_equal(recv_spi(f), 0x2005);
+	assert_int_equal(f->be->ops->sa_del(f->be, h1), 0);
+	assert_int_equal(f->be->ops->sa_del(f->be, h2), 0);
+
+	/* NAT-T SA with no natt socket: counted as a send failure, not a crash. */
+	f->be->natt_fd = -1;
+	p1 = params(f, true, 0x1007, 0x2007);
+	assert_int_equal(f->be->ops->sa_add(f->be, &p1, &h1), 0);
+	send_inner(CLIENT_IN, "nowhere");
+	run_until(f->loop, never, NULL, 200);
+	ipsec_tun_get_drops(f->be, drops);
+	assert_int_equal(drops[ESP_DROP_SEND], 1);
+	f->be->natt_fd = f->natt_fd;
+	assert_int_equal(f->be->ops->sa_del(f->be, h1), 0);
+}
+
+/* Many packets queued in the TUN at once leave in batches (sendmmsg), in sequence order, and
+ * a batch that mixes NAT-T and raw ESP SAs reaches both sockets. */
+static void
+test_batch(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p1 = params(f, true, 0x1050, 0x2050);
+	struct ipsec_sa_params p2 = params(f, false, 0x1051, 0x2051);
+	struct count_arg c = {.fd = f->peer_fd, .want = 150, .esp = true, .in_order = true};
+	struct ipsec_sa_stats st;
+	uint64_t h1, h2;
+	int raw_seen = 0;
+	uint8_t pkt[2048];
+	ssize_t n;
+
+	assert_int_equal(f->be->ops->sa_add(f->be, &p1, &h1), 0);
+	p2.remote_ts[0] = (struct ipsec_prefix){ip4(CLIENT_IN2), 32};
+	assert_int_equal(f->be->ops->sa_add(f->be, &p2, &h2), 0);
+	for (int i = 0; i < 150; i++) {
+		send_inner(CLIENT_IN, "batch");
+		if (i % 10 == 0)
+			send_inner(CLIENT_IN2, "raw");
+	}
+	assert_true(run_until(f->loop, drain_count, &c, 3000));
+	assert_int_equal(c.got, 150);
+	assert_true(c.in_order);
+	assert_int_equal(c.last_seq, 150);
+	assert_int_equal(f->be->ops->sa_stats(f->be, h1, &st), 0);
+	assert_int_equal(st.packets_out, 150);
+	assert_int_equal(st.bytes_out, 150 * (28 + 5));
+	while ((n = recv(f->raw_fd, pkt, sizeof(pkt), MSG_DONTWAIT)) > 0)
+		if (pkt[16] == 127 && pkt[19] == 2)
+			raw_seen++;
+	assert_int_equal(raw_seen, 15);
+	assert_int_equal(f->be->ops->sa_stats(f->be, h2, &st), 0);
+	assert_int_equal(st.packets_out, 15);
+}
+
+static void
+test_bad_params(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p = params(f, true, 0x1010, 0x2010);
+	uint64_t h;
+
+	p.n_remote_ts = 0;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
+	p = params(f, true, 0x1010, 0x2010);
+	p.remote_ts[0].plen = 33;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
+	p = params(f, true, 0x1010, 0x2010);
+	p.in.enc_key_len = 5;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
+	p = params(f, true, 0x1010, 0x2010);
+	p.peer.sin_port = 0;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
+	p = params(f, true, 0x1010, 0x2010);
+	p.soft_lifetime_s = 10;
+	p.hard_lifetime_s = 5;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
+	p = params(f, true, 0x1010, 0x2010);
+	p.hard_lifetime_s = UINT64_MAX / 10;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
+	p = params(f, false, 0x1010, 0x2010);
+	p.peer.sin_addr.s_addr = 0;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EINVAL);
+	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
+	assert_false(has_route("pctest0", CLIENT_IN));
+
+	/* A route to the selector that someone else owns is left alone and fails the SA. */
+	assert_int_equal(system("ip route add 10.2.0.9/32 dev lo"), 0);
+	p = params(f, true, 0x1010, 0x2010);
+	p.remote_ts[1] = (struct ipsec_prefix){ip4("10.2.0.9"), 32};
+	p.n_remote_ts = 2;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), -EEXIST);
+	assert_true(has_route("lo", "10.2.0.9"));
+	assert_false(has_route("pctest0", CLIENT_IN)); /* the first selector's route rolled back */
+	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
+	assert_int_equal(system("ip route del 10.2.0.9/32 dev lo"), 0);
+}
+
+static void
+test_byte_lifetimes(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p = params(f, true, 0x1020, 0x2020);
+	struct ipsec_sa_stats st;
+	uint64_t h;
+
+	/* Each packet carries 28 + 10 inner bytes. */
+	p.soft_lifetime_bytes = 60;
+	p.hard_lifetime_bytes = 100;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), 0);
+	send_inner(CLIENT_IN, "0123456789");
+	recv_spi(f);
+	assert_int_equal(f->n_events, 0);
+	send_inner(CLIENT_IN, "0123456789");
+	recv_spi(f);
+	run_until(f->loop, never, NULL, 50);
+	assert_int_equal(f->n_events, 1);
+	assert_int_equal(f->events[0], IPSEC_EV_SOFT_EXPIRE);
+	assert_int_equal(f->ev_handle[0], h);
+	send_inner(CLIENT_IN, "0123456789");
+	recv_spi(f);
+	run_until(f->loop, never, NULL, 50);
+	assert_int_equal(f->n_events, 2);
+	assert_int_equal(f->events[1], IPSEC_EV_HARD_EXPIRE);
+	/* Hard expiry removed the SA and its route. */
+	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), -ENOENT);
+	assert_false(has_route("pctest0", CLIENT_IN));
+}
+
+static void
+test_time_lifetimes(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p = params(f, true, 0x1030, 0x2030);
+	struct ipsec_sa_stats st;
+	uint64_t h, t0 = loop_now_ms();
+
+	p.soft_lifetime_s = 1;
+	p.hard_lifetime_s = 2;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), 0);
+	run_until(f->loop, never, NULL, 1500);
+	assert_int_equal(f->n_events, 1);
+	assert_int_equal(f->events[0], IPSEC_EV_SOFT_EXPIRE);
+	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
+	run_until(f->loop, never, NULL, 800);
+	assert_int_equal(f->n_events, 2);
+	assert_int_equal(f->events[1], IPSEC_EV_HARD_EXPIRE);
+	assert_true(loop_now_ms() - t0 >= 2000);
+	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), -ENOENT);
+}
+
+static void
+test_free_with_sas(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p = params(f, true, 0x1040, 0x2040);
+	uint64_t h;
+
+	p.soft_lifetime_s = 100;
+	p.hard_lifetime_s = 200;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), 0);
+	p = params(f, false, 0x1041, 0x2041);
+	p.remote_ts[1] = (struct ipsec_prefix){ip4("10.9.0.0"), 24};
+	p.n_remote_ts = 2;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), 0);
+	assert_int_equal(ipsec_tun_sa_count(f->be), 2);
+	/* teardown frees the backend with both SAs and their timers: ASan checks for leaks. */
+}
+
+static void
+test_backend_select(void **state)
+{
+	struct loop *loop;
+	struct ipsec_backend *be = NULL;
+	struct ipsec_tun_config cfg = {.ifname = "pcsel0"};
+	char why[512], probe[256];
+	enum ipsec_backend_kind k;
+	int pr;
+
+	assert_int_equal(loop_new(&loop), 0);
+	pr = ipsec_backend_probe_xfrm(probe, sizeof(probe));
+	assert_true(probe[0] != '\0');
+	print_message("xfrm probe in this kernel: %d (%s)\n", pr, probe);
+	if (pr == 0)
+		assert_int_equal(
+		        ipsec_backend_new(IPSEC_BACKEND_XFRM, loop, &cfg, &be, why, sizeof(why)),
+		        -ENOTSUP);
+	else
+		assert_int_equal(
+		        ipsec_backend_new(IPSEC_BACKEND_XFRM, loop, &cfg, &be, why, sizeof(why)),
+		        -EPROTONOSUPPORT);
+	assert_null(be);
+	assert_non_null(strstr(why, "xfrm backend"));
+
+	assert_int_equal(ipsec_backend_new(IPSEC_BACKEND_AUTO, loop, &cfg, &be, why, sizeof(why)),
+	                 0);
+	assert_string_equal(be->ops->name, "tun");
+	assert_non_null(strstr(why, "auto: tun"));
+	ipsec_backend_free(be);
+	assert_int_equal(ipsec_backend_new(IPSEC_BACKEND_TUN, loop, &cfg, &be, NULL, 0), 0);
+	assert_string_equal(be->ops->name, "tun");
+	ipsec_backend_free(be);
+	ipsec_backend_free(NULL);
+
+	assert_int_equal(ipsec_backend_kind_parse("auto", &k), 0);
+	assert_int_equal(k, IPSEC_BACKEND_AUTO);
+	assert_int_equal(ipsec_backend_kind_parse("xfrm", &k), 0);
+	assert_int_equal(k, IPSEC_BACKEND_XFRM);
+	assert_int_equal(ipsec_backend_kind_parse("kernel", &k), -EINVAL);
+	assert_string_equal(ipsec_backend_kind_name(IPSEC_BACKEND_TUN), "tun");
+	loop_free(loop);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_natt_round_trip, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_raw_esp_round_trip, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_rekey_overlap, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_byte_lifetimes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_time_lifetimes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_free_with_sas, setup, teardown),
+	        cmocka_unit_test(test_backend_select),
+	};
+
+	/* Everything below runs in a network namespace of our own: TUN devices, routes, the xfrm
+	 * probe and all traffic stay there. */
+	if (unshare(CLONE_NEWNET) < 0) {
+		fprintf(stderr, "ipsec_tun_test: unshare(CLONE_NEWNET): %s (needs root)\n",
+		        strerror(errno));
+		return 1;
+	}
+	if (system("ip link set lo up && ip addr add " GW_INNER "/32 dev lo") != 0) {
+		fprintf(stderr, "ipsec_tun_test: setting up lo in the test namespace failed\n");
+		return 1;
+	}
+	log_set_all_levels(LOG_LVL_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
