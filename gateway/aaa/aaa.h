@@ -89,4 +89,45 @@ struct aaa_acct_event {
 
 /* Writes the record to the SQLite outbox (durable before this returns) and schedules delivery. */
 int aaa_account(struct aaa *aaa, const struct aaa_acct_event *ev, struct pc_err *err);
+
+/* ---- additions (compatible): health for the API, options, test hooks ---- */
+
+#define AAA_MAX_GROUPS          64
+#define AAA_MAX_HOSTS_PER_GROUP 16
+#define AAA_MAX_PENDING_AUTH    4096 /* authentication requests in progress */
+#define AAA_WORKERS             4    /* threads that talk to servers */
+#define AAA_OUTBOX_INFLIGHT     16   /* accounting records being delivered at once */
+#define AAA_TACACS_PORT         49
+#define AAA_RADIUS_AUTH_PORT    1645 /* PIX 6.3 defaults (radius-authport / radius-acctport) */
+#define AAA_RADIUS_ACCT_PORT    1646
+
+struct aaa_server_health {
+	char group[64];
+	char protocol[12]; /* "tacacs+", "radius" */
+	char host[64];     /* "10.89.129.134:49" */
+	bool dead;
+	uint32_t dead_for_s; /* seconds left before it is tried again */
+	int consecutive_failures;
+	uint32_t last_latency_ms;
+	uint64_t requests, failures;
+	char last_error[128];
+};
+
+/* Fills out[0..max) with one entry per configured server, in group and host order; returns the
+ * number of servers (which may exceed max). Loop thread. */
+int aaa_server_health(struct aaa *aaa, struct aaa_server_health *out, int max);
+
+/* TACACS+ login style: ASCII (GETUSER/GETPASS prompts, the PIX default) or PAP; optionally an
+ * authorization REQUEST (service=<service>) after a PASS. */
+void aaa_set_tacacs_login(struct aaa *aaa, bool pap, bool authorize);
+/* Accounting retry delay: base_ms doubling per failed round up to max_ms (defaults 5 s, 10 min). */
+void aaa_set_acct_backoff(struct aaa *aaa, uint64_t base_ms, uint64_t max_ms);
+/* Number of accounting records not yet delivered (state pending), or a negative errno. */
+int aaa_outbox_pending(struct aaa *aaa);
+/* Calls fn(arg) on the loop thread once no accounting record is pending or in flight, or when
+ * timeout_ms passes (drained = false). For the CLI and tests. */
+typedef void (*aaa_drain_fn)(void *arg, bool drained);
+int aaa_outbox_wait(struct aaa *aaa, uint64_t timeout_ms, aaa_drain_fn fn, void *arg);
+
+const char *aaa_result_name(enum aaa_result r);
 #endif
