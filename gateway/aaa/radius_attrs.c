@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -31,60 +30,6 @@ add_str(rc_handle *rh, VALUE_PAIR **list, int attr, const char *s, const char *n
         size_t errlen)
 {
 	return add(rh, list, attr, s, -1, name, err, errlen);
-}
-
-void
-radius_pairs_free(VALUE_PAIR *vp)
-{
-	for (VALUE_PAIR *p = vp; p != NULL; p = rc_avpair_next(p))
-		OPENSSL_cleanse(p->strvalue, sizeof(p->strvalue));
-	rc_avpair_free(vp);
-}
-
-int
-radius_build_auth(rc_handle *rh, const struct radius_auth_attrs *a, VALUE_PAIR **out, char *err,
-                  size_t errlen)
-{
-	VALUE_PAIR *l = NULL;
-	uint8_t zero[16] = {0};
-	char calling[INET_ADDRSTRLEN];
-	struct in_addr ia;
-	int rc;
-
-	*out = NULL;
-	if (strlen(a->user) > AUTH_STRING_LEN || strlen(a->password) > AUTH_PASS_LEN) {
-		snprintf(err, errlen, "user name or password too long for RADIUS (at most %d/%d)",
-		         AUTH_STRING_LEN, AUTH_PASS_LEN);
-		return -EMSGSIZE;
-	}
-	rc = add_str(rh, &l, PW_USER_NAME, a->user, "User-Name", err, errlen);
-	if (rc == 0)
-		rc = add_str(rh, &l, PW_USER_PASSWORD, a->password, "User-Password", err, errlen);
-	if (rc == 0 && a->nas_addr != 0)
-		rc = add_u32(rh, &l, PW_NAS_IP_ADDRESS, a->nas_addr, "NAS-IP-Address", err, errlen);
-	if (rc == 0)
-		rc = add_u32(rh, &l, PW_NAS_PORT_TYPE, PW_VIRTUAL, "NAS-Port-Type", err, errlen);
-	if (rc == 0)
-		rc = add_u32(rh, &l, PW_SERVICE_TYPE, PW_LOGIN, "Service-Type", err, errlen);
-	if (rc == 0 && a->peer_addr != 0) {
-		ia.s_addr = htonl(a->peer_addr);
-		inet_ntop(AF_INET, &ia, calling, sizeof(calling));
-		rc = add_str(rh, &l, PW_CALLING_STATION_ID, calling, "Calling-Station-Id", err,
-		             errlen);
-	}
-	if (rc == 0 && a->framed_addr != 0)
-		rc = add_u32(rh, &l, PW_FRAMED_IP_ADDRESS, a->framed_addr, "Framed-IP-Address", err,
-		             errlen);
-	/* radcli computes the HMAC-MD5 over the packet into this attribute when it packs it */
-	if (rc == 0)
-		rc = add(rh, &l, PW_MESSAGE_AUTHENTICATOR, zero, sizeof(zero),
-		         "Message-Authenticator", err, errlen);
-	if (rc < 0) {
-		radius_pairs_free(l);
-		return rc;
-	}
-	*out = l;
-	return 0;
 }
 
 static const struct {

@@ -1,7 +1,9 @@
-/* RADIUS client on libradcli's blocking API, run only on AAA worker threads (one rc_handle per
- * attempt, so threads share nothing).
+/* RADIUS client, run only on AAA worker threads. Access-Requests use our own codec
+ * (radius_pkt.c: libradcli 1.2.11 cannot put a Message-Authenticator in a PAP request) and check
+ * replies ourselves. Accounting-Requests use libradcli's blocking API (one rc_handle per attempt,
+ * so threads share nothing).
  *
- * Reply checks: radcli does not hand us the raw reply, so we cannot check it ourselves; radcli's
+ * Accounting reply checks: radcli does not hand us the raw reply, so we cannot check it ourselves; radcli's
  * rc_check_reply() does, before any attribute is decoded: the Identifier must match the request
  * ("received non-matching id"), the length field must fit the datagram ("invalid length"), and
  * the Response Authenticator MD5(code|id|length|request authenticator|attributes|secret) must
@@ -10,6 +12,7 @@
  * wrong id, a timeout, and we treat it as no valid answer from that server. */
 #include "gateway/aaa/aaa_attempt.h"
 #include "gateway/aaa/radius_attrs.h"
+#include "gateway/aaa/radius_pkt.h"
 #include "gateway/core/log.h"
 #include "gateway/core/loop.h"
 
@@ -17,6 +20,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <poll.h>
 #include <radcli/radcli.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,7 +72,7 @@ nas_address(const struct aaa_server_cfg *srv)
 int
 radius_handle_new(const struct aaa_server_cfg *srv, rc_handle **out, char *err, size_t errlen)
 {
-	char tmo[16], retries[16], server[64];
+	char tmo[16], retries[16], server[64 + AAA_MAX_KEY];
 	struct in_addr ia = {.s_addr = htonl(srv->addr)};
 	char addr[INET_ADDRSTRLEN];
 	rc_handle *rh;
@@ -76,7 +81,15 @@ radius_handle_new(const struct aaa_server_cfg *srv, rc_handle **out, char *err, 
 	inet_ntop(AF_INET, &ia, addr, sizeof(addr));
 	snprintf(tmo, sizeof(tmo), "%u", (srv->timeout_ms + 999) / 1000);
 	snprintf(retries, sizeof(retries), "%d", srv->retries);
-	snprintf(server, sizeof(server), "%s:%u", addr, srv->port);
+	/* radcli looks the secret up by server name in its own server list, so the secret travels in
+	 * "host:port:secret"; a key with ':' or blanks cannot be written that way */
+	if (strpbrk(srv->key, ": \t\r\n") != NULL) {
+		snprintf(err, errlen,
+		         "%s: RADIUS key contains ':' or blanks, which radcli cannot use",
+		         srv->name);
+		return -EINVAL;
+	}
+	snprintf(server, sizeof(server), "%s:%u:%s", addr, srv->port, srv->key);
 	rh = rc_new();
 	if (rh == NULL) {
 		snprintf(err, errlen, "rc_new failed");
@@ -96,8 +109,10 @@ radius_handle_new(const struct aaa_server_cfg *srv, rc_handle **out, char *err, 
 		snprintf(err, errlen,
 		         "radcli configuration rejected (rc_add_config/rc_apply_config)");
 		rc_destroy(rh);
+		OPENSSL_cleanse(server, sizeof(server));
 		return -EINVAL;
 	}
+	OPENSSL_cleanse(server, sizeof(server));
 	if (rc_read_dictionary(rh, RADIUS_DICTIONARY) != 0) {
 		snprintf(err, errlen, "rc_read_dictionary %s failed", RADIUS_DICTIONARY);
 		rc_destroy(rh);
@@ -155,34 +170,101 @@ run(const struct aaa_server_cfg *srv, rc_handle *rh, rc_type type, VALUE_PAIR *s
 	rc_aaa_ctx_free(ctx);
 }
 
+/* Access-Request over our own codec (radius_pkt.c, see there why), one connected UDP socket,
+ * retries+1 transmissions of the same packet, each waiting timeout_ms for a reply that passes
+ * radius_check_reply(); anything else arriving meanwhile is ignored, as RFC 5080 asks. */
 void
 radius_client_authenticate(const struct aaa_server_cfg *srv, const char *user, const char *password,
                            uint32_t peer_addr, uint32_t framed_addr, struct aaa_attempt_result *out)
 {
 	uint64_t t0 = loop_now_ms();
-	struct radius_auth_attrs a = {.user = user,
-	                              .password = password,
-	                              .nas_addr = nas_address(srv),
-	                              .peer_addr = peer_addr,
-	                              .framed_addr = framed_addr};
-	VALUE_PAIR *send = NULL;
-	rc_handle *rh = NULL;
-	char err[160];
+	struct radius_access_req req = {.user = user,
+	                                .password = password,
+	                                .nas_addr = nas_address(srv),
+	                                .peer_addr = peer_addr,
+	                                .framed_addr = framed_addr};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons(srv->port),
+	                         .sin_addr.s_addr = htonl(srv->addr)};
+	uint8_t pkt[RADIUS_MAX_PACKET], rbuf[RADIUS_MAX_PACKET];
+	char last_bad[200] = "";
+	struct radius_reply reply;
+	int fd = -1, len;
 
 	memset(out, 0, sizeof(*out));
-	if (radius_handle_new(srv, &rh, err, sizeof(err)) < 0) {
-		set_result(out, AAA_ATT_NOT_SENT, "%s", err);
+	if (RAND_bytes(req.authenticator, sizeof(req.authenticator)) != 1 ||
+	    RAND_bytes(&req.id, 1) != 1) {
+		set_result(out, AAA_ATT_NOT_SENT, "RAND_bytes failed");
 		goto out;
 	}
-	if (radius_build_auth(rh, &a, &send, err, sizeof(err)) < 0) {
-		set_result(out, AAA_ATT_NOT_SENT, "%s", err);
+	len = radius_build_access_request(&req, srv->key, pkt, sizeof(pkt));
+	if (len < 0) {
+		set_result(out, AAA_ATT_NOT_SENT, "%s: Access-Request too large (user or password)",
+		           srv->name);
 		goto out;
 	}
-	run(srv, rh, AUTH, send, out);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		set_result(out, AAA_ATT_NOT_SENT, "%s: socket/connect: %s", srv->name,
+		           strerror(errno));
+		goto out;
+	}
+	set_result(out, AAA_ATT_NO_ANSWER, "%s: no reply after %d transmission(s)", srv->name,
+	           srv->retries + 1);
+	for (int try = 0; try <= srv->retries; try++) {
+		uint64_t deadline = loop_now_ms() + srv->timeout_ms;
+
+		if (send(fd, pkt, (size_t)len, 0) < 0) {
+			set_result(out, out->transmitted ? AAA_ATT_NO_ANSWER : AAA_ATT_NOT_SENT,
+			           "%s: send: %s", srv->name, strerror(errno));
+			continue;
+		}
+		out->transmitted = true;
+		for (;;) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			uint64_t now = loop_now_ms();
+			ssize_t n;
+			char err[160];
+
+			if (now >= deadline)
+				break;
+			if (poll(&p, 1, (int)(deadline - now)) <= 0)
+				continue;
+			n = recv(fd, rbuf, sizeof(rbuf), 0);
+			if (n < 0) {
+				snprintf(last_bad, sizeof(last_bad), "recv: %s", strerror(errno));
+				if (errno == ECONNREFUSED)
+					break; /* ICMP port unreachable: try again after a pause */
+				continue;
+			}
+			if (radius_check_reply(rbuf, (size_t)n, &req, srv->key, false, &reply, err,
+			                       sizeof(err)) < 0) {
+				snprintf(last_bad, sizeof(last_bad), "%s", err);
+				continue;
+			}
+			if (reply.code == RADIUS_ACCESS_ACCEPT)
+				set_result(out, AAA_ATT_ACCEPT, "%s: Access-Accept%s%s", srv->name,
+				           reply.reply_message[0] ? ": " : "", reply.reply_message);
+			else if (reply.code == RADIUS_ACCESS_REJECT)
+				set_result(out, AAA_ATT_REJECT, "%s: Access-Reject%s%s", srv->name,
+				           reply.reply_message[0] ? ": " : "", reply.reply_message);
+			else
+				set_result(out, AAA_ATT_REJECT,
+				           "%s: Access-Challenge (not supported)", srv->name);
+			goto out;
+		}
+		if (loop_now_ms() < deadline)
+			usleep((useconds_t)((deadline - loop_now_ms()) * 1000));
+	}
+	if (last_bad[0] != '\0')
+		set_result(out, AAA_ATT_BAD_ANSWER,
+		           "%s: no valid reply after %d transmission(s); "
+		           "last refused: %s",
+		           srv->name, srv->retries + 1, last_bad);
 out:
-	radius_pairs_free(send);
-	if (rh != NULL)
-		rc_destroy(rh);
+	if (fd >= 0)
+		close(fd);
+	OPENSSL_cleanse(pkt, sizeof(pkt));
 	out->latency_ms = (uint32_t)(loop_now_ms() - t0);
 }
 
