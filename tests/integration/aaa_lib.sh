@@ -45,7 +45,9 @@ expect_auth() {
 	local want=$1 group=$2 user=$3 pw=$4 out
 	shift 4
 	out=$(printf '%s\n' "$pw" | pc aaa test "$@" "$group" "$user" 2>"$TMP/last.err" || true)
-	if [ "${out%%:*}" = "$want" ]; then
+	if grep -q 'Sanitizer\|runtime error' "$TMP/last.err"; then
+		fail "sanitizer report: $(grep -m3 'Sanitizer\|runtime error' "$TMP/last.err")"
+	elif [ "${out%%:*}" = "$want" ]; then
 		pass "auth $user@$group -> $out"
 	else
 		fail "auth $user@$group: want $want, got '$out' $(tail -3 "$TMP/last.err")"
@@ -79,6 +81,14 @@ start_radius() {
 		fail "FreeRADIUS $name did not start"
 		exit 1
 	}
+}
+
+# start_badradius NAME PORT MODE
+start_badradius() {
+	ip netns exec "$NS" python3 "$PEERS/radius_bad_server.py" --port "$2" --secret "$RAD_SECRET" \
+		--mode "$3" >"$TMP/badrad-$1.out" 2>&1 &
+	PIDS+=("$!")
+	wait_for "$TMP/badrad-$1.out" "listening" 10 || fail "bad RADIUS server $1 did not start"
 }
 
 stop_pid() {
