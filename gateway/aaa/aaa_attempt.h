@@ -67,7 +67,7 @@ void tac_client_authenticate(const struct aaa_server_cfg *srv, const char *user,
 void tac_client_account(const struct aaa_server_cfg *srv, const struct aaa_acct_record *rec,
                         struct aaa_attempt_result *out);
 
-/* RADIUS (radius_client.c, libradcli): blocking, for worker threads. */
+/* RADIUS (radius_client.c, own codec in radius_pkt.c): blocking, for worker threads. */
 void radius_client_authenticate(const struct aaa_server_cfg *srv, const char *user,
                                 const char *password, uint32_t peer_addr, uint32_t framed_addr,
                                 struct aaa_attempt_result *out);

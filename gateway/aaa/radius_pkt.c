@@ -253,9 +253,9 @@ radius_validate_reply(const uint8_t *buf, size_t len, char *err, size_t errlen)
 }
 
 int
-radius_check_reply(const uint8_t *buf, size_t len, const struct radius_access_req *request,
-                   const char *secret, bool require_ma, struct radius_reply *out, char *err,
-                   size_t errlen)
+radius_check_reply(const uint8_t *buf, size_t len, uint8_t request_code, uint8_t id,
+                   const uint8_t request_auth[RADIUS_AUTH_LEN], const char *secret, bool require_ma,
+                   struct radius_reply *out, char *err, size_t errlen)
 {
 	uint8_t pkt[RADIUS_MAX_PACKET], want[16], mac[16];
 	size_t plen, ma_off;
@@ -267,14 +267,16 @@ radius_check_reply(const uint8_t *buf, size_t len, const struct radius_access_re
 	if (rc < 0)
 		return rc;
 	plen = (size_t)buf[2] << 8 | buf[3];
-	if (buf[1] != request->id)
-		return fail(err, errlen, "identifier %u (want %u)", buf[1], request->id);
-	if (buf[0] != RADIUS_ACCESS_ACCEPT && buf[0] != RADIUS_ACCESS_REJECT &&
-	    buf[0] != RADIUS_ACCESS_CHALLENGE)
+	if (buf[1] != id)
+		return fail(err, errlen, "identifier %u (want %u)", buf[1], id);
+	if (request_code == RADIUS_ACCESS_REQUEST && buf[0] != RADIUS_ACCESS_ACCEPT &&
+	    buf[0] != RADIUS_ACCESS_REJECT && buf[0] != RADIUS_ACCESS_CHALLENGE)
 		return fail(err, errlen, "code %u is not Access-Accept/Reject/Challenge", buf[0]);
+	if (request_code == RADIUS_ACCOUNTING_REQUEST && buf[0] != RADIUS_ACCOUNTING_RESPONSE)
+		return fail(err, errlen, "code %u is not Accounting-Response", buf[0]);
 	/* Response Authenticator = MD5(Code|ID|Length|Request Authenticator|Attributes|Secret) */
 	memcpy(pkt, buf, plen);
-	memcpy(pkt + 4, request->authenticator, RADIUS_AUTH_LEN);
+	memcpy(pkt + 4, request_auth, RADIUS_AUTH_LEN);
 	rc = md5(pkt, plen, secret, strlen(secret), NULL, 0, want);
 	if (rc < 0)
 		return fail(err, errlen, "MD5 failed");
@@ -309,4 +311,78 @@ radius_check_reply(const uint8_t *buf, size_t len, const struct radius_access_re
 		}
 	}
 	return 0;
+}
+
+static const struct {
+	const char *name;
+	uint32_t value;
+} causes[] = {
+        {"user-request", 1},    {"lost-carrier", 2},    {"lost-service", 3},
+        {"idle-timeout", 4},    {"session-timeout", 5}, {"admin-reset", 6},
+        {"admin-reboot", 7},    {"port-error", 8},      {"nas-error", 9},
+        {"nas-request", 10},    {"nas-reboot", 11},     {"port-unneeded", 12},
+        {"port-preempted", 13}, {"port-suspended", 14}, {"service-unavailable", 15},
+        {"callback", 16},       {"user-error", 17},     {"host-request", 18},
+};
+
+uint32_t
+radius_terminate_cause(const char *name)
+{
+	for (size_t i = 0; i < sizeof(causes) / sizeof(causes[0]); i++)
+		if (strcmp(causes[i].name, name) == 0)
+			return causes[i].value;
+	return 0;
+}
+
+int
+radius_build_accounting_request(const struct radius_acct_req *r, const char *secret, uint8_t *buf,
+                                size_t cap, uint8_t authenticator_out[RADIUS_AUTH_LEN])
+{
+	struct wr w = {.buf = buf, .cap = cap < RADIUS_MAX_PACKET ? cap : RADIUS_MAX_PACKET};
+	bool counters = r->status_type != 1;
+	uint8_t ra[16];
+
+	if (w.cap < RADIUS_HDR_LEN || r->user == NULL || r->session_id == NULL)
+		return -EINVAL;
+	buf[0] = RADIUS_ACCOUNTING_REQUEST;
+	buf[1] = r->id;
+	memset(buf + 4, 0, RADIUS_AUTH_LEN);
+	w.len = RADIUS_HDR_LEN;
+	put_u32(&w, RADIUS_ACCT_STATUS_TYPE, r->status_type);
+	put_attr(&w, RADIUS_ACCT_SESSION_ID, r->session_id, strlen(r->session_id));
+	put_attr(&w, RADIUS_USER_NAME, r->user, strlen(r->user));
+	if (r->nas_addr != 0)
+		put_u32(&w, RADIUS_NAS_IP_ADDRESS, r->nas_addr);
+	put_u32(&w, RADIUS_NAS_PORT_TYPE, 5);  /* Virtual */
+	put_u32(&w, RADIUS_ACCT_AUTHENTIC, 1); /* RADIUS */
+	if (r->calling != NULL && r->calling[0] != '\0')
+		put_attr(&w, RADIUS_CALLING_STATION_ID, r->calling, strlen(r->calling));
+	if (r->framed_addr != 0)
+		put_u32(&w, RADIUS_FRAMED_IP_ADDRESS, r->framed_addr);
+	put_u32(&w, RADIUS_ACCT_DELAY_TIME, r->delay_s);
+	if (r->event_time != 0)
+		put_u32(&w, RADIUS_EVENT_TIMESTAMP, r->event_time);
+	if (counters) {
+		put_u32(&w, RADIUS_ACCT_SESSION_TIME,
+		        r->session_time > UINT32_MAX ? UINT32_MAX : (uint32_t)r->session_time);
+		put_u32(&w, RADIUS_ACCT_INPUT_OCTETS, (uint32_t)r->in_octets);
+		put_u32(&w, RADIUS_ACCT_OUTPUT_OCTETS, (uint32_t)r->out_octets);
+		if (r->in_octets >> 32)
+			put_u32(&w, RADIUS_ACCT_INPUT_GIGAWORDS, (uint32_t)(r->in_octets >> 32));
+		if (r->out_octets >> 32)
+			put_u32(&w, RADIUS_ACCT_OUTPUT_GIGAWORDS, (uint32_t)(r->out_octets >> 32));
+		put_u32(&w, RADIUS_ACCT_INPUT_PACKETS, (uint32_t)r->in_packets);
+		put_u32(&w, RADIUS_ACCT_OUTPUT_PACKETS, (uint32_t)r->out_packets);
+	}
+	if (r->status_type == 2 && r->terminate_cause != 0)
+		put_u32(&w, RADIUS_ACCT_TERMINATE_CAUSE, r->terminate_cause);
+	if (w.overflow)
+		return -EMSGSIZE;
+	buf[2] = (uint8_t)(w.len >> 8);
+	buf[3] = (uint8_t)w.len;
+	if (md5(buf, w.len, secret, strlen(secret), NULL, 0, ra) < 0)
+		return -EIO;
+	memcpy(buf + 4, ra, sizeof(ra));
+	memcpy(authenticator_out, ra, sizeof(ra));
+	return (int)w.len;
 }
