@@ -422,12 +422,14 @@ aaa_reload(struct aaa *aaa, struct pc_err *err)
 	rc = load_groups(aaa, &gs, &n, err);
 	if (rc < 0)
 		return rc;
-	/* keep the health of servers that are still configured */
+	/* keep the health of servers that are still configured the same way */
 	for (int i = 0; i < n; i++) {
 		for (int k = 0; k < gs[i].nhosts; k++) {
 			struct aaa_host *old = host_find(aaa, gs[i].name, gs[i].hosts[k].id);
 
-			if (old != NULL && old->auth.addr == gs[i].hosts[k].auth.addr)
+			if (old != NULL && old->auth.addr == gs[i].hosts[k].auth.addr &&
+			    old->auth.port == gs[i].hosts[k].auth.port &&
+			    old->acct_port == gs[i].hosts[k].acct_port)
 				gs[i].hosts[k].health = old->health;
 		}
 	}
