@@ -437,6 +437,13 @@ aaa_reload(struct aaa *aaa, struct pc_err *err)
 	aaa->groups = gs;
 	aaa->ngroups = n;
 	log_info(LOG_AAA, "%d server group(s) loaded", n);
+	/* records that could not be sent may be deliverable with the new configuration */
+	if (db_exec(aaa->db,
+	            "UPDATE acct_record SET next_attempt_at_ms = 0 WHERE state = 'pending' AND"
+	            " last_error LIKE 'not sent:%'",
+	            err) < 0)
+		return -EIO;
+	pump_schedule(aaa, 0);
 	return 0;
 }
 
@@ -747,6 +754,8 @@ inflight_del(struct aaa *aaa, int64_t id)
 	}
 }
 
+/* Runs one UPDATE with parameters ?1 = id, ?2 = t1, ?3 = t2, ?4 = i1; a statement that uses
+ * fewer of them leaves the rest unbound (sqlite3_bind_* then returns SQLITE_RANGE, ignored). */
 static int
 exec_bound(struct aaa *aaa, const char *sql, const char *what, int64_t id, const char *t1,
            const char *t2, int64_t i1)
@@ -843,7 +852,7 @@ acct_round_failed(struct aaa *aaa, struct aaa_job *j, const char *why)
 	snprintf(err, sizeof(err), "%s: %s", j->round_transmitted ? "sent" : "not sent", why);
 	exec_bound(aaa,
 	           "UPDATE acct_record SET last_error = ?2, next_attempt_at_ms = ?4"
-	           " WHERE id = ?1 AND state = 'pending' AND ?3 IS NULL",
+	           " WHERE id = ?1 AND state = 'pending'",
 	           "acct_record retry", j->rec.id, err, NULL, (int64_t)(epoch_ms() + delay));
 	log_warn(LOG_AAA,
 	         "accounting record %" PRId64 " (%s %s, group %s): attempt %d failed, "
@@ -929,8 +938,7 @@ acct_begin(struct aaa *aaa, int64_t id)
 	g = group_find(aaa, j->rec.server_group);
 	if (g != NULL && g->proto == PROTO_LOCAL) {
 		exec_bound(aaa,
-		           "UPDATE acct_record SET state = 'failed', last_error = ?2 WHERE id = ?1"
-		           " AND ?3 IS NULL AND ?4 = 0",
+		           "UPDATE acct_record SET state = 'failed', last_error = ?2 WHERE id = ?1",
 		           "acct_record failed", id,
 		           "server group uses protocol local, which cannot receive accounting",
 		           NULL, 0);
@@ -940,7 +948,7 @@ acct_begin(struct aaa *aaa, int64_t id)
 	if (g == NULL || g->nhosts == 0) {
 		exec_bound(aaa,
 		           "UPDATE acct_record SET last_error = ?2, next_attempt_at_ms = ?4"
-		           " WHERE id = ?1 AND ?3 IS NULL",
+		           " WHERE id = ?1",
 		           "acct_record no group", id,
 		           g == NULL ? "not sent: no such server group"
 		                     : "not sent: group has no hosts",
@@ -954,7 +962,7 @@ acct_begin(struct aaa *aaa, int64_t id)
 	               "UPDATE acct_record SET possible_duplicate = CASE WHEN attempts > 0 AND"
 	               " (last_error IS NULL OR last_error NOT LIKE 'not sent:%') THEN 1 ELSE"
 	               " possible_duplicate END, attempts = attempts + 1"
-	               " WHERE id = ?1 AND ?2 IS NULL AND ?3 IS NULL AND ?4 = 0",
+	               " WHERE id = ?1",
 	               "acct_record attempt", id, NULL, NULL, 0) < 0 ||
 	    rec_load(aaa, id, &j->rec) < 0) {
 		free(j);

@@ -31,7 +31,8 @@ enum aaa_service {
 struct aaa_auth_req {
 	char group[64]; /* aaa-server group tag, e.g. "AuthInbound", or "LOCAL" */
 	char user[AAA_MAX_USER];
-	char password[AAA_MAX_PASSWORD]; /* wiped by the AAA layer after use */
+	char password[AAA_MAX_PASSWORD]; /* copied: the AAA layer wipes its copies after use;
+	                                  * the caller wipes its own (explicit_bzero) */
 	enum aaa_service service;
 	uint32_t peer_addr;   /* client's public address, host order (Calling-Station-Id) */
 	uint32_t framed_addr; /* assigned address if known, else 0 */
@@ -55,6 +56,9 @@ struct aaa;
 /* Creates the AAA layer; server groups are read from the database at db_path (its own
  * connection). Must be called on the loop thread. */
 int aaa_new(struct loop *loop, const char *db_path, struct aaa **out);
+/* Stops the workers (waiting for exchanges in progress) and drops pending requests without
+ * calling their callbacks; undelivered accounting records stay in the outbox for the next
+ * aaa_new(). */
 void aaa_free(struct aaa *aaa);
 /* Re-reads server groups and hosts after a configuration change. */
 int aaa_reload(struct aaa *aaa, struct pc_err *err);
