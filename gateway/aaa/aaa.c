@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum aaa_proto { PROTO_LOCAL, PROTO_TACACS, PROTO_RADIUS };
 
@@ -248,11 +249,21 @@ worker_main(void *arg)
 			aaa->q_tail = NULL;
 		pthread_mutex_unlock(&aaa->qlock);
 		job_run(j);
-		if (loop_post(aaa->loop, job_done, j) < 0) {
-			/* the loop is gone or its queue full: the request's deadline covers it */
-			log_warn(LOG_AAA, "%s: result dropped (loop_post failed)", j->srv.name);
-			anchor_unref(j->anchor);
-			job_wipe_free(j);
+		/* a full command queue is waited out: an accounting result must not be lost,
+		 * or its record would stay "in flight" until the next start */
+		for (int tries = 0;; tries++) {
+			int rc = loop_post(aaa->loop, job_done, j);
+
+			if (rc == 0)
+				break;
+			if (rc != -EAGAIN || tries >= 3000) {
+				log_warn(LOG_AAA, "%s: result dropped (loop_post: %s)", j->srv.name,
+				         strerror(-rc));
+				anchor_unref(j->anchor);
+				job_wipe_free(j);
+				break;
+			}
+			usleep(10000);
 		}
 	}
 	return NULL;
