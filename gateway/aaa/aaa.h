@@ -54,7 +54,8 @@ struct aaa;
 #ifndef PORTCULLIS_AAA_AAA_API
 #define PORTCULLIS_AAA_AAA_API
 /* Creates the AAA layer; server groups are read from the database at db_path (its own
- * connection). Must be called on the loop thread. */
+ * connection). Must be called on the loop thread; aaa_free() must come before loop_free().
+ * Accounting records left pending by an earlier run are picked up and delivered. */
 int aaa_new(struct loop *loop, const char *db_path, struct aaa **out);
 /* Stops the workers (waiting for exchanges in progress) and drops pending requests without
  * calling their callbacks; undelivered accounting records stay in the outbox for the next
