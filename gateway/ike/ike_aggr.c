@@ -260,8 +260,8 @@ choose_transform(struct ike_sa *sa, const struct ike_sa_pl *sap, const char *pee
 	                    c->npol);
 }
 
-static int
-derive_keys(struct ike_sa *sa)
+int
+ike_aggr_derive_keys(struct ike_sa *sa)
 {
 	struct ike_iov v[2] = {{sa->ni, sa->ni_len}, {sa->nr, sa->nr_len}};
 	struct ike_iov iv[2] = {{sa->gxi, sa->gx_len}, {sa->gxr, sa->gx_len}};
@@ -281,9 +281,9 @@ derive_keys(struct ike_sa *sa)
 	return r;
 }
 
-/* HASH_I (initiator) or HASH_R. */
-static int
-auth_hash(struct ike_sa *sa, bool initiator, const uint8_t *id_b, size_t id_len, uint8_t *out)
+int
+ike_aggr_auth_hash(struct ike_sa *sa, bool initiator, const uint8_t *id_b, size_t id_len,
+                   uint8_t *out)
 {
 	struct ike_iov v[6];
 
@@ -390,7 +390,7 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 	}
 	ike_dh_free(sa->dh);
 	sa->dh = NULL;
-	if (derive_keys(sa) < 0) {
+	if (ike_aggr_derive_keys(sa) < 0) {
 		ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION, "key derivation failed");
 		goto out;
 	}
@@ -400,7 +400,7 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 	idr[2] = 500 >> 8;
 	idr[3] = 500 & 0xff;
 	memcpy(idr + 4, &sa->local.sin_addr.s_addr, 4);
-	if (auth_hash(sa, false, idr, sizeof(idr), hash_r) < 0) {
+	if (ike_aggr_auth_hash(sa, false, idr, sizeof(idr), hash_r) < 0) {
 		ike_perr_set(e, IKE_N_INVALID_HASH_INFORMATION, "HASH_R computation failed");
 		goto out;
 	}
@@ -569,7 +569,7 @@ ike_aggr_input3(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hd
 		ike_sa_kill(sa, "bad AM3", false);
 		return;
 	}
-	if (auth_hash(sa, true, sa->idi_b, sa->idi_len, hash_i) < 0 ||
+	if (ike_aggr_auth_hash(sa, true, sa->idi_b, sa->idi_len, hash_i) < 0 ||
 	    CRYPTO_memcmp(hash_i, hp->body, sa->hlen) != 0) {
 		log_warn(LOG_IKE,
 		         "%s: AM3 rejected: HASH_I mismatch (wrong pre-shared key for %s%s?)", peer,

@@ -346,6 +346,14 @@ int ike_msg_fill_hash(struct ike_sa *sa, struct ike_wbuf *w, size_t hash_off, ui
                       const uint8_t *extra, size_t extra_len);
 void ike_rand(void *p, size_t n);
 
+/* Phase 1 keys from psk, nonces, g^xy, cookies: SKEYID, SKEYID_d/a/e, the cipher key and the
+ * phase 1 IV = hash(g^xi | g^xr). */
+int ike_aggr_derive_keys(struct ike_sa *sa);
+/* HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b), HASH_R with the DH values
+ * and cookies swapped and IDir_b. */
+int ike_aggr_auth_hash(struct ike_sa *sa, bool initiator, const uint8_t *id_b, size_t id_len,
+                       uint8_t *out);
+
 /* exchange handlers */
 void ike_aggr_input(struct ike *ike, const uint8_t *buf, size_t len, const struct ike_hdr *h,
                     const struct sockaddr_in *from, const struct sockaddr_in *to, bool natt);
