@@ -607,11 +607,19 @@ ike_cfg_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *
 		after_xauth(sa);
 		return;
 	}
-	if (ch.type == CFG_ACK && sa->state == ST_CFG_SET && h->msgid == sa->cfg_mid) {
+	if (ch.type == CFG_ACK && sa->cfg_mid != 0 && h->msgid == sa->cfg_mid) {
 		ike_xchg_drop(sa, h->msgid);
 		log_info(LOG_IKE, "%s: ISAKMP: Config payload CFG_ACK (address accepted)", peer);
-		sa->state = ST_CFG;
+		sa->cfg_mid = 0;
+		if (sa->state == ST_CFG_SET)
+			sa->state = ST_CFG;
 		return;
+	}
+	if (ch.type == CFG_REQUEST && sa->state == ST_CFG_SET) {
+		/* A pull client answers our push with its own REQUEST: serve the pull (same
+		 * lease) and stop retransmitting the SET; a late ACK is still accepted. */
+		log_info(LOG_IKE, "%s: Mode Config: peer pulls while our SET is outstanding", peer);
+		sa->state = ST_CFG;
 	}
 	if (ch.type == CFG_REQUEST && (sa->state == ST_CFG || sa->state == ST_ESTAB)) {
 		if (!sa->cfg_allowed || !sa->ike->conf.cfg_respond) {

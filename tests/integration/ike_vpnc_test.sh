@@ -52,6 +52,7 @@ ip -n "$NS_CL" link set pcike-cl up
 ip netns exec "$NS_GW" tshark -q -i pcike-gw -f "udp port 500 or udp port 4500" -w "$WORK/cap.pcapng" \
 	>"$WORK/tshark.log" 2>&1 &
 CAP_PID=$!
+for _ in $(seq 100); do grep -q "Capturing on" "$WORK/tshark.log" 2>/dev/null && break; sleep 0.1; done
 
 IKE_RESPONDER_SERVE=1 IKE_RESPONDER_ADDR=192.168.1.1 IKE_RESPONDER_DB="$WORK/db.sqlite" \
 	IKE_RESPONDER_RECORD="$WORK/record" IKE_RESPONDER_HALF_OPEN_S=5 \
