@@ -13,7 +13,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
 	iproute2 nftables conntrack procps psmisc curl netcat-openbsd
 	vpnc strongswan-charon strongswan-swanctl libcharon-extra-plugins
-	libstrongswan-extra-plugins freeradius freeradius-utils ike-scan tshark
+	libstrongswan-extra-plugins freeradius freeradius-utils ike-scan tshark tcpdump
 	iperf3 libauthen-tacacsplus-perl python3
 )
 WEB_PKGS=(chromium chromium-driver)

@@ -9,6 +9,7 @@ BUILD=${PORTCULLIS_BUILD_DIR:-build/dev}
 RESP="$BUILD/ike_responder_test"
 CHARON=/usr/lib/ipsec/charon
 [ "$(id -u)" -eq 0 ] || { echo "ike_strongswan_test: needs root" >&2; exit 1; }
+command -v tcpdump >/dev/null && command -v tshark >/dev/null || { echo "ike_strongswan_test: tshark and tcpdump needed" >&2; exit 1; }
 [ -x "$CHARON" ] || { echo "ike_strongswan_test: strongswan-charon not installed" >&2; exit 1; }
 command -v swanctl >/dev/null || { echo "ike_strongswan_test: strongswan-swanctl not installed" >&2; exit 1; }
 [ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] ||
@@ -130,10 +131,11 @@ for _ in $(seq 50); do [ -S "$WORK/charon.vici" ] && break; sleep 0.1; done
 [ -S "$WORK/charon.vici" ] || fail "charon did not start"
 
 # capture everything between the peers on the gateway side
-ip netns exec "$NS_GW" tshark -q -i pcike-sgw -f "udp port 500 or udp port 4500" \
-	-w "$WORK/cap.pcapng" >"$WORK/tshark.log" 2>&1 &
+# tcpdump writes each packet as it comes (-U); tshark decodes the file afterwards
+ip netns exec "$NS_GW" tcpdump -U --immediate-mode -n -i pcike-sgw -w "$WORK/cap.pcap" "udp port 500 or udp port 4500" \
+	>"$WORK/tcpdump.log" 2>&1 &
 CAP_PID=$!
-for _ in $(seq 100); do grep -q "Capturing on" "$WORK/tshark.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "listening on" "$WORK/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
 sleep 1
 URI="unix://$WORK/charon.vici"
 swanctl --load-all --uri "$URI" --file "$WORK/swanctl.conf" >"$WORK/swanctl.out" 2>&1 || fail "swanctl --load-all failed"
@@ -154,10 +156,11 @@ grep -q "TUNNEL_DOWN user=cisco_customer reason=peer delete" "$WORK/record" ||
 	fail "peer DELETE did not tear the tunnel down"
 grep -q "lease 10.89.129.200 released" "$WORK/resp.log" || fail "lease not released"
 
+sleep 1 # let tcpdump drain its buffer
 kill "$CAP_PID"; wait "$CAP_PID" 2>/dev/null || true; CAP_PID=""
-n=$(tshark -r "$WORK/cap.pcapng" 2>/dev/null | wc -l)
+n=$(tshark -r "$WORK/cap.pcap" 2>/dev/null | wc -l)
 [ "$n" -ge 8 ] || fail "tshark captured only $n packets"
-if tshark -r "$WORK/cap.pcapng" -V 2>/dev/null | grep -qi "malformed"; then
+if tshark -r "$WORK/cap.pcap" -V 2>/dev/null | grep -qi "malformed"; then
 	fail "tshark reports a malformed packet"
 fi
 grep -q "ERROR: AddressSanitizer\|runtime error" "$WORK/resp.log" && fail "sanitizer report in the responder"

@@ -11,7 +11,8 @@ BUILD=${PORTCULLIS_BUILD_DIR:-build/dev}
 RESP="$BUILD/ike_responder_test"
 [ "$(id -u)" -eq 0 ] || { echo "ike_vpnc_test: needs root" >&2; exit 1; }
 command -v vpnc >/dev/null || { echo "ike_vpnc_test: vpnc not installed (apt-get install vpnc)" >&2; exit 1; }
-command -v tshark >/dev/null || { echo "ike_vpnc_test: tshark not installed" >&2; exit 1; }
+command -v tshark >/dev/null && command -v tcpdump >/dev/null ||
+	{ echo "ike_vpnc_test: tshark and tcpdump needed" >&2; exit 1; }
 [ -x "$RESP" ] || { echo "ike_vpnc_test: $RESP not built" >&2; exit 1; }
 
 NS_GW="pc-ike-$$-gw"
@@ -49,10 +50,11 @@ ip -n "$NS_CL" link set lo up
 ip -n "$NS_GW" link set pcike-gw up
 ip -n "$NS_CL" link set pcike-cl up
 
-ip netns exec "$NS_GW" tshark -q -i pcike-gw -f "udp port 500 or udp port 4500" -w "$WORK/cap.pcapng" \
-	>"$WORK/tshark.log" 2>&1 &
+# tcpdump writes each packet as it comes; tshark decodes the file afterwards
+ip netns exec "$NS_GW" tcpdump -U --immediate-mode -n -i pcike-gw -w "$WORK/cap.pcap" \
+	"udp port 500 or udp port 4500" >"$WORK/tcpdump.log" 2>&1 &
 CAP_PID=$!
-for _ in $(seq 100); do grep -q "Capturing on" "$WORK/tshark.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "listening on" "$WORK/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
 
 IKE_RESPONDER_SERVE=1 IKE_RESPONDER_ADDR=192.168.1.1 IKE_RESPONDER_DB="$WORK/db.sqlite" \
 	IKE_RESPONDER_RECORD="$WORK/record" IKE_RESPONDER_HALF_OPEN_S=5 \
@@ -60,7 +62,7 @@ IKE_RESPONDER_SERVE=1 IKE_RESPONDER_ADDR=192.168.1.1 IKE_RESPONDER_DB="$WORK/db.
 RESP_PID=$!
 for _ in $(seq 50); do grep -q "serving on" "$WORK/resp.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "serving on" "$WORK/resp.log" || fail "responder did not start"
-sleep 1 # let tshark attach
+sleep 1 # let the capture attach
 
 cat >"$WORK/script.sh" <<'EOS'
 #!/bin/sh
@@ -125,11 +127,12 @@ if grep -q "INTERNAL_IP4_ADDRESS" "$WORK/env-baduser" 2>/dev/null; then
 fi
 
 # 4. Every packet decodes in tshark.
+sleep 1 # let tcpdump drain its buffer
 kill "$CAP_PID"; wait "$CAP_PID" 2>/dev/null || true; CAP_PID=""
-n=$(tshark -r "$WORK/cap.pcapng" 2>/dev/null | wc -l)
+n=$(tshark -r "$WORK/cap.pcap" 2>/dev/null | wc -l)
 [ "$n" -gt 10 ] || fail "tshark captured only $n packets"
-if tshark -r "$WORK/cap.pcapng" -V 2>/dev/null | grep -qi "malformed"; then
-	tshark -r "$WORK/cap.pcapng" -V 2>/dev/null | grep -i -B30 malformed | head -80 >&2
+if tshark -r "$WORK/cap.pcap" -V 2>/dev/null | grep -qi "malformed"; then
+	tshark -r "$WORK/cap.pcap" -V 2>/dev/null | grep -i -B30 malformed | head -80 >&2
 	fail "tshark reports a malformed packet"
 fi
 grep -q "ERROR: AddressSanitizer\|runtime error" "$WORK/resp.log" && fail "sanitizer report in the responder"
