@@ -34,6 +34,10 @@ ike_state_name(enum ike_state st)
 	switch (st) {
 	case ST_AM_SENT2:
 		return "AG_INIT_EXCH";
+	case ST_MM_SENT2:
+		return "MM_SA_SETUP";
+	case ST_MM_SENT4:
+		return "MM_KEY_EXCH";
 	case ST_P1_DONE:
 		return "AUTHENTICATED";
 	case ST_XAUTH_REQ:
@@ -83,7 +87,7 @@ count_half_open(struct ike *ike)
 	int n = 0;
 
 	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
-		if (sa->state == ST_AM_SENT2)
+		if (ike_sa_half_open(sa))
 			n++;
 	return n;
 }
@@ -177,7 +181,7 @@ ike_sa_kill(struct ike_sa *sa, const char *reason, bool notify_peer)
 			ike_info_delete_esp(sa, sa->child[i].spi_in);
 		ike_child_kill(sa, &sa->child[i], reason);
 	}
-	if (notify_peer && sa->keylen > 0 && sa->state != ST_AM_SENT2)
+	if (notify_peer && sa->keylen > 0 && !ike_sa_half_open(sa))
 		ike_info_delete_ike(sa);
 	if (sa->auth_pending && ike->hooks.cancel != NULL)
 		ike->hooks.cancel(ike->hooks.arg, sa->auth_req_id);
@@ -235,8 +239,8 @@ plain_info(struct ike_sa *sa, const uint8_t *buf, size_t len, const struct ike_h
 		    ike_pld_parse_notify(m.pl[i].body, m.pl[i].len, &n, &e) < 0)
 			continue;
 		log_warn(LOG_IKE, "%s: peer sent unencrypted notify %u", p, n.type);
-		if (sa->state == ST_AM_SENT2 && (n.type == IKE_N_INVALID_HASH_INFORMATION ||
-		                                 n.type == IKE_N_AUTHENTICATION_FAILED)) {
+		if (ike_sa_half_open(sa) && (n.type == IKE_N_INVALID_HASH_INFORMATION ||
+		                             n.type == IKE_N_AUTHENTICATION_FAILED)) {
 			ike_sa_kill(
 			        sa,
 			        "peer rejected HASH_R (wrong pre-shared key or group password?)",
@@ -310,6 +314,10 @@ input(struct ike *ike, uint8_t *buf, size_t len, const struct sockaddr_in *from,
 		plain_info(sa, buf, len, &h, p);
 		return;
 	}
+	if (h.exch == IKE_EX_MAIN && (sa->state == ST_MM_SENT2 || sa->state == ST_MM_SENT4)) {
+		ike_main_input_next(sa, buf, len, &h);
+		return;
+	}
 	if (!(h.flags & IKE_FLAG_ENC)) {
 		ike_fail(sa, IKE_N_INVALID_FLAGS,
 		         "exchange %u: expected an encrypted message (flags 0x%02x)", h.exch,
@@ -325,7 +333,7 @@ input(struct ike *ike, uint8_t *buf, size_t len, const struct sockaddr_in *from,
 		ike_aggr_input3(sa, buf, len, &h);
 		return;
 	}
-	if (sa->state == ST_AM_SENT2) {
+	if (ike_sa_half_open(sa)) {
 		ike_fail(sa, 0, "exchange %u before phase 1 completed", h.exch);
 		return;
 	}
@@ -454,14 +462,17 @@ check_sa(struct ike_sa *sa, uint64_t now)
 	const struct ike_group *g;
 	uint64_t last_in = sa->last_rx_ms;
 
-	if (sa->state == ST_AM_SENT2 && now - sa->created_ms > ike->half_open_s * 1000ull) {
+	if (ike_sa_half_open(sa) && now - sa->created_ms > ike->half_open_s * 1000ull) {
 		ike_sa_kill(sa,
-		            "half-open timeout: no Aggressive Mode message 3 (the peer probably "
-		            "rejected HASH_R: wrong pre-shared key or group password?)",
+		            sa->state == ST_AM_SENT2
+		                    ? "half-open timeout: no Aggressive Mode message 3 (the peer "
+		                      "probably rejected HASH_R: wrong pre-shared key or group "
+		                      "password?)"
+		                    : "half-open timeout: Main Mode did not complete",
 		            false);
 		return true;
 	}
-	if (sa->state < ST_ESTAB && sa->state != ST_AM_SENT2 &&
+	if (sa->state < ST_ESTAB && !ike_sa_half_open(sa) &&
 	    now - sa->created_ms > IKE_XAUTH_WAIT_S * 1000ull) {
 		ike_sa_kill(sa, "negotiation did not complete in time", true);
 		return true;

@@ -126,8 +126,8 @@ p1_acceptable(const char *peer, const struct p1_attrs *a, const struct ike_polic
 	return true;
 }
 
-static void
-natd_hash(struct ike_sa *sa, const struct sockaddr_in *a, uint8_t *out)
+void
+ike_p1_natd_hash(struct ike_sa *sa, const struct sockaddr_in *a, uint8_t *out)
 {
 	struct ike_iov v[4] = {
 	        {sa->ci, 8}, {sa->cr, 8}, {&a->sin_addr.s_addr, 4}, {&a->sin_port, 2}};
@@ -135,17 +135,16 @@ natd_hash(struct ike_sa *sa, const struct sockaddr_in *a, uint8_t *out)
 	ike_hash(sa->hash, v, 4, out);
 }
 
-/* Picks the PSK by the initiator's ID. Returns false (and logs) when there is none. */
-static bool
-choose_key(struct ike_sa *sa, const struct ike_id *id, const char *peer, bool *xauth_ok,
-           bool *cfg_ok)
+bool
+ike_p1_choose_key(struct ike_sa *sa, const struct ike_id *id, const char *peer, bool *xauth_ok,
+                  bool *cfg_ok)
 {
 	const struct ike_conf *c = &sa->ike->conf;
 	uint32_t a = ntohl(sa->peer.sin_addr.s_addr);
 
 	*xauth_ok = true;
 	*cfg_ok = true;
-	if (id->type == IKE_ID_KEY_ID) {
+	if (id != NULL && id->type == IKE_ID_KEY_ID) {
 		char name[IKE_MAX_NAME];
 
 		if (id->len == 0 || id->len >= sizeof(name)) {
@@ -178,13 +177,12 @@ choose_key(struct ike_sa *sa, const struct ike_id *id, const char *peer, bool *x
 		*cfg_ok = !c->key[i].no_config_mode;
 		return true;
 	}
-	log_warn(LOG_IKE, "%s: no isakmp key matches the peer address (ID type %u)", peer,
-	         id->type);
+	log_warn(LOG_IKE, "%s: no isakmp key matches the peer address", peer);
 	return false;
 }
 
-static void
-scan_vids(struct ike_sa *sa, const struct ike_msg *m, const char *peer)
+void
+ike_p1_scan_vids(struct ike_sa *sa, const struct ike_msg *m, const char *peer)
 {
 	int best = 0;
 
@@ -214,9 +212,9 @@ scan_vids(struct ike_sa *sa, const struct ike_msg *m, const char *peer)
 	sa->natt_vid = best;
 }
 
-static int
-choose_transform(struct ike_sa *sa, const struct ike_sa_pl *sap, const char *peer, bool want_xauth,
-                 const struct ike_xform **chosen, struct p1_attrs *ca, struct ike_perr *e)
+int
+ike_p1_choose_transform(struct ike_sa *sa, const struct ike_sa_pl *sap, const char *peer,
+                        bool want_xauth, const struct ike_xform **chosen, struct ike_perr *e)
 {
 	const struct ike_conf *c = &sa->ike->conf;
 	const struct ike_prop *pr;
@@ -247,11 +245,21 @@ choose_transform(struct ike_sa *sa, const struct ike_sa_pl *sap, const char *pee
 			if (!p1_acceptable(peer, &a, &c->pol[p], want_xauth))
 				continue;
 			*chosen = x;
-			*ca = a;
 			sa->policy_prio = c->pol[p].prio;
 			sa->life_s = c->pol[p].life_s;
+			sa->life_prop = a.life_s;
 			if (a.life_s != 0 && a.life_s < sa->life_s)
 				sa->life_s = a.life_s;
+			sa->enc = a.enc;
+			sa->keybits = a.enc == IKE_ENC_AES ? (a.keybits ? a.keybits : 128) : 0;
+			sa->keylen = ike_enc_keylen(a.enc, sa->keybits);
+			sa->blk = ike_enc_blocklen(a.enc);
+			sa->hash = a.hash;
+			sa->hlen = ike_hash_len(a.hash);
+			sa->auth = a.auth;
+			sa->group = a.group;
+			sa->xauth = a.auth == IKE_AUTH_XAUTH_INIT_PSK;
+			sa->gx_len = ike_dh_len(a.group);
 			return 0;
 		}
 	}
@@ -303,6 +311,86 @@ ike_aggr_auth_hash(struct ike_sa *sa, bool initiator, const uint8_t *id_b, size_
 	return ike_prf(sa->hash, sa->skeyid, sa->hlen, v, 6, out);
 }
 
+void
+ike_p1_write_sa(struct ike_wbuf *w, const struct ike_sa_pl *sap, const struct ike_xform *x)
+{
+	size_t off = ike_w_pl_begin(w, IKE_PL_SA);
+	/* one proposal, one transform (the initiator's, copied verbatim) */
+	size_t poff, toff, plen;
+
+	ike_w_u32(w, 1);
+	ike_w_u32(w, 1);
+	poff = w->len;
+	ike_w_u8(w, 0);
+	ike_w_u8(w, 0);
+	ike_w_u16(w, 0);
+	ike_w_u8(w, sap->prop[0].num);
+	ike_w_u8(w, 1);
+	ike_w_u8(w, 0);
+	ike_w_u8(w, 1);
+	toff = w->len;
+	ike_w_bytes(w, x->raw, x->raw_len);
+	if (!w->err) {
+		w->buf[toff] = 0; /* the only transform: next payload none */
+		plen = w->len - poff;
+		w->buf[poff + 2] = (uint8_t)(plen >> 8);
+		w->buf[poff + 3] = (uint8_t)plen;
+	}
+	ike_w_pl_end(w, off);
+}
+
+void
+ike_p1_write_vids(struct ike_sa *sa, struct ike_wbuf *w)
+{
+	if (sa->xauth)
+		ike_w_pl(w, IKE_PL_VID, VID_XAUTH, sizeof(VID_XAUTH));
+	if (sa->vid_unity)
+		ike_w_pl(w, IKE_PL_VID, VID_UNITY, sizeof(VID_UNITY));
+	if (sa->vid_dpd)
+		ike_w_pl(w, IKE_PL_VID, VID_DPD, sizeof(VID_DPD));
+	if (sa->natt_vid != 0)
+		ike_w_pl(w, IKE_PL_VID, sa->natt_vid == 1 ? VID_NATT_RFC : VID_NATT_02N, 16);
+}
+
+void
+ike_p1_write_natd(struct ike_sa *sa, struct ike_wbuf *w)
+{
+	uint8_t h1[IKE_MAX_HASH], h2[IKE_MAX_HASH];
+	uint8_t t = sa->natt_vid == 1 ? IKE_PL_NATD : IKE_PL_NATD_DRAFT;
+
+	if (sa->natt_vid == 0)
+		return;
+	/* first the receiver's address as we see it, then our own */
+	ike_p1_natd_hash(sa, &sa->peer, h1);
+	ike_p1_natd_hash(sa, &sa->local, h2);
+	ike_w_pl(w, t, h1, sa->hlen);
+	ike_w_pl(w, t, h2, sa->hlen);
+}
+
+void
+ike_p1_write_lifetime(struct ike_sa *sa, struct ike_wbuf *w, const char *peer)
+{
+	/* RESPONDER_LIFETIME: LIFE_TYPE then LIFE_DURATION, SPI = both cookies */
+	uint8_t life[4] = {(uint8_t)(sa->life_s >> 24), (uint8_t)(sa->life_s >> 16),
+	                   (uint8_t)(sa->life_s >> 8), (uint8_t)sa->life_s};
+	size_t noff;
+
+	if (sa->life_prop != 0 && sa->life_prop <= sa->life_s)
+		return;
+	noff = ike_w_pl_begin(w, IKE_PL_N);
+	ike_w_u32(w, 1);
+	ike_w_u8(w, 1);
+	ike_w_u8(w, 16);
+	ike_w_u16(w, IKE_N_RESPONDER_LIFETIME);
+	ike_w_bytes(w, sa->ci, 8);
+	ike_w_bytes(w, sa->cr, 8);
+	ike_w_attr_tv(w, IKE_A_LIFE_TYPE, 1);
+	ike_w_attr_tlv(w, IKE_A_LIFE_DUR, life, 4);
+	ike_w_pl_end(w, noff);
+	log_info(LOG_IKE, "%s: ISAKMP (0): sending RESPONDER_LIFETIME notify (%u s)", peer,
+	         sa->life_s);
+}
+
 static int
 process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct ike_perr *e,
             struct ike_wbuf *w)
@@ -313,11 +401,9 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 	const struct ike_pl *idp = ike_msg_find(m, IKE_PL_ID, 0);
 	const struct ike_xform *x = NULL;
 	struct ike_sa_pl *sap = NULL;
-	struct p1_attrs a;
 	struct ike_id id;
 	uint8_t idr[8], hash_r[IKE_MAX_HASH];
 	bool xauth_ok, cfg_ok, want_xauth;
-	size_t off;
 	int r = -EBADMSG;
 
 	if (sa_pl == NULL || ke == NULL || nonce == NULL || idp == NULL)
@@ -329,8 +415,8 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 		                                    : "ID");
 	if (ike_pld_parse_id(idp->body, idp->len, &id, e) < 0)
 		return -EBADMSG;
-	scan_vids(sa, m, peer);
-	if (!choose_key(sa, &id, peer, &xauth_ok, &cfg_ok))
+	ike_p1_scan_vids(sa, m, peer);
+	if (!ike_p1_choose_key(sa, &id, peer, &xauth_ok, &cfg_ok))
 		return ike_perr_set(e, IKE_N_INVALID_ID_INFORMATION,
 		                    "no pre-shared key for this peer");
 	want_xauth = xauth_ok && sa->ike->conf.auth_group[0] != '\0';
@@ -341,22 +427,12 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 	if (ike_pld_parse_sa(sa_pl->body, sa_pl->len, sap, e) < 0)
 		goto out;
 	log_info(LOG_IKE, "%s: ISAKMP (0): processing SA payload. message ID = 0", peer);
-	if (choose_transform(sa, sap, peer, want_xauth, &x, &a, e) < 0)
+	if (ike_p1_choose_transform(sa, sap, peer, want_xauth, &x, e) < 0)
 		goto out;
-	sa->enc = a.enc;
-	sa->keybits = a.enc == IKE_ENC_AES ? (a.keybits ? a.keybits : 128) : 0;
-	sa->keylen = ike_enc_keylen(a.enc, sa->keybits);
-	sa->blk = ike_enc_blocklen(a.enc);
-	sa->hash = a.hash;
-	sa->hlen = ike_hash_len(a.hash);
-	sa->auth = a.auth;
-	sa->group = a.group;
-	sa->xauth = a.auth == IKE_AUTH_XAUTH_INIT_PSK;
-	sa->gx_len = ike_dh_len(a.group);
 	if (ke->len != sa->gx_len) {
 		ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION,
 		             "KE is %zu bytes (expected %zu for group %d)", ke->len, sa->gx_len,
-		             a.group);
+		             sa->group);
 		goto out;
 	}
 	if (nonce->len < 8 || nonce->len > sizeof(sa->ni)) {
@@ -379,8 +455,9 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 	sa->sai_len = sa_pl->len;
 	memcpy(sa->idi_b, idp->body, idp->len);
 	sa->idi_len = idp->len;
-	if (ike_dh_new(a.group, &sa->dh) < 0 || ike_dh_public(sa->dh, sa->gxr, sa->gx_len) < 0) {
-		ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION, "DH group %d setup failed", a.group);
+	if (ike_dh_new(sa->group, &sa->dh) < 0 || ike_dh_public(sa->dh, sa->gxr, sa->gx_len) < 0) {
+		ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION, "DH group %d setup failed",
+		             sa->group);
 		goto out;
 	}
 	if (ike_dh_shared(sa->dh, sa->gxi, sa->gx_len, sa->gxy, sa->gx_len) < 0) {
@@ -406,68 +483,14 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 	}
 
 	ike_w_hdr(w, sa->ci, sa->cr, IKE_EX_AGGR, 0, 0);
-	off = ike_w_pl_begin(w, IKE_PL_SA);
-	ike_w_u32(w, 1);
-	ike_w_u32(w, 1);
-	{
-		/* one proposal, one transform (the initiator's, copied verbatim) */
-		size_t poff = w->len, toff, plen;
-
-		ike_w_u8(w, 0);
-		ike_w_u8(w, 0);
-		ike_w_u16(w, 0);
-		ike_w_u8(w, sap->prop[0].num);
-		ike_w_u8(w, 1);
-		ike_w_u8(w, 0);
-		ike_w_u8(w, 1);
-		toff = w->len;
-		ike_w_bytes(w, x->raw, x->raw_len);
-		if (!w->err) {
-			w->buf[toff] = 0; /* the only transform: next payload none */
-			plen = w->len - poff;
-			w->buf[poff + 2] = (uint8_t)(plen >> 8);
-			w->buf[poff + 3] = (uint8_t)plen;
-		}
-	}
-	ike_w_pl_end(w, off);
+	ike_p1_write_sa(w, sap, x);
 	ike_w_pl(w, IKE_PL_KE, sa->gxr, sa->gx_len);
 	ike_w_pl(w, IKE_PL_NONCE, sa->nr, sa->nr_len);
 	ike_w_pl(w, IKE_PL_ID, idr, sizeof(idr));
 	ike_w_pl(w, IKE_PL_HASH, hash_r, sa->hlen);
-	if (sa->xauth)
-		ike_w_pl(w, IKE_PL_VID, VID_XAUTH, sizeof(VID_XAUTH));
-	if (sa->vid_unity)
-		ike_w_pl(w, IKE_PL_VID, VID_UNITY, sizeof(VID_UNITY));
-	if (sa->vid_dpd)
-		ike_w_pl(w, IKE_PL_VID, VID_DPD, sizeof(VID_DPD));
-	if (sa->natt_vid != 0) {
-		uint8_t h1[IKE_MAX_HASH], h2[IKE_MAX_HASH];
-		uint8_t t = sa->natt_vid == 1 ? IKE_PL_NATD : IKE_PL_NATD_DRAFT;
-
-		ike_w_pl(w, IKE_PL_VID, sa->natt_vid == 1 ? VID_NATT_RFC : VID_NATT_02N, 16);
-		natd_hash(sa, &sa->peer, h1);
-		natd_hash(sa, &sa->local, h2);
-		ike_w_pl(w, t, h1, sa->hlen);
-		ike_w_pl(w, t, h2, sa->hlen);
-	}
-	if (a.life_s == 0 || a.life_s > sa->life_s) {
-		/* RESPONDER_LIFETIME: LIFE_TYPE then LIFE_DURATION, SPI = both cookies */
-		size_t noff = ike_w_pl_begin(w, IKE_PL_N);
-		uint8_t life[4] = {(uint8_t)(sa->life_s >> 24), (uint8_t)(sa->life_s >> 16),
-		                   (uint8_t)(sa->life_s >> 8), (uint8_t)sa->life_s};
-
-		ike_w_u32(w, 1);
-		ike_w_u8(w, 1);
-		ike_w_u8(w, 16);
-		ike_w_u16(w, IKE_N_RESPONDER_LIFETIME);
-		ike_w_bytes(w, sa->ci, 8);
-		ike_w_bytes(w, sa->cr, 8);
-		ike_w_attr_tv(w, IKE_A_LIFE_TYPE, 1);
-		ike_w_attr_tlv(w, IKE_A_LIFE_DUR, life, 4);
-		ike_w_pl_end(w, noff);
-		log_info(LOG_IKE, "%s: ISAKMP (0): sending RESPONDER_LIFETIME notify (%u s)", peer,
-		         sa->life_s);
-	}
+	ike_p1_write_vids(sa, w);
+	ike_p1_write_natd(sa, w);
+	ike_p1_write_lifetime(sa, w, peer);
 	ike_w_finish(w);
 	if (w->err) {
 		ike_perr_set(e, 0, "Aggressive Mode message 2 does not fit in %d bytes",
@@ -542,6 +565,46 @@ out:
 }
 
 void
+ike_p1_process_final(struct ike_sa *sa, const struct ike_msg *m, const char *peer)
+{
+	struct ike_perr e = {0};
+	int natd_n = 0;
+
+	for (int i = 0; i < m->n; i++) {
+		struct ike_notify n;
+
+		if ((m->pl[i].type == IKE_PL_NATD || m->pl[i].type == IKE_PL_NATD_DRAFT) &&
+		    m->pl[i].len == sa->hlen) {
+			uint8_t exp[IKE_MAX_HASH];
+
+			/* first: our address as the peer sees it; then the peer's own */
+			ike_p1_natd_hash(sa, natd_n == 0 ? &sa->local : &sa->peer, exp);
+			if (CRYPTO_memcmp(exp, m->pl[i].body, sa->hlen) != 0) {
+				sa->nat_detected = true;
+				log_info(LOG_IKE, "%s: NAT-D: %s is behind a NAT", peer,
+				         natd_n == 0 ? "this end" : "the peer");
+			}
+			natd_n++;
+		}
+		if (m->pl[i].type == IKE_PL_N &&
+		    ike_pld_parse_notify(m->pl[i].body, m->pl[i].len, &n, &e) == 0 &&
+		    n.type == IKE_N_INITIAL_CONTACT) {
+			struct ike_sa *o = sa->ike->sas, *next;
+
+			log_info(LOG_IKE, "%s: ISAKMP (0): processing notify INITIAL_CONTACT",
+			         peer);
+			for (; o != NULL; o = next) {
+				next = o->next;
+				if (o != sa &&
+				    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
+				    !ike_sa_half_open(o))
+					ike_sa_kill(o, "INITIAL_CONTACT from the same peer", false);
+			}
+		}
+	}
+}
+
+void
 ike_aggr_input3(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hdr *h)
 {
 	struct ike_perr e = {0};
@@ -549,7 +612,7 @@ ike_aggr_input3(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hd
 	const struct ike_pl *hp;
 	uint8_t hash_i[IKE_MAX_HASH];
 	char peer[32];
-	int plen, natd_n = 0;
+	int plen;
 
 	ike_peer_str(&sa->peer, peer, sizeof(peer));
 	plen = ike_msg_decrypt(sa, buf, len, h, &e);
@@ -580,38 +643,7 @@ ike_aggr_input3(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hd
 		return;
 	}
 	OPENSSL_cleanse(hash_i, sizeof(hash_i));
-	for (int i = 0; i < m.n; i++) {
-		struct ike_notify n;
-
-		if ((m.pl[i].type == IKE_PL_NATD || m.pl[i].type == IKE_PL_NATD_DRAFT) &&
-		    m.pl[i].len == sa->hlen) {
-			uint8_t exp[IKE_MAX_HASH];
-
-			/* first: our address as the peer sees it; then the peer's own */
-			natd_hash(sa, natd_n == 0 ? &sa->local : &sa->peer, exp);
-			if (CRYPTO_memcmp(exp, m.pl[i].body, sa->hlen) != 0) {
-				sa->nat_detected = true;
-				log_info(LOG_IKE, "%s: NAT-D: %s is behind a NAT", peer,
-				         natd_n == 0 ? "this end" : "the peer");
-			}
-			natd_n++;
-		}
-		if (m.pl[i].type == IKE_PL_N &&
-		    ike_pld_parse_notify(m.pl[i].body, m.pl[i].len, &n, &e) == 0 &&
-		    n.type == IKE_N_INITIAL_CONTACT) {
-			struct ike_sa *o = sa->ike->sas, *next;
-
-			log_info(LOG_IKE, "%s: ISAKMP (0): processing notify INITIAL_CONTACT",
-			         peer);
-			for (; o != NULL; o = next) {
-				next = o->next;
-				if (o != sa &&
-				    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
-				    o->state != ST_AM_SENT2)
-					ike_sa_kill(o, "INITIAL_CONTACT from the same peer", false);
-			}
-		}
-	}
+	ike_p1_process_final(sa, &m, peer);
 	sa->state = ST_P1_DONE;
 	sa->rtx_len = 0;
 	log_info(LOG_IKE, "%s: ISAKMP (0): SA %llu has been authenticated%s", peer,

@@ -72,7 +72,7 @@ ike_info_notify(struct ike_sa *sa, uint16_t type, uint8_t proto, const uint8_t *
 {
 	struct ike_wbuf *pl;
 
-	if (sa->state == ST_AM_SENT2 || sa->hlen == 0) {
+	if (ike_sa_half_open(sa) || sa->hlen == 0) {
 		struct ike_hdr h;
 
 		memcpy(h.icookie, sa->ci, 8);

@@ -172,6 +172,8 @@ void ike_conf_wipe(struct ike_conf *c);
 
 enum ike_state {
 	ST_AM_SENT2,   /* AM2 sent, waiting AM3 */
+	ST_MM_SENT2,   /* MM2 sent, waiting MM3 */
+	ST_MM_SENT4,   /* MM4 sent, waiting MM5 */
 	ST_P1_DONE,    /* authenticated */
 	ST_XAUTH_REQ,  /* REQUEST sent, waiting REPLY */
 	ST_XAUTH_WAIT, /* waiting for the AAA answer */
@@ -235,6 +237,7 @@ struct ike_sa {
 	unsigned keybits;
 	size_t keylen, blk, hlen;
 	uint32_t life_s;
+	uint32_t life_prop; /* what the initiator proposed, 0 none */
 	int policy_prio;
 	bool xauth;
 	bool cfg_allowed;
@@ -354,12 +357,36 @@ int ike_aggr_derive_keys(struct ike_sa *sa);
 int ike_aggr_auth_hash(struct ike_sa *sa, bool initiator, const uint8_t *id_b, size_t id_len,
                        uint8_t *out);
 
+/* Phase 1 pieces shared by Aggressive and Main Mode (ike_aggr.c). */
+void ike_p1_scan_vids(struct ike_sa *sa, const struct ike_msg *m, const char *peer);
+/* PSK by ID: KEY_ID names a vpngroup; otherwise (or id NULL) the most specific isakmp key for
+ * the peer's address. */
+bool ike_p1_choose_key(struct ike_sa *sa, const struct ike_id *id, const char *peer, bool *xauth_ok,
+                       bool *cfg_ok);
+/* Policies in priority order, transforms in order; on success fills the SA's algorithms. */
+int ike_p1_choose_transform(struct ike_sa *sa, const struct ike_sa_pl *sap, const char *peer,
+                            bool want_xauth, const struct ike_xform **chosen, struct ike_perr *e);
+void ike_p1_natd_hash(struct ike_sa *sa, const struct sockaddr_in *a, uint8_t *out);
+void ike_p1_write_sa(struct ike_wbuf *w, const struct ike_sa_pl *sap, const struct ike_xform *x);
+void ike_p1_write_vids(struct ike_sa *sa, struct ike_wbuf *w);
+void ike_p1_write_natd(struct ike_sa *sa, struct ike_wbuf *w);
+void ike_p1_write_lifetime(struct ike_sa *sa, struct ike_wbuf *w, const char *peer);
+/* NAT-D and INITIAL_CONTACT in the initiator's last phase 1 message. */
+void ike_p1_process_final(struct ike_sa *sa, const struct ike_msg *m, const char *peer);
+static inline bool
+ike_sa_half_open(const struct ike_sa *sa)
+{
+	return sa->state == ST_AM_SENT2 || sa->state == ST_MM_SENT2 || sa->state == ST_MM_SENT4;
+}
+
 /* exchange handlers */
 void ike_aggr_input(struct ike *ike, const uint8_t *buf, size_t len, const struct ike_hdr *h,
                     const struct sockaddr_in *from, const struct sockaddr_in *to, bool natt);
 void ike_aggr_input3(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hdr *h);
 void ike_main_input(struct ike *ike, const uint8_t *buf, size_t len, const struct ike_hdr *h,
                     const struct sockaddr_in *from, const struct sockaddr_in *to, bool natt);
+/* Main Mode messages 3 and 5 on an existing SA. */
+void ike_main_input_next(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hdr *h);
 void ike_cfg_start(struct ike_sa *sa);
 void ike_cfg_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h);
 void ike_cfg_release_lease(struct ike_sa *sa);

@@ -73,6 +73,7 @@ charon {
 	filelog {
 		log {
 			path = $WORK/charon.log
+			flush_line = yes
 			default = 1
 			ike = 2
 			cfg = 2
@@ -109,8 +110,40 @@ connections {
 			}
 		}
 	}
+	pixmm {
+		version = 1
+		aggressive = no
+		local_addrs = 192.168.1.2
+		remote_addrs = 192.168.1.1
+		vips = 0.0.0.0
+		proposals = des-md5-modp768
+		local-1 {
+			auth = psk
+			id = 192.168.1.2
+		}
+		local-2 {
+			auth = xauth
+			xauth_id = cisco_customer
+		}
+		remote {
+			auth = psk
+			id = 192.168.1.1
+		}
+		children {
+			pixmm {
+				remote_ts = 0.0.0.0/0
+				esp_proposals = des-md5
+				start_action = none
+			}
+		}
+	}
 }
 secrets {
+	ike-2 {
+		id-1 = 192.168.1.2
+		id-2 = 192.168.1.1
+		secret = cisco1234
+	}
 	ike-1 {
 		id-1 = keyid:vpn3000
 		id-2 = 192.168.1.1
@@ -142,8 +175,8 @@ swanctl --load-all --uri "$URI" --file "$WORK/swanctl.conf" >"$WORK/swanctl.out"
 timeout 30 swanctl --initiate --uri "$URI" --child pix --timeout 20 >>"$WORK/swanctl.out" 2>&1 ||
 	fail "swanctl --initiate failed"
 grep -q "CHILD_SA pix{1} established" "$WORK/swanctl.out" || fail "CHILD_SA not established"
-grep -Eq "installing new virtual IP 10.89.129.200|handling INTERNAL_IP4_ADDRESS|10.89.129.200" \
-	"$WORK/charon.log" || fail "charon did not get 10.89.129.200"
+grep -q "installing new virtual IP 10.89.129.200" "$WORK/swanctl.out" ||
+	fail "charon did not get 10.89.129.200"
 grep -Eq "SA_ADD .*enc=DES auth=MD5 .*remote=10.89.129.200/32" "$WORK/record" ||
 	fail "backend did not record the DES/MD5 SA pair"
 grep -q "AUTH user=cisco_customer group=AuthInbound result=accept" "$WORK/record" ||
@@ -155,6 +188,19 @@ for _ in $(seq 50); do grep -q "TUNNEL_DOWN" "$WORK/record" && break; sleep 0.1;
 grep -q "TUNNEL_DOWN user=cisco_customer reason=peer delete" "$WORK/record" ||
 	fail "peer DELETE did not tear the tunnel down"
 grep -q "lease 10.89.129.200 released" "$WORK/resp.log" || fail "lease not released"
+
+# Main Mode with the wildcard isakmp key (policy 20: DES/MD5/group 1), Xauth, the same user
+# gets the same pool address back (its lease was released above).
+timeout 30 swanctl --initiate --uri "$URI" --child pixmm --timeout 20 >>"$WORK/swanctl.out" 2>&1 ||
+	fail "swanctl --initiate pixmm (Main Mode) failed"
+grep -q "CHILD_SA pixmm{2} established" "$WORK/swanctl.out" || fail "Main Mode CHILD_SA not established"
+grep -q "has been authenticated (Main Mode)" "$WORK/resp.log" || fail "Main Mode not authenticated"
+grep -q "Checking ISAKMP transform 1 against priority 20 policy" "$WORK/resp.log" ||
+	fail "policy 20 not checked"
+[ "$(grep -c 'TUNNEL_UP user=cisco_customer .*addr=10.89.129.200' "$WORK/record")" -eq 2 ] ||
+	fail "the second tunnel of cisco_customer did not get 10.89.129.200 again"
+swanctl --terminate --uri "$URI" --ike pixmm --timeout 10 >>"$WORK/swanctl.out" 2>&1 ||
+	fail "terminate pixmm failed"
 
 sleep 1 # let tcpdump drain its buffer
 kill "$CAP_PID"; wait "$CAP_PID" 2>/dev/null || true; CAP_PID=""
