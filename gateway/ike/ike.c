@@ -302,14 +302,15 @@ input(struct ike *ike, uint8_t *buf, size_t len, const struct sockaddr_in *from,
 		return;
 	}
 	memcpy(sa->last_in_hash, digest, 32);
-	if (natt && !sa->natt) {
-		log_info(LOG_IKE, "%s: SA %llu floated to NAT-T port", p,
-		         (unsigned long long)sa->id);
-		sa->natt = true;
+	if (ike_sa_half_open(sa)) {
+		/* phase 1 in progress: the peer may float to 4500 between messages; a forged
+		 * message fails its HASH and ends the half-open SA anyway */
+		if (natt && !sa->natt)
+			log_info(LOG_IKE, "%s: SA %llu floated to NAT-T port", p,
+			         (unsigned long long)sa->id);
+		sa->natt = sa->natt || natt;
+		sa->peer = *from;
 	}
-	sa->peer = *from;
-	sa->last_rx_ms = loop_now_ms();
-	sa->dpd_tries = 0;
 	if (!(h.flags & IKE_FLAG_ENC) && h.exch == IKE_EX_INFO) {
 		plain_info(sa, buf, len, &h, p);
 		return;
@@ -348,6 +349,19 @@ input(struct ike *ike, uint8_t *buf, size_t len, const struct sockaddr_in *from,
 		return;
 	}
 	m.hdr = h;
+	sa->last_rx_ms = loop_now_ms();
+	sa->dpd_tries = 0;
+	/* Only a message that decrypted and parsed may move the peer (NAT rebinding). */
+	if (sa->peer.sin_addr.s_addr != from->sin_addr.s_addr ||
+	    sa->peer.sin_port != from->sin_port || sa->natt != natt) {
+		char np[32];
+
+		ike_peer_str(from, np, sizeof(np));
+		log_info(LOG_IKE, "%s: SA %llu: peer moved to %s%s", p, (unsigned long long)sa->id,
+		         np, natt ? " (NAT-T)" : "");
+		sa->peer = *from;
+		sa->natt = sa->natt || natt;
+	}
 	switch (h.exch) {
 	case IKE_EX_TRANSACTION:
 		ike_cfg_input(sa, &m, &h);
@@ -500,6 +514,16 @@ check_sa(struct ike_sa *sa, uint64_t now)
 			ike_sa_kill(sa, "max-time", true);
 			return true;
 		}
+	}
+	if (sa->natt && sa->nat_detected && sa->state == ST_ESTAB &&
+	    now - sa->keepalive_ms >= IKE_NATT_KEEPALIVE_S * 1000ull) {
+		/* RFC 3948 keepalive: one 0xff byte, keeps the client's NAT mapping open */
+		static const uint8_t ka = 0xff;
+
+		sa->keepalive_ms = now;
+		if (sendto(ike->fd4500, &ka, 1, 0, (const struct sockaddr *)&sa->peer,
+		           sizeof(sa->peer)) < 0)
+			log_debug(LOG_IKE, "NAT-T keepalive sendto: %s", strerror(errno));
 	}
 	if (sa->vid_dpd && ike->dpd_idle_s > 0 && sa->state == ST_ESTAB &&
 	    now - last_in > ike->dpd_idle_s * 1000ull) {

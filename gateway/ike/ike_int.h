@@ -8,23 +8,24 @@
 #include "gateway/ike/ike_crypto.h"
 #include "gateway/ike/ike_pld.h"
 
-#define IKE_MAX_POLICIES    32
-#define IKE_MAX_KEYS        64
-#define IKE_MAX_GROUPS      64
-#define IKE_MAX_POOLS       32
-#define IKE_MAX_TSETS       32
-#define IKE_MAX_SECRET      128
-#define IKE_MAX_NAME        64
-#define IKE_MAX_SPLIT       16
-#define IKE_MAX_CHILDREN    4
-#define IKE_MAX_XCHG        4
-#define IKE_MAX_SAS         4096 /* IKE SAs in the table */
-#define IKE_MAX_HALF_OPEN   256  /* phase 1 not yet authenticated */
-#define IKE_HALF_OPEN_S     30
-#define IKE_XAUTH_TRIES     3
-#define IKE_XAUTH_WAIT_S    120
-#define IKE_RETRANS_TRIES   4
-#define IKE_RETRANS_BASE_MS 2000
+#define IKE_MAX_POLICIES     32
+#define IKE_MAX_KEYS         64
+#define IKE_MAX_GROUPS       64
+#define IKE_MAX_POOLS        32
+#define IKE_MAX_TSETS        32
+#define IKE_MAX_SECRET       128
+#define IKE_MAX_NAME         64
+#define IKE_MAX_SPLIT        16
+#define IKE_MAX_CHILDREN     4
+#define IKE_MAX_XCHG         4
+#define IKE_MAX_SAS          4096 /* IKE SAs in the table */
+#define IKE_MAX_HALF_OPEN    256  /* phase 1 not yet authenticated */
+#define IKE_HALF_OPEN_S      30
+#define IKE_XAUTH_TRIES      3
+#define IKE_XAUTH_WAIT_S     120
+#define IKE_RETRANS_TRIES    4
+#define IKE_NATT_KEEPALIVE_S 20
+#define IKE_RETRANS_BASE_MS  2000
 
 /* Authentication methods (RFC 2409, draft xauth). */
 enum {
@@ -286,6 +287,7 @@ struct ike_sa {
 	uint8_t last_out[IKE_MAX_DATAGRAM];
 	size_t last_out_len;
 
+	uint64_t keepalive_ms;
 	uint32_t dpd_seq;
 	uint64_t dpd_sent_ms;
 	int dpd_tries;
