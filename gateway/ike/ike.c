@@ -1,0 +1,791 @@
+/* The IKE engine: sockets on 500/4500, the SA table, dispatch of incoming messages to the
+ * exchange handlers, a one-second tick for half-open limits, retransmission, DPD and idle/max
+ * time, and the public API of ike.h. */
+#include "gateway/ike/ike_int.h"
+#include "db/db.h"
+#include "gateway/core/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#define TICK_MS 1000
+
+void
+ike_peer_str(const struct sockaddr_in *a, char *buf, size_t n)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+	snprintf(buf, n, "%s:%u", ip, ntohs(a->sin_port));
+}
+
+const char *
+ike_state_name(enum ike_state st)
+{
+	switch (st) {
+	case ST_AM_SENT2:
+		return "AG_INIT_EXCH";
+	case ST_MM_SENT2:
+		return "MM_SA_SETUP";
+	case ST_MM_SENT4:
+		return "MM_KEY_EXCH";
+	case ST_P1_DONE:
+		return "AUTHENTICATED";
+	case ST_XAUTH_REQ:
+	case ST_XAUTH_WAIT:
+	case ST_XAUTH_SET:
+		return "XAUTH";
+	case ST_CFG:
+	case ST_CFG_SET:
+		return "CONF_XAUTH";
+	case ST_ESTAB:
+		return "QM_IDLE";
+	case ST_DEAD:
+		return "DELETED";
+	}
+	return "?";
+}
+
+int
+ike_fail(struct ike_sa *sa, uint16_t notify, const char *fmt, ...)
+{
+	char msg[256], p[32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ike_peer_str(&sa->peer, p, sizeof(p));
+	log_warn(LOG_IKE, "%s: SA %llu: %s (notify %u)", p, (unsigned long long)sa->id, msg,
+	         notify);
+	if (notify != 0)
+		ike_info_notify(sa, notify, 1, NULL, 0, NULL, 0);
+	return -EBADMSG;
+}
+
+struct ike_sa *
+ike_sa_find(struct ike *ike, const uint8_t ci[8], const uint8_t cr[8])
+{
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+		if (memcmp(sa->ci, ci, 8) == 0 && (cr == NULL || memcmp(sa->cr, cr, 8) == 0))
+			return sa;
+	return NULL;
+}
+
+static int
+count_half_open(struct ike *ike)
+{
+	int n = 0;
+
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+		if (ike_sa_half_open(sa))
+			n++;
+	return n;
+}
+
+struct ike_sa *
+ike_sa_new(struct ike *ike, const uint8_t ci[8], const struct sockaddr_in *peer,
+           const struct sockaddr_in *local)
+{
+	struct ike_sa *sa;
+	char p[32];
+
+	ike_peer_str(peer, p, sizeof(p));
+	if (ike->nsas >= IKE_MAX_SAS) {
+		log_warn(LOG_IKE, "%s: SA table full (%d SAs), new negotiation dropped", p,
+		         ike->nsas);
+		return NULL;
+	}
+	if (count_half_open(ike) >= IKE_MAX_HALF_OPEN) {
+		log_warn(LOG_IKE, "%s: half-open limit %d reached, new negotiation dropped", p,
+		         IKE_MAX_HALF_OPEN);
+		return NULL;
+	}
+	sa = calloc(1, sizeof(*sa));
+	if (sa == NULL) {
+		log_error(LOG_IKE, "%s: calloc IKE SA: %s", p, strerror(errno));
+		return NULL;
+	}
+	sa->ike = ike;
+	sa->id = ++ike->next_id;
+	memcpy(sa->ci, ci, 8);
+	do
+		ike_rand(sa->cr, 8);
+	while (ike_sa_find(ike, ci, sa->cr) != NULL);
+	sa->peer = *peer;
+	sa->local = *local;
+	sa->created_ms = sa->last_rx_ms = loop_now_ms();
+	sa->next = ike->sas;
+	ike->sas = sa;
+	ike->nsas++;
+	return sa;
+}
+
+static void
+fill_tunnel(struct ike_sa *sa, struct ike_child *c, struct ike_tunnel_info *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->ike_sa_id = sa->id;
+	snprintf(t->user, sizeof(t->user), "%s", sa->user);
+	snprintf(t->group, sizeof(t->group), "%s", sa->group_name);
+	t->assigned_addr = sa->addr;
+	t->peer = sa->peer;
+	if (c != NULL) {
+		t->spi_in = c->spi_in;
+		t->spi_out = c->spi_out;
+		t->backend_handle = c->handle;
+	}
+}
+
+/* Removes one IPsec SA pair from the backend and reports it down. */
+void
+ike_child_kill(struct ike_sa *sa, struct ike_child *c, const char *reason)
+{
+	struct ike *ike = sa->ike;
+	struct ike_tunnel_info t;
+
+	fill_tunnel(sa, c, &t);
+	if (ike->be != NULL) {
+		if (ike->be->ops->sa_stats != NULL)
+			ike->be->ops->sa_stats(ike->be, c->handle, &t.stats);
+		ike->be->ops->sa_del(ike->be, c->handle);
+	}
+	if (ike->hooks.tunnel_down != NULL)
+		ike->hooks.tunnel_down(ike->hooks.arg, &t, reason);
+	OPENSSL_cleanse(c, sizeof(*c));
+}
+
+void
+ike_sa_kill(struct ike_sa *sa, const char *reason, bool notify_peer)
+{
+	struct ike *ike = sa->ike;
+	struct ike_sa **pp;
+	char p[32];
+
+	ike_peer_str(&sa->peer, p, sizeof(p));
+	log_info(LOG_IKE, "%s: SA %llu (%s%s%s) deleted: %s", p, (unsigned long long)sa->id,
+	         sa->group_name, sa->user[0] ? "/" : "", sa->user, reason);
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
+		if (!sa->child[i].used)
+			continue;
+		if (notify_peer)
+			ike_info_delete_esp(sa, sa->child[i].spi_in);
+		ike_child_kill(sa, &sa->child[i], reason);
+	}
+	if (notify_peer && sa->keylen > 0 && !ike_sa_half_open(sa))
+		ike_info_delete_ike(sa);
+	if (sa->auth_pending && ike->hooks.cancel != NULL)
+		ike->hooks.cancel(ike->hooks.arg, sa->auth_req_id);
+	ike_cfg_release_lease(sa);
+	for (pp = &ike->sas; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == sa) {
+			*pp = sa->next;
+			ike->nsas--;
+			break;
+		}
+	ike_dh_free(sa->dh);
+	if (sa->sai_b != NULL)
+		free(sa->sai_b);
+	if (sa->idi_b != NULL)
+		free(sa->idi_b);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+void
+ike_tunnel_up(struct ike_sa *sa, struct ike_child *c)
+{
+	struct ike_tunnel_info t;
+
+	fill_tunnel(sa, c, &t);
+	if (sa->ike->hooks.tunnel_up != NULL)
+		sa->ike->hooks.tunnel_up(sa->ike->hooks.arg, &t, NULL);
+}
+
+static void
+sha1_of(const uint8_t *buf, size_t len, uint8_t out[32])
+{
+	struct ike_iov v = {buf, len};
+
+	memset(out, 0, 32);
+	ike_hash(IKE_HASH_SHA1, &v, 1, out);
+}
+
+/* An unencrypted informational: only logged (it is unauthenticated), except that a peer
+ * refusing our phase 1 proof ends a half-open SA. */
+static void
+plain_info(struct ike_sa *sa, const uint8_t *buf, size_t len, const struct ike_hdr *h,
+           const char *p)
+{
+	struct ike_perr e = {0};
+	struct ike_msg m;
+	struct ike_notify n;
+
+	if (ike_pld_validate_chain(h->np, buf + IKE_HDR_LEN, len - IKE_HDR_LEN, true, &m, &e) < 0) {
+		log_warn(LOG_IKE, "%s: plain informational dropped: %s", p, e.msg);
+		return;
+	}
+	for (int i = 0; i < m.n; i++) {
+		if (m.pl[i].type != IKE_PL_N ||
+		    ike_pld_parse_notify(m.pl[i].body, m.pl[i].len, &n, &e) < 0)
+			continue;
+		log_warn(LOG_IKE, "%s: peer sent unencrypted notify %u", p, n.type);
+		if (ike_sa_half_open(sa) && (n.type == IKE_N_INVALID_HASH_INFORMATION ||
+		                             n.type == IKE_N_AUTHENTICATION_FAILED)) {
+			ike_sa_kill(
+			        sa,
+			        "peer rejected HASH_R (wrong pre-shared key or group password?)",
+			        false);
+			return;
+		}
+	}
+}
+
+static void
+input(struct ike *ike, uint8_t *buf, size_t len, const struct sockaddr_in *from,
+      const struct sockaddr_in *to, bool natt)
+{
+	static const uint8_t zero[8];
+	struct ike_perr e = {0};
+	struct ike_hdr h;
+	struct ike_sa *sa;
+	struct ike_msg m;
+	uint8_t digest[32];
+	char p[32];
+	int plen;
+
+	ike_peer_str(from, p, sizeof(p));
+	log_hexdump(LOG_IKE, "ISAKMP in", buf, len);
+	if (ike_pld_validate_hdr(buf, len, &h, &e) < 0) {
+		log_warn(LOG_IKE, "%s: dropped: %s", p, e.msg);
+		return;
+	}
+	if (memcmp(h.rcookie, zero, 8) == 0) {
+		sa = ike_sa_find(ike, h.icookie, NULL);
+		if (sa != NULL) {
+			sha1_of(buf, len, digest);
+			if (memcmp(digest, sa->last_in_hash, 20) == 0 && sa->last_out_len > 0) {
+				log_debug(LOG_IKE,
+				          "%s: retransmitted first message, resending reply", p);
+				ike_msg_send(sa, sa->last_out, sa->last_out_len);
+			}
+			return;
+		}
+		if (h.exch == IKE_EX_AGGR)
+			ike_aggr_input(ike, buf, len, &h, from, to, natt);
+		else if (h.exch == IKE_EX_MAIN)
+			ike_main_input(ike, buf, len, &h, from, to, natt);
+		else
+			log_warn(LOG_IKE, "%s: dropped exchange %u with zero responder cookie", p,
+			         h.exch);
+		return;
+	}
+	sa = ike_sa_find(ike, h.icookie, h.rcookie);
+	if (sa == NULL) {
+		log_info(LOG_IKE, "%s: exchange %u for unknown cookies dropped", p, h.exch);
+		return;
+	}
+	sha1_of(buf, len, digest);
+	if (memcmp(digest, sa->last_in_hash, 20) == 0) {
+		if (sa->last_out_len > 0)
+			ike_msg_send(sa, sa->last_out, sa->last_out_len);
+		log_debug(LOG_IKE, "%s: duplicate message dropped", p);
+		return;
+	}
+	memcpy(sa->last_in_hash, digest, 32);
+	if (ike_sa_half_open(sa)) {
+		/* phase 1 in progress: the peer may float to 4500 between messages; a forged
+		 * message fails its HASH and ends the half-open SA anyway */
+		if (natt && !sa->natt)
+			log_info(LOG_IKE, "%s: SA %llu floated to NAT-T port", p,
+			         (unsigned long long)sa->id);
+		sa->natt = sa->natt || natt;
+		sa->peer = *from;
+	}
+	if (!(h.flags & IKE_FLAG_ENC) && h.exch == IKE_EX_INFO) {
+		plain_info(sa, buf, len, &h, p);
+		return;
+	}
+	if (h.exch == IKE_EX_MAIN && (sa->state == ST_MM_SENT2 || sa->state == ST_MM_SENT4)) {
+		ike_main_input_next(sa, buf, len, &h);
+		return;
+	}
+	if (!(h.flags & IKE_FLAG_ENC)) {
+		ike_fail(sa, IKE_N_INVALID_FLAGS,
+		         "exchange %u: expected an encrypted message (flags 0x%02x)", h.exch,
+		         h.flags);
+		return;
+	}
+	if (h.exch == IKE_EX_AGGR) {
+		if (sa->state != ST_AM_SENT2 || h.msgid != 0) {
+			log_info(LOG_IKE, "%s: unexpected Aggressive Mode message in state %s", p,
+			         ike_state_name(sa->state));
+			return;
+		}
+		ike_aggr_input3(sa, buf, len, &h);
+		return;
+	}
+	if (ike_sa_half_open(sa)) {
+		ike_fail(sa, 0, "exchange %u before phase 1 completed", h.exch);
+		return;
+	}
+	if (h.msgid == 0) {
+		ike_fail(sa, IKE_N_INVALID_MESSAGE_ID, "exchange %u with message ID 0", h.exch);
+		return;
+	}
+	plen = ike_msg_decrypt(sa, buf, len, &h, &e);
+	if (plen < 0 ||
+	    ike_pld_validate_chain(h.np, buf + IKE_HDR_LEN, (size_t)plen, true, &m, &e) < 0) {
+		ike_fail(sa, e.notify, "exchange %u: %s", h.exch, e.msg);
+		return;
+	}
+	m.hdr = h;
+	sa->last_rx_ms = loop_now_ms();
+	sa->dpd_tries = 0;
+	/* Only a message that decrypted and parsed may move the peer (NAT rebinding). */
+	if (sa->peer.sin_addr.s_addr != from->sin_addr.s_addr ||
+	    sa->peer.sin_port != from->sin_port || sa->natt != natt) {
+		char np[32];
+
+		ike_peer_str(from, np, sizeof(np));
+		log_info(LOG_IKE, "%s: SA %llu: peer moved to %s%s", p, (unsigned long long)sa->id,
+		         np, natt ? " (NAT-T)" : "");
+		sa->peer = *from;
+		sa->natt = sa->natt || natt;
+	}
+	switch (h.exch) {
+	case IKE_EX_TRANSACTION:
+		ike_cfg_input(sa, &m, &h);
+		break;
+	case IKE_EX_QUICK:
+		ike_quick_input(sa, &m, &h);
+		break;
+	case IKE_EX_INFO:
+		ike_info_input(sa, &m, &h);
+		break;
+	default:
+		ike_fail(sa, IKE_N_INVALID_EXCHANGE_TYPE, "exchange type %u not supported", h.exch);
+	}
+}
+
+static void
+on_read(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct ike *ike = arg;
+	uint8_t buf[IKE_MAX_DATAGRAM + 64];
+	union {
+		struct cmsghdr align;
+		uint8_t b[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	} cbuf;
+	bool natt = fd == ike->fd4500;
+
+	for (int budget = 0; budget < 64; budget++) {
+		struct sockaddr_in from = {0}, to = ike->bind_addr;
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr mh = {.msg_name = &from,
+		                    .msg_namelen = sizeof(from),
+		                    .msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = cbuf.b,
+		                    .msg_controllen = sizeof(cbuf.b)};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn(LOG_IKE, "recvmsg: %s", strerror(errno));
+			return;
+		}
+		if (from.sin_family != AF_INET)
+			continue;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		     cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				to.sin_addr = pi.ipi_addr;
+			}
+		}
+		to.sin_family = AF_INET;
+		to.sin_port = htons(natt ? ike->natt_port : ike->port);
+		if ((size_t)n > IKE_MAX_DATAGRAM + 4) {
+			log_warn(LOG_IKE, "datagram of %zd bytes dropped (max %d)", n,
+			         IKE_MAX_DATAGRAM);
+			continue;
+		}
+		if (natt) {
+			if (n == 1 && buf[0] == 0xff)
+				continue; /* NAT-T keepalive */
+			if (n < 4)
+				continue;
+			if (buf[0] | buf[1] | buf[2] | buf[3]) {
+				if (ike->be != NULL && ike->be->ops->udp_input != NULL)
+					ike->be->ops->udp_input(ike->be, buf, (size_t)n, &from,
+					                        &to);
+				continue;
+			}
+			input(ike, buf + 4, (size_t)n - 4, &from, &to, true);
+		} else {
+			input(ike, buf, (size_t)n, &from, &to, false);
+		}
+	}
+}
+
+static void
+retransmit(struct ike_sa *sa, uint64_t now)
+{
+	char p[32];
+
+	if (sa->rtx_len == 0 || now < sa->rtx_due_ms)
+		return;
+	ike_peer_str(&sa->peer, p, sizeof(p));
+	if (sa->rtx_tries >= IKE_RETRANS_TRIES) {
+		sa->rtx_len = 0;
+		ike_sa_kill(sa, "no answer to retransmissions", false);
+		return;
+	}
+	sa->rtx_tries++;
+	log_debug(LOG_IKE, "%s: retransmission %d", p, sa->rtx_tries);
+	ike_msg_send_raw(sa->ike, sa->natt, &sa->peer, sa->rtx, sa->rtx_len);
+	sa->rtx_due_ms = now + ((uint64_t)IKE_RETRANS_BASE_MS << sa->rtx_tries);
+}
+
+static const struct ike_group *
+sa_group(struct ike_sa *sa)
+{
+	for (int i = 0; i < sa->ike->conf.ngrp; i++)
+		if (strcmp(sa->ike->conf.grp[i].name, sa->group_name) == 0)
+			return &sa->ike->conf.grp[i];
+	return NULL;
+}
+
+/* Returns true when the SA was freed. */
+static bool
+check_sa(struct ike_sa *sa, uint64_t now)
+{
+	struct ike *ike = sa->ike;
+	const struct ike_group *g;
+	uint64_t last_in = sa->last_rx_ms;
+
+	if (ike_sa_half_open(sa) && now - sa->created_ms > ike->half_open_s * 1000ull) {
+		ike_sa_kill(sa,
+		            sa->state == ST_AM_SENT2
+		                    ? "half-open timeout: no Aggressive Mode message 3 (the peer "
+		                      "probably rejected HASH_R: wrong pre-shared key or group "
+		                      "password?)"
+		                    : "half-open timeout: Main Mode did not complete",
+		            false);
+		return true;
+	}
+	if (sa->state < ST_ESTAB && !ike_sa_half_open(sa) &&
+	    now - sa->created_ms > IKE_XAUTH_WAIT_S * 1000ull) {
+		ike_sa_kill(sa, "negotiation did not complete in time", true);
+		return true;
+	}
+	if (sa->life_s > 0 && now - sa->created_ms > sa->life_s * 1000ull) {
+		ike_sa_kill(sa, "phase 1 lifetime expired", true);
+		return true;
+	}
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
+		struct ipsec_sa_stats st = {0};
+
+		if (!sa->child[i].used || ike->be == NULL || ike->be->ops->sa_stats == NULL)
+			continue;
+		if (ike->be->ops->sa_stats(ike->be, sa->child[i].handle, &st) == 0 &&
+		    st.last_in_ms > last_in)
+			last_in = st.last_in_ms;
+	}
+	g = sa_group(sa);
+	if (g != NULL && sa->state == ST_ESTAB) {
+		if (g->idle_s > 0 && now - last_in > g->idle_s * 1000ull) {
+			ike_sa_kill(sa, "idle-time", true);
+			return true;
+		}
+		if (g->max_s > 0 && now - sa->established_ms > g->max_s * 1000ull) {
+			ike_sa_kill(sa, "max-time", true);
+			return true;
+		}
+	}
+	if (sa->natt && sa->nat_detected && sa->state == ST_ESTAB &&
+	    now - sa->keepalive_ms >= IKE_NATT_KEEPALIVE_S * 1000ull) {
+		/* RFC 3948 keepalive: one 0xff byte, keeps the client's NAT mapping open */
+		static const uint8_t ka = 0xff;
+
+		sa->keepalive_ms = now;
+		if (sendto(ike->fd4500, &ka, 1, 0, (const struct sockaddr *)&sa->peer,
+		           sizeof(sa->peer)) < 0)
+			log_debug(LOG_IKE, "NAT-T keepalive sendto: %s", strerror(errno));
+	}
+	if (sa->vid_dpd && ike->dpd_idle_s > 0 && sa->state == ST_ESTAB &&
+	    now - last_in > ike->dpd_idle_s * 1000ull) {
+		if (sa->dpd_sent_ms != 0 && now - sa->dpd_sent_ms < 5000)
+			return false;
+		if (sa->dpd_tries >= ike->dpd_retries) {
+			ike_sa_kill(sa, "dpd: peer dead", false);
+			return true;
+		}
+		sa->dpd_tries++;
+		sa->dpd_sent_ms = now;
+		ike_info_dpd(sa, IKE_N_R_U_THERE, ++sa->dpd_seq);
+		return false;
+	}
+	retransmit(sa, now);
+	return false;
+}
+
+static void
+on_tick(struct loop *loop, void *arg)
+{
+	struct ike *ike = arg;
+	uint64_t now = loop_now_ms();
+	struct ike_sa *sa = ike->sas, *next;
+
+	for (; sa != NULL; sa = next) {
+		next = sa->next;
+		if (sa->rtx_len > 0 && sa->rtx_tries >= IKE_RETRANS_TRIES &&
+		    now >= sa->rtx_due_ms) {
+			ike_sa_kill(sa, "no answer to retransmissions", true);
+			continue;
+		}
+		check_sa(sa, now);
+	}
+	ike->tick = loop_timer_add(loop, TICK_MS, on_tick, ike);
+}
+
+int
+ike_new(struct loop *loop, struct db *db, const struct ike_hooks *hooks, struct ike **out)
+{
+	struct ike *ike;
+	struct pc_err err = {0};
+	int r;
+
+	r = ike_crypto_init();
+	if (r < 0)
+		return r;
+	ike = calloc(1, sizeof(*ike));
+	if (ike == NULL)
+		return -ENOMEM;
+	ike->loop = loop;
+	ike->db = db;
+	if (hooks != NULL)
+		ike->hooks = *hooks;
+	ike->fd500 = ike->fd4500 = -1;
+	ike->dpd_idle_s = 0;
+	ike->dpd_retries = 3;
+	ike->half_open_s = IKE_HALF_OPEN_S;
+	r = ike_reload(ike, &err);
+	if (r < 0) {
+		log_error(LOG_IKE, "loading IKE configuration: %s", err.msg);
+		free(ike);
+		return r;
+	}
+	ike->tick = loop_timer_add(loop, TICK_MS, on_tick, ike);
+	if (ike->tick == NULL) {
+		ike_conf_wipe(&ike->conf);
+		free(ike);
+		return -ENOMEM;
+	}
+	*out = ike;
+	return 0;
+}
+
+void
+ike_free(struct ike *ike)
+{
+	if (ike == NULL)
+		return;
+	while (ike->sas != NULL)
+		ike_sa_kill(ike->sas, "shutdown", true);
+	if (ike->tick != NULL)
+		loop_timer_cancel(ike->loop, ike->tick);
+	if (ike->fd500 >= 0) {
+		loop_del_fd(ike->loop, ike->fd500);
+		close(ike->fd500);
+	}
+	if (ike->fd4500 >= 0) {
+		loop_del_fd(ike->loop, ike->fd4500);
+		close(ike->fd4500);
+	}
+	if (ike->be != NULL)
+		ike->be->natt_fd = -1;
+	ike_conf_wipe(&ike->conf);
+	free(ike);
+}
+
+static int
+open_udp(struct ike *ike, const struct sockaddr_in *addr, uint16_t port, int *fdp)
+{
+	struct sockaddr_in a = *addr;
+	int one = 1, fd, r;
+	char p[32];
+
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	ike_peer_str(&a, p, sizeof(p));
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		log_error(LOG_IKE, "socket UDP: %s", strerror(errno));
+		return r;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) {
+		r = -errno;
+		log_error(LOG_IKE, "setsockopt IP_PKTINFO: %s", strerror(errno));
+		close(fd);
+		return r;
+	}
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		r = -errno;
+		log_error(LOG_IKE, "bind %s: %s", p, strerror(errno));
+		close(fd);
+		return r;
+	}
+	r = loop_add_fd(ike->loop, fd, EPOLLIN, on_read, ike);
+	if (r < 0) {
+		log_error(LOG_IKE, "loop_add_fd %s: %s", p, strerror(-r));
+		close(fd);
+		return r;
+	}
+	*fdp = fd;
+	log_info(LOG_IKE, "listening on %s", p);
+	return 0;
+}
+
+int
+ike_listen_ports(struct ike *ike, const struct sockaddr_in *bind_addr, uint16_t port,
+                 uint16_t natt_port)
+{
+	int r;
+
+	if (ike->fd500 >= 0)
+		return -EALREADY;
+	ike->bind_addr = *bind_addr;
+	ike->bind_addr.sin_family = AF_INET;
+	ike->port = port;
+	ike->natt_port = natt_port;
+	r = open_udp(ike, bind_addr, port, &ike->fd500);
+	if (r < 0)
+		return r;
+	r = open_udp(ike, bind_addr, natt_port, &ike->fd4500);
+	if (r < 0) {
+		loop_del_fd(ike->loop, ike->fd500);
+		close(ike->fd500);
+		ike->fd500 = -1;
+		return r;
+	}
+	if (ike->be != NULL)
+		ike->be->natt_fd = ike->fd4500;
+	return 0;
+}
+
+int
+ike_listen(struct ike *ike, const struct sockaddr_in *bind_addr)
+{
+	return ike_listen_ports(ike, bind_addr, 500, 4500);
+}
+
+int
+ike_reload(struct ike *ike, struct pc_err *err)
+{
+	struct ike_conf *c = malloc(sizeof(*c));
+	int r;
+
+	if (c == NULL)
+		return -ENOMEM;
+	r = ike_conf_load(ike->db, c, err);
+	if (r == 0) {
+		ike_conf_wipe(&ike->conf);
+		memcpy(&ike->conf, c, sizeof(*c));
+	}
+	ike_conf_wipe(c);
+	free(c);
+	return r;
+}
+
+void
+ike_set_backend(struct ike *ike, struct ipsec_backend *be)
+{
+	ike->be = be;
+	if (be != NULL)
+		be->natt_fd = ike->fd4500;
+}
+
+void
+ike_set_half_open_timeout(struct ike *ike, unsigned seconds)
+{
+	ike->half_open_s = seconds > 0 ? seconds : IKE_HALF_OPEN_S;
+}
+
+void
+ike_set_dpd(struct ike *ike, unsigned idle_s, int retries)
+{
+	ike->dpd_idle_s = idle_s;
+	ike->dpd_retries = retries > 0 ? retries : 3;
+}
+
+int
+ike_clear_sa(struct ike *ike, const struct in_addr *peer)
+{
+	struct ike_sa *sa = ike->sas, *next;
+	int n = 0;
+
+	for (; sa != NULL; sa = next) {
+		next = sa->next;
+		if (peer != NULL && sa->peer.sin_addr.s_addr != peer->s_addr)
+			continue;
+		ike_sa_kill(sa, "clear", true);
+		n++;
+	}
+	return n;
+}
+
+int
+ike_list_sas(struct ike *ike, struct ike_sa_info *out, int max)
+{
+	uint64_t now = loop_now_ms();
+	int n = 0;
+
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next, n++) {
+		struct ike_sa_info *i;
+
+		if (n >= max)
+			continue;
+		i = &out[n];
+		memset(i, 0, sizeof(*i));
+		i->id = sa->id;
+		i->peer = sa->peer;
+		i->local = sa->local;
+		snprintf(i->state, sizeof(i->state), "%s", ike_state_name(sa->state));
+		snprintf(i->user, sizeof(i->user), "%s", sa->user);
+		snprintf(i->group, sizeof(i->group), "%s", sa->group_name);
+		i->assigned_addr = sa->addr;
+		i->enc = sa->enc;
+		i->hash = sa->hash;
+		i->dh_group = sa->group;
+		i->auth_method = sa->auth;
+		i->lifetime_s = sa->life_s;
+		i->age_s = (now - sa->created_ms) / 1000;
+		i->natt = sa->natt;
+		for (int c = 0; c < IKE_MAX_CHILDREN && i->n_ipsec < 4; c++) {
+			if (!sa->child[c].used)
+				continue;
+			i->spi_in[i->n_ipsec] = sa->child[c].spi_in;
+			i->spi_out[i->n_ipsec] = sa->child[c].spi_out;
+			if (ike->be != NULL && ike->be->ops->sa_stats != NULL)
+				ike->be->ops->sa_stats(ike->be, sa->child[c].handle,
+				                       &i->stats[i->n_ipsec]);
+			i->n_ipsec++;
+		}
+	}
+	return n;
+}
