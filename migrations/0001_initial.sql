@@ -30,6 +30,7 @@ CREATE TABLE interface (
 	address TEXT CHECK (address IS NULL OR ip4(address) IS NOT NULL),
 	netmask TEXT CHECK (netmask IS NULL OR ip4_mask_ok(netmask)),
 	dhcp_setroute INTEGER NOT NULL DEFAULT 0 CHECK (dhcp_setroute IN (0, 1)),
+	dhcp_retry INTEGER CHECK (dhcp_retry IS NULL OR dhcp_retry BETWEEN 4 AND 16), -- ip address IF dhcp retry N
 	mtu INTEGER NOT NULL DEFAULT 1500 CHECK (mtu BETWEEN 64 AND 65535),
 	position INTEGER NOT NULL DEFAULT 0,
 	CHECK (ip_mode <> 'static' OR (address IS NOT NULL AND netmask IS NOT NULL)),
@@ -376,14 +377,19 @@ CREATE TABLE crypto_map_peer (
 	PRIMARY KEY (entry_id, position)
 );
 
--- Per crypto map name: client configuration address initiate|respond, client authentication GROUP,
--- interface binding.
+-- Per crypto map name: client configuration address initiate|respond, client authentication GROUP.
 CREATE TABLE crypto_map_option (
 	map_name TEXT PRIMARY KEY,
 	client_config_initiate INTEGER NOT NULL DEFAULT 0 CHECK (client_config_initiate IN (0, 1)),
 	client_config_respond INTEGER NOT NULL DEFAULT 0 CHECK (client_config_respond IN (0, 1)),
 	client_auth_group_id INTEGER REFERENCES aaa_server_group(id) ON DELETE RESTRICT,
-	interface_id INTEGER REFERENCES interface(id) ON DELETE RESTRICT,
+	position INTEGER NOT NULL DEFAULT 0
+);
+
+-- crypto map NAME interface IF: a map may be bound to several interfaces, an interface to one map.
+CREATE TABLE crypto_map_interface (
+	interface_id INTEGER PRIMARY KEY REFERENCES interface(id) ON DELETE RESTRICT,
+	map_name TEXT NOT NULL,
 	position INTEGER NOT NULL DEFAULT 0
 );
 
