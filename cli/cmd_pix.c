@@ -238,7 +238,8 @@ cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 	io.secrets = secrets;
 	io.nsecrets = nsecrets;
 	r = pix_import(db, text, len, &io, &rep, &err);
-	if (rep != NULL) {
+	/* the report is meaningful when the text was parsed (and, strict, when it stopped) */
+	if (rep != NULL && (r == 0 || rep->stopped)) {
 		out = json ? pix_report_to_json(rep) : pix_report_to_text(rep, all);
 		if (out != NULL) {
 			fputs(out, stdout);

@@ -122,9 +122,11 @@ emit_setting(struct xctx *x, const char *key, const char *prefix)
 	emit_setting2(x, key, prefix, "");
 }
 
+/* iterates rows; `break` leaves the loop */
 #define FOR_ROWS(tab, r)                                                                           \
-	for (size_t r##_i = 0; r##_i < x->m->t[tab].n; r##_i++)                                    \
-		for (const struct model_row *r = &x->m->t[tab].rows[r##_i]; r != NULL; r = NULL)
+	for (const struct model_row *r = x->m->t[tab].rows,                                        \
+	                            *r##_end = r != NULL ? r + x->m->t[tab].n : r;                 \
+	     r != r##_end; r++)
 
 static void
 x_interface(struct xctx *x)
@@ -581,8 +583,8 @@ x_aaa_server(struct xctx *x)
 			if (V(r, MT_AAA_HOST, "interface_id"))
 				fprintf(x->f, " (%s)", V(r, MT_AAA_HOST, "interface_id"));
 			fprintf(x->f, " host %s", A(x, V(r, MT_AAA_HOST, "address")));
-			if (V(r, MT_AAA_HOST, "key_secret"))
-				fprintf(x->f, " %s", secret(x, V(r, MT_AAA_HOST, "key_secret")));
+			/* NULL: the key is not set (an aaa-server host always needs one) */
+			fprintf(x->f, " %s", secret(x, V(r, MT_AAA_HOST, "key_secret")));
 			fprintf(x->f, " timeout %s", V(r, MT_AAA_HOST, "timeout_s"));
 			if (strcmp(V(r, MT_AAA_HOST, "retries"), "2"))
 				fprintf(x->f, " retries %s", V(r, MT_AAA_HOST, "retries"));

@@ -292,11 +292,8 @@ merge_secrets(struct model *nm, const struct model *old, const struct pix_import
 				free(k);
 			}
 			needs = r->v[col] == NULL &&
-			        (t == MT_AAA_HOST
-			                 ? r->secret_masked
-			                 : t == MT_ISAKMP_KEY ||
-			                           !strcmp(model_row_get(r, t, "has_password"),
-			                                   "1"));
+			        (t != MT_VPNGROUP ||
+			         !strcmp(model_row_get(r, t, "has_password"), "1"));
 			if (needs &&
 			    pix_strv_add(&rep->secrets_needed, &rep->nsecrets_needed, obj) < 0)
 				rc = -ENOMEM;
