@@ -538,49 +538,87 @@ model_row_ref_key(const struct model_row *r, enum model_table t)
 	return join_cols(r, t, descs[t].ref_key_mask, false);
 }
 
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void
+sb_add(struct sbuf *b, const char *s, size_t l)
+{
+	if (b->oom)
+		return;
+	if (b->len + l + 1 > b->cap) {
+		size_t ncap = b->cap ? b->cap : 128;
+
+		while (ncap < b->len + l + 1)
+			ncap *= 2;
+		char *n = realloc(b->s, ncap);
+
+		if (n == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->s = n;
+		b->cap = ncap;
+	}
+	memcpy(b->s + b->len, s, l);
+	b->len += l;
+	b->s[b->len] = '\0';
+}
+
+static void
+sb_str(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
 char *
 model_row_describe(const struct model_row *r, enum model_table t)
 {
-	char *s = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&s, &len);
+	struct sbuf b = {0};
 
-	if (f == NULL)
-		return NULL;
-	fputs(descs[t].label, f);
-	fputc(':', f);
+	sb_str(&b, descs[t].label);
+	sb_str(&b, ":");
 	for (int i = 0; i < descs[t].ncols; i++) {
 		const struct model_col *c = &descs[t].cols[i];
+		const char *v = r->v[i];
 
 		if (c->type == MC_SECRET) {
-			fprintf(f, " %s=%s", c->name, r->v[i] ? "(set)" : "(not set)");
+			sb_str(&b, " ");
+			sb_str(&b, c->name);
+			sb_str(&b, v ? "=(set)" : "=(not set)");
 			continue;
 		}
-		if (r->v[i] == NULL)
+		if (v == NULL || (c->def != NULL && strcmp(c->def, v) == 0))
 			continue;
-		if (c->def != NULL && strcmp(c->def, r->v[i]) == 0)
-			continue;
+		sb_str(&b, " ");
+		sb_str(&b, c->name);
+		sb_str(&b, "=");
 		if (c->type == MC_REF && c->ref == MT_CRYPTO_MAP) {
 			/* map\x1fdyn\x1fseq -> map/seq */
-			char buf[256];
-			const char *a = strchr(r->v[i], '\x1f');
-			const char *b = a ? strchr(a + 1, '\x1f') : NULL;
+			const char *a = strchr(v, '\x1f');
+			const char *e = a ? strchr(a + 1, '\x1f') : NULL;
 
-			snprintf(buf, sizeof(buf), "%.*s/%s", a ? (int)(a - r->v[i]) : 0, r->v[i],
-			         b ? b + 1 : "?");
-			fprintf(f, " %s=%s", c->name, buf);
+			sb_add(&b, v, a ? (size_t)(a - v) : strlen(v));
+			sb_str(&b, "/");
+			sb_str(&b, e ? e + 1 : "?");
 			continue;
 		}
-		if (strchr(r->v[i], ' ') != NULL)
-			fprintf(f, " %s=\"%s\"", c->name, r->v[i]);
-		else
-			fprintf(f, " %s=%s", c->name, r->v[i]);
+		if (strchr(v, ' ') != NULL) {
+			sb_str(&b, "\"");
+			sb_str(&b, v);
+			sb_str(&b, "\"");
+		} else {
+			sb_str(&b, v);
+		}
 	}
-	if (fclose(f) != 0) {
-		free(s);
+	if (b.oom) {
+		free(b.s);
 		return NULL;
 	}
-	return s;
+	return b.s;
 }
 
 bool

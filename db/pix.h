@@ -23,9 +23,10 @@
 struct db;
 struct model;
 
-#define PIX_MAX_TEXT   (64u * 1024 * 1024) /* largest config accepted */
-#define PIX_MAX_LINE   4096                /* longer lines are errors */
-#define PIX_MAX_SECRET 128                 /* longest secret value */
+#define PIX_MAX_TEXT        (64u * 1024 * 1024) /* largest config accepted */
+#define PIX_MAX_LINE        4096                /* longer lines are errors */
+#define PIX_MAX_SECRET      128                 /* longest secret value */
+#define PIX_REPORT_DIFF_MAX 1000                /* row descriptions kept per diff list */
 
 struct pix_secret {
 	char object[192]; /* e.g. "isakmp-key:0.0.0.0/0.0.0.0" */
@@ -58,7 +59,9 @@ struct pix_report {
 	size_t lines, mapped, ignored, warnings, unsupported, errors;
 	struct pix_line_entry *entries; /* one per logical line, in order */
 	size_t nentries, cap_entries;
-	char **added, **changed, **removed; /* row descriptions for the diff */
+	/* the diff: row counts, and row descriptions (at most PIX_REPORT_DIFF_MAX per list) */
+	size_t added_total, changed_total, removed_total;
+	char **added, **changed, **removed;
 	size_t nadded, nchanged, nremoved;
 	char **secrets_needed; /* object names (see above) still without a secret */
 	size_t nsecrets_needed;

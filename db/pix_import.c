@@ -328,7 +328,7 @@ diff_table(const struct model *old, const struct model *nm, int t, struct pix_re
 	struct pix_smap first = {0};
 	size_t *next = calloc(o->n + 1, sizeof(size_t));
 	bool *used = calloc(o->n + 1, sizeof(bool));
-	size_t nadd = rep->nadded, nrem = rep->nremoved, nchg = rep->nchanged;
+	size_t nadd = rep->added_total, nrem = rep->removed_total, nchg = rep->changed_total;
 	int rc = -ENOMEM;
 
 	if (next == NULL || used == NULL)
@@ -362,6 +362,8 @@ diff_table(const struct model *old, const struct model *nm, int t, struct pix_re
 			used[j] = true;
 			if (model_row_equal(&o->rows[j], &n->rows[i], t))
 				continue;
+			if (rep->changed_total++ >= PIX_REPORT_DIFF_MAX)
+				continue;
 			char *od = model_row_describe(&o->rows[j], t);
 
 			d = model_row_describe(&n->rows[i], t);
@@ -379,6 +381,8 @@ diff_table(const struct model *old, const struct model *nm, int t, struct pix_re
 			free(line);
 			continue;
 		}
+		if (rep->added_total++ >= PIX_REPORT_DIFF_MAX)
+			continue;
 		d = model_row_describe(&n->rows[i], t);
 		if (d == NULL || pix_strv_add(&rep->added, &rep->nadded, d) < 0) {
 			free(d);
@@ -387,7 +391,7 @@ diff_table(const struct model *old, const struct model *nm, int t, struct pix_re
 		free(d);
 	}
 	for (size_t j = 0; j < o->n; j++) {
-		if (used[j])
+		if (used[j] || rep->removed_total++ >= PIX_REPORT_DIFF_MAX)
 			continue;
 		char *d = model_row_describe(&o->rows[j], t);
 
@@ -398,14 +402,15 @@ diff_table(const struct model *old, const struct model *nm, int t, struct pix_re
 		free(d);
 	}
 	/* same rows, other order: order matters (access lists, nat, object groups) */
-	if (model_table_desc(t)->has_position && nadd == rep->nadded && nrem == rep->nremoved &&
-	    nchg == rep->nchanged && o->n == n->n) {
+	if (model_table_desc(t)->has_position && nadd == rep->added_total &&
+	    nrem == rep->removed_total && nchg == rep->changed_total && o->n == n->n) {
 		for (size_t i = 0; i < n->n; i++) {
 			if (!model_row_equal(&o->rows[i], &n->rows[i], t)) {
 				char line[200];
 
 				snprintf(line, sizeof(line), "%s: order changed",
 				         model_table_desc(t)->label);
+				rep->changed_total++;
 				if (pix_strv_add(&rep->changed, &rep->nchanged, line) < 0)
 					goto out;
 				break;
@@ -521,6 +526,10 @@ pix_report_to_text(const struct pix_report *r, bool all_lines)
 			fprintf(f, "  ~ %s\n", r->changed[i]);
 		for (size_t i = 0; i < r->nremoved; i++)
 			fprintf(f, "  - %s\n", r->removed[i]);
+		if (r->nadded < r->added_total || r->nchanged < r->changed_total ||
+		    r->nremoved < r->removed_total)
+			fprintf(f, "  (only the first %d rows of each list are shown)\n",
+			        PIX_REPORT_DIFF_MAX);
 	}
 	if (r->nsecrets_needed > 0) {
 		fputs("secrets not set (supply with --secret OBJECT=VALUE or `portcullis secret "
@@ -567,14 +576,16 @@ pix_report_to_json(const struct pix_report *r)
 			return NULL;
 		}
 	}
-	o = json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:b, s:o, s:o, s:o, s:o, s:o}",
+	o = json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:b, s:o, s:o, s:o, "
+	              "s:o, s:o}",
 	              "counts", "lines", (json_int_t)r->lines, "mapped", (json_int_t)r->mapped,
 	              "warnings", (json_int_t)r->warnings, "unsupported",
 	              (json_int_t)r->unsupported, "errors", (json_int_t)r->errors, "ignored",
-	              (json_int_t)r->ignored, "applied", r->applied, "stopped", r->stopped,
-	              "entries", entries, "added", strv_json(r->added, r->nadded), "changed",
-	              strv_json(r->changed, r->nchanged), "removed",
-	              strv_json(r->removed, r->nremoved), "secrets_needed",
+	              (json_int_t)r->ignored, "added", (json_int_t)r->added_total, "changed",
+	              (json_int_t)r->changed_total, "removed", (json_int_t)r->removed_total,
+	              "applied", r->applied, "stopped", r->stopped, "entries", entries, "added",
+	              strv_json(r->added, r->nadded), "changed", strv_json(r->changed, r->nchanged),
+	              "removed", strv_json(r->removed, r->nremoved), "secrets_needed",
 	              strv_json(r->secrets_needed, r->nsecrets_needed));
 	if (o == NULL)
 		return NULL;
