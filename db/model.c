@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,11 +357,25 @@ model_table_desc(enum model_table t)
 int
 model_col_index(enum model_table t, const char *col)
 {
+	/* callers pass string literals: a small cache keyed by the pointer avoids the strcmp scan */
+	static _Thread_local struct {
+		const char *p;
+		int t, idx;
+	} cache[256];
 	const struct model_table_desc *d = &descs[t];
+	size_t h = ((uintptr_t)col >> 3) & 255;
 
-	for (int i = 0; i < d->ncols; i++)
-		if (strcmp(d->cols[i].name, col) == 0)
+	if (cache[h].p == col && cache[h].t == (int)t &&
+	    strcmp(d->cols[cache[h].idx].name, col) == 0)
+		return cache[h].idx;
+	for (int i = 0; i < d->ncols; i++) {
+		if (strcmp(d->cols[i].name, col) == 0) {
+			cache[h].p = col;
+			cache[h].t = (int)t;
+			cache[h].idx = i;
 			return i;
+		}
+	}
 	return -1;
 }
 

@@ -1179,30 +1179,37 @@ parse_ports(struct pctx *c, struct toks *t, int *i, struct endpoint *e)
 	return PR_OK;
 }
 
-static enum pr
-set_endpoint(struct model_row *r, const char *p, const struct endpoint *e)
-{
-	char col[32];
+enum ecol { EC_KIND, EC_ADDRESS, EC_NETMASK, EC_GROUP, EC_IF, EC_OP, EC_LOW, EC_HIGH, EC_PGROUP };
 
-#define ECOL(suffix) (snprintf(col, sizeof(col), "%s_%s", p, suffix), col)
-	SET(r, MT_ACE, ECOL("kind"), e->kind);
+static const char *const ecols[2][9] = {
+        {"src_kind", "src_address", "src_netmask", "src_group_id", "src_interface_id",
+         "src_port_op", "src_port_low", "src_port_high", "src_port_group_id"},
+        {"dst_kind", "dst_address", "dst_netmask", "dst_group_id", "dst_interface_id",
+         "dst_port_op", "dst_port_low", "dst_port_high", "dst_port_group_id"},
+};
+
+static enum pr
+set_endpoint(struct model_row *r, int dst, const struct endpoint *e)
+{
+	const char *const *col = ecols[dst];
+
+	SET(r, MT_ACE, col[EC_KIND], e->kind);
 	if (strcmp(e->kind, "host") == 0 || strcmp(e->kind, "network") == 0)
-		SET(r, MT_ACE, ECOL("address"), e->addr);
+		SET(r, MT_ACE, col[EC_ADDRESS], e->addr);
 	if (strcmp(e->kind, "network") == 0)
-		SET(r, MT_ACE, ECOL("netmask"), e->mask);
+		SET(r, MT_ACE, col[EC_NETMASK], e->mask);
 	if (strcmp(e->kind, "group") == 0)
-		SET(r, MT_ACE, ECOL("group_id"), e->ref);
+		SET(r, MT_ACE, col[EC_GROUP], e->ref);
 	if (strcmp(e->kind, "interface") == 0)
-		SET(r, MT_ACE, ECOL("interface_id"), e->ref);
+		SET(r, MT_ACE, col[EC_IF], e->ref);
 	if (e->op != NULL) {
-		SET(r, MT_ACE, ECOL("port_op"), e->op);
-		SETF(r, MT_ACE, ECOL("port_low"), "%ld", e->lo);
+		SET(r, MT_ACE, col[EC_OP], e->op);
+		SETF(r, MT_ACE, col[EC_LOW], "%ld", e->lo);
 		if (strcmp(e->op, "range") == 0)
-			SETF(r, MT_ACE, ECOL("port_high"), "%ld", e->hi);
+			SETF(r, MT_ACE, col[EC_HIGH], "%ld", e->hi);
 	}
 	if (e->port_group != NULL)
-		SET(r, MT_ACE, ECOL("port_group_id"), e->port_group);
-#undef ECOL
+		SET(r, MT_ACE, col[EC_PGROUP], e->port_group);
 	return PR_OK;
 }
 
@@ -1329,7 +1336,7 @@ h_access_list(struct pctx *c, struct toks *t)
 		SET(r, MT_ACE, "protocol", proto);
 	if (proto_group != NULL)
 		SET(r, MT_ACE, "protocol_group_id", proto_group);
-	if (set_endpoint(r, "src", &src) != PR_OK || set_endpoint(r, "dst", &dst) != PR_OK)
+	if (set_endpoint(r, 0, &src) != PR_OK || set_endpoint(r, 1, &dst) != PR_OK)
 		return PR_NOMEM;
 	if (icmp != NULL)
 		SET(r, MT_ACE, "icmp_type", icmp);
