@@ -326,6 +326,12 @@ x_object_groups(struct xctx *x)
 				fprintf(x->f, "  group-object %s\n",
 				        V(r, MT_OG_MEMBER, "ref_group_id"));
 		}
+		/* lines of this block kept verbatim */
+		FOR_ROWS(MT_PASSTHROUGH, p)
+		{
+			if (!strncmp(p->v[0], "object-group:", 13) && !strcmp(p->v[0] + 13, gname))
+				fprintf(x->f, "%s\n", p->v[1]);
+		}
 	}
 	free(order);
 	return 0;
@@ -1071,6 +1077,9 @@ pix_export_model(const struct model *m, bool show_secrets, char **text_out)
 
 		for (size_t k = 0; k < pix_nsections && !known; k++)
 			known = strcmp(sec, pix_sections[k]) == 0;
+		if (!strncmp(sec, "object-group:", 13))
+			for (size_t k = 0; k < m->t[MT_OBJECT_GROUP].n && !known; k++)
+				known = strcmp(sec + 13, m->t[MT_OBJECT_GROUP].rows[k].v[0]) == 0;
 		if (!known)
 			fprintf(x.f, "%s\n", m->t[MT_PASSTHROUGH].rows[i].v[1]);
 	}

@@ -2062,6 +2062,12 @@ h_isakmp(struct pctx *c, struct toks *t)
 			if (pr != PR_OK)
 				return pr;
 		}
+		char key[300];
+
+		snprintf(key, sizeof(key), "%s %s", t->t[5], t->n == 7 ? t->t[6] : "");
+		pr = unique_key(c, "isakmp client configuration address-pool", key);
+		if (pr != PR_OK)
+			return pr;
 		ADD(r, MT_ISAKMP_CLIENT_POOL);
 		SET(r, MT_ISAKMP_CLIENT_POOL, "pool_id", t->t[5]);
 		if (t->n == 7)
@@ -2913,19 +2919,35 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict)
 	for (int i = 0; i < MT_COUNT; i++)
 		before[i] = c->m->t[i].n;
 	cmd = cmd_find(t.t[0]);
-	if (cmd == NULL && is_og_sub(t.t[0]) && !c->negated) {
+	/* where the line goes on export if it is kept verbatim: with its own command family, in
+	 * its object-group block, or (unknown command) after the command before it */
+	char keep_section[300];
+
+	snprintf(keep_section, sizeof(keep_section), "%s", c->section);
+	if (c->og_cur >= 0 && (l != copy || (cmd == NULL && is_og_sub(t.t[0])))) {
+		/* inside an object-group block */
+		snprintf(keep_section, sizeof(keep_section), "object-group:%s",
+		         row_at(c, MT_OBJECT_GROUP, (size_t)c->og_cur)->v[0]);
+		if (is_og_sub(t.t[0]) && !c->negated)
+			pr = h_og_sub(c, &t);
+		else
+			pr = unsup(c, "'%s' is not supported in an object-group", t.t[0]);
+	} else if (cmd == NULL && is_og_sub(t.t[0]) && !c->negated) {
 		pr = h_og_sub(c, &t);
-	} else if (l != copy && c->og_cur < 0) {
+	} else if (l != copy) {
 		pr = unsup(c, "indented sub-command of a block that is not supported");
 	} else if (cmd == NULL) {
 		c->og_cur = -1;
 		pr = unsup(c, "unknown command '%s'", t.t[0]);
 	} else if (c->negated && !cmd->negatable) {
+		c->og_cur = -1;
+		snprintf(keep_section, sizeof(keep_section), "%s", cmd->section);
 		pr = unsup(c, "'no %s' is not supported", t.t[0]);
 	} else {
 		c->og_cur = -1;
 		c->cmd_section = cmd->section;
 		pr = cmd->fn(c, &t);
+		snprintf(keep_section, sizeof(keep_section), "%s", c->cmd_section);
 	}
 	if (pr == PR_NOMEM) {
 		free(copy);
@@ -2954,7 +2976,7 @@ done:
 		if (rc == 0 && !(pr == PR_ERROR && strict)) {
 			r = model_row_add(c->m, MT_PASSTHROUGH);
 			if (r == NULL ||
-			    model_row_set(r, MT_PASSTHROUGH, "section", c->section) < 0 ||
+			    model_row_set(r, MT_PASSTHROUGH, "section", keep_section) < 0 ||
 			    model_row_set(r, MT_PASSTHROUGH, "text", copy) < 0 ||
 			    model_row_set(r, MT_PASSTHROUGH, "reason", reason) < 0)
 				rc = -ENOMEM;
@@ -3100,7 +3122,9 @@ canon_order(struct model *m)
 
 		rk[i].rank = pix_nsections;
 		for (size_t k = 0; k < pix_nsections; k++)
-			if (!strcmp(sec, pix_sections[k]))
+			if (!strcmp(sec, pix_sections[k]) ||
+			    (!strncmp(sec, "object-group:", 13) &&
+			     !strcmp(pix_sections[k], "object-group")))
 				rk[i].rank = k;
 		rk[i].idx = i;
 	}
