@@ -6,6 +6,9 @@
 int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_db_init(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_aaa(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_export(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_secret(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
         {"version", "version                      print the version", false, false, cmd_version},
@@ -13,6 +16,15 @@ const struct cli_command cli_commands[] = {
          false, cmd_db_init},
         {"aaa", "aaa test|account-test|deliver|outbox|hash  drive AAA servers (--db)", true, false,
          cmd_aaa},
+        {"import",
+         "import FILE|- [--apply] [--strict] [--secret OBJ=VAL]  PIX config (import --help)", true,
+         false, cmd_import},
+        {"export", "export [--show-secrets]      print the config as PIX show running-config", true,
+         false, cmd_export},
+        {"secret",
+         "secret set OBJECT=VALUE      set a secret (isakmp-key:A/M, vpngroup:N, "
+         "aaa-server:G/A)",
+         true, false, cmd_secret},
 };
 
 const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));
