@@ -107,12 +107,12 @@ h_request(struct harness *h, const char *method, const char *path, const char *e
 	             "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
 	             "Content-Length: %zu\r\n\r\n",
 	             method, path, extra_headers != NULL ? extra_headers : "", body_len);
-	if (write(fd, head, (size_t)n) != n) {
+	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n) {
 		close(fd);
 		return -EIO;
 	}
 	for (size_t off = 0; off < body_len;) {
-		ssize_t w = write(fd, body + off, body_len - off);
+		ssize_t w = send(fd, body + off, body_len - off, MSG_NOSIGNAL);
 
 		if (w <= 0)
 			break; /* the server may answer (413) and close before reading it all */
