@@ -9,6 +9,9 @@ int cmd_aaa(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_export(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_secret(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_admin(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_token(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_show(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
         {"version", "version                      print the version", false, false, cmd_version},
@@ -25,6 +28,12 @@ const struct cli_command cli_commands[] = {
          "secret set OBJECT=VALUE      set a secret (isakmp-key:A/M, vpngroup:N, "
          "aaa-server:G/A)",
          true, false, cmd_secret},
+        {"admin", "admin add NAME|passwd NAME|del NAME|list   admins (--db; password on stdin)",
+         true, false, cmd_admin},
+        {"token", "token create NAME [--read-only]|list|revoke NAME   API tokens (--db)", true,
+         false, cmd_token},
+        {"show", "show uauth|crypto isakmp sa|crypto ipsec sa|accounting [USER]  (--api)", false,
+         true, cmd_show},
 };
 
 const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));
