@@ -25,7 +25,7 @@ struct fake_set {
 	int gets;
 };
 
-static int
+static inline int
 fake_set_find(struct fake_set *s, uint32_t addr)
 {
 	for (int i = 0; i < s->n; i++)
@@ -34,7 +34,7 @@ fake_set_find(struct fake_set *s, uint32_t addr)
 	return -1;
 }
 
-static int
+static inline int
 fake_set_add(void *arg, uint32_t addr, uint32_t timeout_s)
 {
 	struct fake_set *s = arg;
@@ -62,7 +62,7 @@ out:
 	return rc;
 }
 
-static int
+static inline int
 fake_set_del(void *arg, uint32_t addr)
 {
 	struct fake_set *s = arg;
@@ -82,7 +82,7 @@ fake_set_del(void *arg, uint32_t addr)
 	return rc;
 }
 
-static int
+static inline int
 fake_set_get(void *arg, uint32_t addr, uint64_t *left)
 {
 	struct fake_set *s = arg;
@@ -98,7 +98,7 @@ fake_set_get(void *arg, uint32_t addr, uint64_t *left)
 }
 
 /* Whether addr is in the set and with which timeout (-1: absent). */
-static long
+static inline long
 fake_set_timeout(struct fake_set *s, uint32_t addr)
 {
 	long t;
@@ -111,7 +111,7 @@ fake_set_timeout(struct fake_set *s, uint32_t addr)
 	return t;
 }
 
-static int
+static inline int
 fake_set_count(struct fake_set *s)
 {
 	int n;
@@ -146,7 +146,7 @@ struct fake_aaa {
 	struct fake_aaa_req *pending;
 };
 
-static void
+static inline void
 fake_aaa_unlink(struct fake_aaa *a, struct fake_aaa_req *r)
 {
 	for (struct fake_aaa_req **pp = &a->pending; *pp != NULL; pp = &(*pp)->next) {
@@ -157,7 +157,7 @@ fake_aaa_unlink(struct fake_aaa *a, struct fake_aaa_req *r)
 	}
 }
 
-static void
+static inline void
 fake_aaa_fire(struct loop *loop, void *arg)
 {
 	struct fake_aaa_req *r = arg;
@@ -173,7 +173,7 @@ fake_aaa_fire(struct loop *loop, void *arg)
 	free(r);
 }
 
-static int
+static inline int
 fake_aaa_authenticate(void *arg, const struct aaa_auth_req *req, aaa_auth_fn fn, void *cb_arg,
                       uint64_t *req_id)
 {
@@ -210,7 +210,7 @@ fake_aaa_authenticate(void *arg, const struct aaa_auth_req *req, aaa_auth_fn fn,
 	return 0;
 }
 
-static void
+static inline void
 fake_aaa_cancel(void *arg, uint64_t id)
 {
 	struct fake_aaa *a = arg;
@@ -228,7 +228,7 @@ fake_aaa_cancel(void *arg, uint64_t id)
 	}
 }
 
-static void
+static inline void
 fake_hooks(struct uauth_hooks *h, struct fake_set *s, struct fake_aaa *a)
 {
 	memset(h, 0, sizeof(*h));
