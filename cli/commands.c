@@ -12,6 +12,7 @@ int cmd_secret(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_admin(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_token(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_show(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_uauth(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
         {"version", "version                      print the version", false, false, cmd_version},
@@ -34,6 +35,9 @@ const struct cli_command cli_commands[] = {
          false, cmd_token},
         {"show", "show uauth|crypto isakmp sa|crypto ipsec sa|accounting [USER]  (--api)", false,
          true, cmd_show},
+        {"uauth",
+         "uauth [show|clear [USER|ADDR]] show uauth / clear uauth (--api live, --db stored)", false,
+         false, cmd_uauth},
 };
 
 const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));

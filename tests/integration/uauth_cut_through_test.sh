@@ -1,0 +1,436 @@
+#!/usr/bin/env bash
+# Cut-through proxy end to end in the seed's topology, in network namespaces made here:
+#
+#   out (192.168.1.2, .20-.29) --- gw (outside 192.168.1.1/24, inside 10.89.129.194/28)
+#        --- rt (10.89.129.193/28, 10.89.129.129/27) --- web (10.89.129.131: http 80, ftp 21, telnet 23)
+#
+# The gateway namespace does what the NAT module will do (until the nat branch is wired, the
+# rules are written here with the nft CLI): static 192.168.1.11 -> 10.89.129.131, and HTTP/FTP/
+# Telnet to it from sources not in set @uauth redirected to the uauth listeners. The uauth module
+# runs inside the gateway namespace through the driver in tests/unit/uauth_serve_test.c
+# (UAUTH_SERVE=1): its configuration (timeout uauth, the seed's three `aaa authentication include`
+# rules, hostname) comes from a real Portcullis database, its set operations are `nft` commands,
+# the AAA layer is a fake that accepts alice/secret (the aaa branch has no commits yet).
+# Real clients: curl (HTTP, FTP), the Debian telnet client and small python3 socket scripts.
+# Servers: python3 -m http.server, python3 stand-ins for FTP and Telnet (busybox has no ftpd here).
+set -euo pipefail
+
+SRC=${PORTCULLIS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${PORTCULLIS_BUILD_DIR:-$SRC/build/dev}
+CLI=${PORTCULLIS:-$BUILD/portcullis}
+DRIVER=$BUILD/uauth_serve_test
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+
+for tool in ip nft curl telnet sqlite3 "$PY"; do
+	command -v "$tool" >/dev/null || {
+		echo "uauth_cut_through: missing $tool" >&2
+		exit 1
+	}
+done
+[ -x "$DRIVER" ] || {
+	echo "uauth_cut_through: driver $DRIVER not built" >&2
+	exit 1
+}
+if [ "$(id -u)" -ne 0 ]; then
+	echo "uauth_cut_through: needs root (network namespaces)" >&2
+	exit 1
+fi
+
+P=pc-ua-$$
+OUT=$P-out
+GW=$P-gw
+RT=$P-rt
+WEB=$P-web
+TMP=$(mktemp -d /tmp/pc-uauth-it.XXXXXX)
+DB=$TMP/portcullis.db
+CTL=$TMP/ctl.sock
+SERVE_PID=
+FAILS=0
+
+cleanup() {
+	set +e
+	[ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
+	for ns in "$OUT" "$GW" "$RT" "$WEB"; do
+		if ip netns list | grep -qw "$ns"; then
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+		fi
+	done
+	sleep 0.2
+	for ns in "$OUT" "$GW" "$RT" "$WEB"; do
+		if ip netns list | grep -qw "$ns"; then
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+			ip netns del "$ns"
+		fi
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+log() { echo "== $*"; }
+ok() { echo "ok   - $*"; }
+bad() {
+	echo "FAIL - $*"
+	FAILS=$((FAILS + 1))
+}
+check() { # check DESCRIPTION COMMAND...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+
+in_out() { ip netns exec "$OUT" "$@"; }
+in_gw() { ip netns exec "$GW" "$@"; }
+
+# ---- topology ----
+log "namespaces $OUT $GW $RT $WEB"
+for ns in "$OUT" "$GW" "$RT" "$WEB"; do
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+done
+ip -n "$OUT" link add eth0 type veth peer name outside netns "$GW"
+ip -n "$GW" link add inside type veth peer name eth0 netns "$RT"
+ip -n "$RT" link add eth1 type veth peer name eth0 netns "$WEB"
+
+ip -n "$OUT" addr add 192.168.1.2/24 dev eth0
+for i in $(seq 20 29); do ip -n "$OUT" addr add 192.168.1.$i/24 dev eth0; done
+ip -n "$OUT" link set eth0 up
+ip -n "$OUT" route add default via 192.168.1.1
+
+ip -n "$GW" addr add 192.168.1.1/24 dev outside
+ip -n "$GW" addr add 10.89.129.194/28 dev inside
+ip -n "$GW" link set outside up
+ip -n "$GW" link set inside up
+ip -n "$GW" route add 10.89.129.128/25 via 10.89.129.193
+in_gw sysctl -qw net.ipv4.ip_forward=1
+# the static's global address answers ARP on the outside (what proxy ARP does for the PIX)
+in_gw sysctl -qw net.ipv4.conf.outside.proxy_arp=1
+ip -n "$GW" neigh add proxy 192.168.1.11 dev outside
+
+ip -n "$RT" addr add 10.89.129.193/28 dev eth0
+ip -n "$RT" addr add 10.89.129.129/27 dev eth1
+ip -n "$RT" link set eth0 up
+ip -n "$RT" link set eth1 up
+ip -n "$RT" route add default via 10.89.129.194
+ip netns exec "$RT" sysctl -qw net.ipv4.ip_forward=1
+
+ip -n "$WEB" addr add 10.89.129.131/27 dev eth0
+ip -n "$WEB" link set eth0 up
+ip -n "$WEB" route add default via 10.89.129.129
+
+# ---- the NAT side, by hand (gateway/nat/ will emit the same) ----
+cat >"$TMP/gw.nft" <<'EOF'
+table ip pcuauth {
+	set uauth {
+		type ipv4_addr
+		flags timeout
+	}
+	chain pre {
+		type nat hook prerouting priority dstnat; policy accept;
+		# aaa authentication include http|ftp|telnet outside 10.89.129.131/32 0/0 AuthInbound
+		iifname "outside" ip daddr 192.168.1.11 tcp dport 80 ip saddr != @uauth redirect to :1080
+		iifname "outside" ip daddr 192.168.1.11 tcp dport 21 ip saddr != @uauth redirect to :1021
+		iifname "outside" ip daddr 192.168.1.11 tcp dport 23 ip saddr != @uauth redirect to :1023
+		# static (inside,outside) 192.168.1.11 10.89.129.131
+		ip daddr 192.168.1.11 dnat to 10.89.129.131
+	}
+	chain fwd {
+		type filter hook forward priority filter; policy accept;
+	}
+}
+EOF
+in_gw nft -f "$TMP/gw.nft"
+
+# ---- web server host: HTTP, FTP and Telnet services ----
+mkdir -p "$TMP/www"
+echo "portcullis-uauth-web-ok" >"$TMP/www/index.html"
+cat >"$TMP/ftpd.py" <<'EOF'
+# Minimal FTP server (USER/PASS/PWD/TYPE/EPSV/SIZE/RETR/QUIT) for the test; one file.
+import socket, socketserver, sys
+USER, PASS, DATA = "webuser", "webpass", b"ftp-file-content-ok\n"
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        w = lambda s: self.wfile.write((s + "\r\n").encode())
+        w("220 web ftp ready")
+        user, authed, pasv = None, False, None
+        for raw in self.rfile:
+            line = raw.decode(errors="replace").strip()
+            cmd, _, arg = line.partition(" ")
+            cmd = cmd.upper()
+            print("ftpd:", cmd, arg if cmd != "PASS" else "***", file=sys.stderr, flush=True)
+            if cmd == "USER":
+                user = arg; w("331 password please")
+            elif cmd == "PASS":
+                if user == USER and arg == PASS:
+                    authed = True; w("230 logged in as " + user)
+                else:
+                    w("530 login incorrect")
+            elif cmd == "QUIT":
+                w("221 bye"); break
+            elif not authed:
+                w("530 not logged in")
+            elif cmd == "PWD":
+                w('257 "/"')
+            elif cmd == "TYPE":
+                w("200 type set")
+            elif cmd == "EPSV":
+                pasv = socket.socket(); pasv.bind(("0.0.0.0", 0)); pasv.listen(1)
+                w("229 Entering Extended Passive Mode (|||%d|)" % pasv.getsockname()[1])
+            elif cmd == "SIZE":
+                w("213 %d" % len(DATA))
+            elif cmd == "RETR" and pasv is not None:
+                w("150 sending")
+                c, _ = pasv.accept(); c.sendall(DATA); c.close(); pasv.close(); pasv = None
+                w("226 done")
+            else:
+                w("502 not implemented")
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+S(("0.0.0.0", 21), H).serve_forever()
+EOF
+cat >"$TMP/telnetd.py" <<'EOF'
+# Minimal line service on port 23 standing in for the web server's telnet daemon.
+import socketserver
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(b"web-telnet-service ready\r\n")
+        for raw in self.rfile:
+            line = bytes(b for b in raw if b < 128).decode().strip()
+            self.wfile.write(("echo: " + line + "\r\n").encode())
+            if line == "quit":
+                break
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+S(("0.0.0.0", 23), H).serve_forever()
+EOF
+(cd "$TMP/www" && ip netns exec "$WEB" "$PY" -m http.server 80 --bind 0.0.0.0 >"$TMP/http.log" 2>&1 &)
+ip netns exec "$WEB" "$PY" "$TMP/ftpd.py" >"$TMP/ftpd.log" 2>&1 &
+ip netns exec "$WEB" "$PY" "$TMP/telnetd.py" >"$TMP/telnetd.log" 2>&1 &
+for i in $(seq 50); do
+	if ip netns exec "$WEB" bash -c 'exec 3<>/dev/tcp/127.0.0.1/80 && exec 4<>/dev/tcp/127.0.0.1/21 && exec 5<>/dev/tcp/127.0.0.1/23' 2>/dev/null; then break; fi
+	sleep 0.1
+done
+
+# ---- configuration: a Portcullis database with the seed's lines ----
+"$CLI" --db "$DB" db-init >/dev/null
+sqlite3 "$DB" <<'EOF'
+INSERT INTO setting (name, value) VALUES ('hostname', 'pixfirewall');
+INSERT INTO timeout (name, seconds, option) VALUES ('uauth', 300, 'absolute');
+INSERT INTO aaa_server_group (id, name, protocol) VALUES (1, 'AuthInbound', 'tacacs+');
+INSERT INTO aaa_rule (kind, action, service, direction, local_address, local_netmask,
+	foreign_address, foreign_netmask, group_id, position) VALUES
+	('authentication', 'include', 'http', 'inbound', '10.89.129.131', '255.255.255.255', '0.0.0.0', '0.0.0.0', 1, 1),
+	('authentication', 'include', 'ftp', 'inbound', '10.89.129.131', '255.255.255.255', '0.0.0.0', '0.0.0.0', 1, 2),
+	('authentication', 'include', 'telnet', 'inbound', '10.89.129.131', '255.255.255.255', '0.0.0.0', '0.0.0.0', 1, 3);
+EOF
+
+start_uauth() {
+	: >"$TMP/serve.out"
+	ip netns exec "$GW" env UAUTH_SERVE=1 UAUTH_SERVE_DB="$DB" UAUTH_SERVE_CTL="$CTL" \
+		UAUTH_SERVE_USER=alice UAUTH_SERVE_PASSWORD=secret \
+		UAUTH_SERVE_STATIC=192.168.1.11=10.89.129.131 UAUTH_SERVE_SET="ip pcuauth uauth" \
+		"$DRIVER" >"$TMP/serve.out" 2>>"$TMP/serve.log" &
+	SERVE_PID=$!
+	for i in $(seq 100); do
+		grep -q READY "$TMP/serve.out" && break
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep READY "$TMP/serve.out" || {
+		cat "$TMP/serve.log"
+		echo "uauth driver did not start" >&2
+		exit 1
+	}
+}
+stop_uauth() {
+	kill "$SERVE_PID"
+	wait "$SERVE_PID" || true
+	SERVE_PID=
+}
+ctl() { "$PY" -c 'import socket,sys
+s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode()+b"\n")
+print(b"".join(iter(lambda: s.recv(4096), b"")).decode(), end="")' "$CTL" "$1"; }
+in_set() { in_gw nft list set ip pcuauth uauth | grep -qw "$1"; }
+http_code() { # http_code SRC [curl args...]
+	local src=$1
+	shift
+	in_out curl -s -m 10 --interface "$src" -o "$TMP/body" -D "$TMP/head" -w '%{http_code}' "$@" http://192.168.1.11/ || true
+}
+
+# ---- phase 1: timeout uauth 0:05:00 absolute ----
+start_uauth
+
+log "HTTP: no credentials -> 401 with a Basic challenge naming the gateway"
+code=$(http_code 192.168.1.2)
+check "401 without credentials (got $code)" [ "$code" = 401 ]
+check "WWW-Authenticate: Basic realm=\"Portcullis pixfirewall\"" grep -q 'WWW-Authenticate: Basic realm="Portcullis pixfirewall"' "$TMP/head"
+
+log "HTTP: wrong password -> 401 again, source stays out of the set"
+code=$(http_code 192.168.1.2 -u alice:wrong)
+check "401 with a wrong password (got $code)" [ "$code" = 401 ]
+check "192.168.1.2 not in @uauth" bash -c "! ip netns exec $GW nft list set ip pcuauth uauth | grep -qw 192.168.1.2"
+
+log "HTTP: right credentials -> the web server's page, source joins the set"
+code=$(http_code 192.168.1.2 -u alice:secret)
+check "200 with credentials (got $code)" [ "$code" = 200 ]
+check "body is the web server's page" grep -q portcullis-uauth-web-ok "$TMP/body"
+check "192.168.1.2 in @uauth" in_set 192.168.1.2
+check "element timeout is the uauth timeout (300s)" bash -c "ip netns exec $GW nft list set ip pcuauth uauth | grep -Eq '192.168.1.2 timeout 5m|192.168.1.2 timeout 300s'"
+
+log "HTTP: cached -> further requests pass straight through without credentials"
+before=$(grep -c '192.168.1.2' "$TMP/http.log" || true)
+code=$(http_code 192.168.1.2)
+check "200 without credentials while cached (got $code)" [ "$code" = 200 ]
+after=$(grep -c '192.168.1.2' "$TMP/http.log" || true)
+check "the web server saw the client's own address (not proxied)" [ "$after" -gt "$before" ]
+
+log "show uauth (PIX text) and the API JSON"
+ctl show >"$TMP/show"
+cat "$TMP/show"
+check "show uauth: counts header" grep -q '^Authenticated Users       1          1' "$TMP/show"
+check "show uauth: alice at 192.168.1.2" grep -q "^user 'alice' at 192.168.1.2, authenticated (http)" "$TMP/show"
+ctl "ipsec-add cisco_customer 10.89.129.200 vpn3000" >/dev/null
+ctl show >"$TMP/show"
+check "show uauth: the seed's ipsec line" grep -qx "ipsec user 'cisco_customer' at 10.89.129.200, authenticated" "$TMP/show"
+check "ipsec user in @uauth without timeout" bash -c "ip netns exec $GW nft list set ip pcuauth uauth | grep -Eq '10.89.129.200([^ ]|$| *[,}])' && ! ip netns exec $GW nft list set ip pcuauth uauth | grep -q '10.89.129.200 timeout'"
+ctl json >"$TMP/json"
+check "JSON: current 2 with both items" "$PY" -c "import json,sys; v=json.load(open('$TMP/json')); assert v['current']==2 and v['most_seen']==2, v; m={i['address']:i for i in v['items']}; assert m['192.168.1.2']['method']=='http' and m['192.168.1.2']['absolute'] is True and m['192.168.1.2']['timeout_s']==300 and m['192.168.1.2']['group']=='AuthInbound'; assert m['10.89.129.200']['method']=='ipsec' and m['10.89.129.200']['expires'] is None"
+ctl "ipsec-del 10.89.129.200" >/dev/null
+check "ipsec user removed from @uauth" bash -c "! ip netns exec $GW nft list set ip pcuauth uauth | grep -qw 10.89.129.200"
+
+log "clear uauth forces a new prompt"
+out=$(ctl "clear alice")
+check "clear uauth alice ($out)" [ "$out" = "cleared 1" ]
+check "192.168.1.2 left @uauth" bash -c "! ip netns exec $GW nft list set ip pcuauth uauth | grep -qw 192.168.1.2"
+code=$(http_code 192.168.1.2)
+check "401 again after clear (got $code)" [ "$code" = 401 ]
+
+log "Telnet: Username/Password prompts, wrong password refused, then spliced to the server"
+cat >"$TMP/tn.py" <<'EOF'
+import socket, sys, time
+src, user, pw = sys.argv[1], sys.argv[2], sys.argv[3]
+s = socket.create_connection(("192.168.1.11", 23), timeout=10, source_address=(src, 0))
+buf = b""
+def until(tok):
+    global buf
+    while tok not in buf:
+        d = s.recv(4096)
+        if not d: break
+        buf += d
+    return tok in buf
+assert until(b"Username: "), buf
+s.sendall(b"alice\r\n"); assert until(b"Password: "), buf
+s.sendall(b"wrong\r\n"); assert until(b"Authentication failed"), buf
+buf = b""; assert until(b"Username: "), buf
+s.sendall(user.encode() + b"\r\n"); assert until(b"Password: "), buf
+s.sendall(pw.encode() + b"\r\n")
+assert until(b"web-telnet-service ready"), buf
+s.sendall(b"hello\r\n"); assert until(b"echo: hello"), buf
+s.sendall(b"quit\r\n"); until(b"\0")
+print("telnet ok")
+EOF
+ip -n "$OUT" addr add 192.168.1.3/24 dev eth0
+check "telnet prompts, refuses, accepts and splices" in_out "$PY" "$TMP/tn.py" 192.168.1.3 alice secret
+check "192.168.1.3 in @uauth after telnet" in_set 192.168.1.3
+
+log "Telnet with the real telnet client (option negotiation), from 192.168.1.4"
+ip -n "$OUT" addr add 192.168.1.4/24 dev eth0
+(sleep 1; echo alice; sleep 0.7; echo secret; sleep 1; echo hi-from-telnet; sleep 1) |
+	in_out telnet -b 192.168.1.4 192.168.1.11 23 >"$TMP/telnet.out" 2>&1 || true
+check "telnet client: Username prompt" grep -q 'Username:' "$TMP/telnet.out"
+check "telnet client: reached the server" grep -q 'web-telnet-service ready' "$TMP/telnet.out"
+check "telnet client: spliced both ways" grep -q 'echo: hi-from-telnet' "$TMP/telnet.out"
+
+log "FTP: USER local@remote / PASS localpass@remotepass, logged in on to the server"
+ip -n "$OUT" addr add 192.168.1.5/24 dev eth0
+out=$(in_out curl -s -m 15 --interface 192.168.1.5 -u 'alice@webuser:wrong@webpass' ftp://192.168.1.11/hello.txt 2>&1; echo "rc=$?")
+check "FTP wrong password refused (curl: $out)" bash -c "[[ '$out' == *rc=67* ]]"
+check "192.168.1.5 not in @uauth" bash -c "! ip netns exec $GW nft list set ip pcuauth uauth | grep -qw 192.168.1.5"
+out=$(in_out curl -s -m 15 --interface 192.168.1.5 -u 'alice@webuser:secret@webpass' ftp://192.168.1.11/hello.txt 2>&1 || true)
+check "FTP download through the proxy ($out)" [ "$out" = ftp-file-content-ok ]
+check "the FTP server saw USER webuser" grep -q 'ftpd: USER webuser' "$TMP/ftpd.log"
+check "192.168.1.5 in @uauth after ftp" in_set 192.168.1.5
+
+log "ten parallel clients authenticate independently"
+for i in $(seq 20 29); do
+	(in_out curl -s -m 15 --interface 192.168.1.$i -u alice:secret -o /dev/null -w '%{http_code}' http://192.168.1.11/ >"$TMP/par.$i" 2>/dev/null || true) &
+done
+wait $(jobs -p | grep -v "^$SERVE_PID\$") 2>/dev/null || true
+sleep 0.5
+n200=0
+for i in $(seq 20 29); do [ "$(cat "$TMP/par.$i" 2>/dev/null)" = 200 ] && n200=$((n200 + 1)); done
+check "10 of 10 parallel clients got 200 (got $n200)" [ "$n200" = 10 ]
+nset=0
+for i in $(seq 20 29); do in_set 192.168.1.$i && nset=$((nset + 1)); done
+check "10 parallel sources in @uauth (got $nset)" [ "$nset" = 10 ]
+
+log "restart: entries survive in SQLite and are restored to the set"
+stop_uauth
+in_gw nft flush set ip pcuauth uauth
+check "stored rows after stop" [ "$(sqlite3 "$DB" 'SELECT count(*) FROM uauth_entry')" -ge 12 ]
+"$CLI" --db "$DB" uauth show >"$TMP/cli-show" 2>&1 || true
+check "portcullis --db uauth show lists alice at 192.168.1.5" grep -q "user 'alice' at 192.168.1.5, authenticated (ftp)" "$TMP/cli-show"
+start_uauth
+check "192.168.1.20 restored to @uauth" in_set 192.168.1.20
+check "192.168.1.5 restored to @uauth" in_set 192.168.1.5
+code=$(http_code 192.168.1.21)
+check "restored source passes without credentials (got $code)" [ "$code" = 200 ]
+ctl "clear" >/dev/null
+check "clear uauth (all) empties the set" bash -c "[ -z \"\$(ip netns exec $GW nft -j list set ip pcuauth uauth | $PY -c 'import json,sys; v=json.load(sys.stdin); print(\"\".join(str(x) for i in v[\"nftables\"] if \"set\" in i for x in i[\"set\"].get(\"elem\", [])))')\" ]"
+stop_uauth
+
+log "phase 2: timeout uauth 0:00:04 absolute -> the kernel expires the entry, the challenge returns"
+sqlite3 "$DB" "UPDATE timeout SET seconds = 4 WHERE name = 'uauth'"
+start_uauth
+code=$(http_code 192.168.1.2 -u alice:secret)
+check "200 with credentials (got $code)" [ "$code" = 200 ]
+code=$(http_code 192.168.1.2)
+check "200 without credentials while cached (got $code)" [ "$code" = 200 ]
+sleep 5
+check "kernel expired 192.168.1.2 from @uauth" bash -c "! ip netns exec $GW nft list set ip pcuauth uauth | grep -qw 192.168.1.2"
+code=$(http_code 192.168.1.2)
+check "401 after expiry (got $code)" [ "$code" = 401 ]
+ctl show >"$TMP/show"
+check "show uauth: nobody authenticated after expiry" grep -q '^Authenticated Users       0          1' "$TMP/show"
+stop_uauth
+
+log "phase 3: timeout uauth 0:00:04 inactivity -> traffic keeps the entry, idleness expires it"
+sqlite3 "$DB" "UPDATE timeout SET seconds = 4, option = 'inactivity' WHERE name = 'uauth'"
+# what the NAT module emits for inactivity: refresh the element on the user's traffic
+in_gw nft add rule ip pcuauth fwd ip saddr @uauth update @uauth { ip saddr timeout 4s }
+start_uauth
+code=$(http_code 192.168.1.2 -u alice:secret)
+check "200 with credentials (got $code)" [ "$code" = 200 ]
+alive=1
+for i in 1 2 3 4; do
+	sleep 2
+	code=$(http_code 192.168.1.2)
+	[ "$code" = 200 ] || alive=0
+done
+check "8 s of traffic every 2 s kept the 4 s inactivity entry" [ "$alive" = 1 ]
+ctl show >"$TMP/show"
+check "show uauth still lists alice (uauth followed the kernel)" grep -q "user 'alice' at 192.168.1.2" "$TMP/show"
+sleep 6
+code=$(http_code 192.168.1.2)
+check "401 after 6 s idle (got $code)" [ "$code" = 401 ]
+stop_uauth
+
+log "phase 4: timeout uauth 0 -> no cache, every connection authenticates and is spliced"
+sqlite3 "$DB" "UPDATE timeout SET seconds = 0, option = 'absolute' WHERE name = 'uauth'"
+start_uauth
+code=$(http_code 192.168.1.2 -u alice:secret)
+check "200 with credentials, spliced (got $code)" [ "$code" = 200 ]
+check "body from the web server" grep -q portcullis-uauth-web-ok "$TMP/body"
+check "nothing in @uauth" bash -c "! ip netns exec $GW nft list set ip pcuauth uauth | grep -qw 192.168.1.2"
+code=$(http_code 192.168.1.2)
+check "401 on the next connection without credentials (got $code)" [ "$code" = 401 ]
+stop_uauth
+
+if [ "$FAILS" -ne 0 ]; then
+	echo "uauth_cut_through: $FAILS check(s) failed; driver log:"
+	tail -50 "$TMP/serve.log"
+	exit 1
+fi
+echo "uauth_cut_through: all checks passed"
