@@ -45,10 +45,10 @@ trap cleanup EXIT INT TERM
 # The seed's interfaces (ethernet0 -> eth0, ethernet1 -> eth1) exist only inside our namespace.
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-ip -n "$NS" link add eth0 type dummy
-ip -n "$NS" link add eth1 type dummy
-ip -n "$NS" link set eth0 up
-ip -n "$NS" link set eth1 up
+# veth pairs (the dummy driver is not available everywhere); the peers stay in the namespace.
+ip -n "$NS" link add eth0 type veth peer name eth0-peer
+ip -n "$NS" link add eth1 type veth peer name eth1-peer
+for l in eth0 eth0-peer eth1 eth1-peer; do ip -n "$NS" link set "$l" up; done
 
 "$PORTCULLIS" --db "$DB" db-init >/dev/null || fail "portcullis db-init failed"
 ADMIN=webadmin

@@ -258,7 +258,10 @@ export async function render(root, route) {
 		return;
 	}
 	const add = h('button', {type: 'button', class: 'primary', 'aria-label': `Add to ${desc.title}`}, 'Add');
-	root.append(subnav(resName), pageHeader(desc.title, add), h('p', {class: 'muted'}, about(desc.about)));
+	const sub = subnav(resName);
+	root.append(sub, pageHeader(desc.title, add), h('p', {class: 'muted'}, about(desc.about)));
+	const cur = sub.querySelector('[aria-current="page"]');
+	if (cur && sub.querySelector('ul').scrollWidth > sub.clientWidth) cur.scrollIntoView({block: 'nearest', inline: 'center'});
 	const search = h('input', {type: 'search', value: route.query.get('q') || ''});
 	const searchForm = h('form', {class: 'filters', role: 'search'},
 		field({name: 'q', label: 'Search', control: search}),

@@ -113,7 +113,8 @@ export async function render(root) {
 	});
 
 	root.append(section('Import',
-		h('p', {class: 'muted'}, 'Paste the output of `write terminal` / `show running-config`, or choose a saved file. A dry run shows what would be added, changed and removed, and which lines are not supported, before anything changes.'),
+		h('p', {class: 'muted'}, 'Paste the output of ', h('code', null, 'write terminal'), ' or ', h('code', null, 'show running-config'),
+			', or choose a saved file. A dry run shows what would be added, changed and removed, and which lines are not supported, before anything changes.'),
 		field({name: 'pix-file', label: 'Configuration file', control: file}),
 		field({name: 'pix-text', label: 'Configuration text', control: text}),
 		h('div', {class: 'actions'}, dry, apply),
