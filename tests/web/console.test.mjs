@@ -4,6 +4,7 @@ import {describe, test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import {env, launch, watchConsole, login, shot} from './lib.mjs';
+import {GROUPS} from '../../webui/js/resources.js';
 
 const BASE = env('PC_BASE_URL');
 const ADMIN = env('PC_ADMIN');
@@ -14,10 +15,8 @@ const CSV_HEADER = 'Date,Time,User-Name,Group-Name,Caller-Id,Acct-Flags,elapsed_
 const T = 15000;
 
 const PAGES = ['dashboard', 'sessions', 'uauth', 'accounting', 'config', 'pix', 'admins', 'audit'];
-const CONFIG_PAGES = ['interfaces', 'names', 'routes', 'nat-globals', 'nat-rules', 'statics', 'object-groups',
-	'access-lists', 'access-groups', 'aaa-server-groups', 'aaa-rules', 'local-users', 'pools', 'isakmp-policies',
-	'isakmp-keys', 'transform-sets', 'crypto-maps', 'crypto-map-options', 'vpngroups', 'timeouts', 'fixups',
-	'sysopts', 'settings'];
+// every configuration page the console has, from its own resource table
+const CONFIG_PAGES = GROUPS.flatMap((g) => g.items);
 
 let browser;
 let page;
@@ -173,6 +172,48 @@ describe('web console', () => {
 		assert.equal(await dlg.getByLabel('First address *').getAttribute('aria-invalid'), 'true');
 		await shot(page, ART, 'config-invalid-field-desktop');
 		await page.keyboard.press('Escape');
+		await dlg.waitFor({state: 'detached', timeout: T});
+
+		// an error inside an inline array ("entries[0].dst_address") lands on that row's field;
+		// after the fix the access list is created and listed
+		await go('config/access-lists');
+		watch.expect(/\/api\/v1\/access-lists$/, 422);
+		watch.expect(/\/api\/v1\/access-lists$/, 400);
+		await page.getByRole('button', {name: 'Add to Access lists'}).click();
+		const acl = page.getByRole('dialog');
+		await acl.getByLabel('Name *').fill('webtest');
+		await acl.getByRole('button', {name: 'Add entry'}).click();
+		const entry = acl.locator('.row-item').first();
+		await entry.getByLabel('Protocol').fill('tcp');
+		await entry.getByLabel('Destination', {exact: true}).selectOption('host');
+		await entry.getByLabel('Dst address').fill('10.89.129.331');
+		const [bad] = await Promise.all([
+			page.waitForResponse((r) => r.url().endsWith('/api/v1/access-lists') && r.request().method() === 'POST', {timeout: T}),
+			acl.getByRole('button', {name: 'Create'}).click(),
+		]);
+		const badBody = await bad.json();
+		assert.equal(badBody.error.field, 'entries[0].dst_address');
+		const rowErr = entry.locator('[data-field="entries.dst_address"] .field-error');
+		await rowErr.waitFor({state: 'visible', timeout: T});
+		assert.equal((await rowErr.textContent()).trim(), badBody.error.message);
+		await entry.getByLabel('Dst address').fill('10.89.129.131');
+		const [good] = await Promise.all([
+			page.waitForResponse((r) => r.url().endsWith('/api/v1/access-lists') && r.request().method() === 'POST', {timeout: T}),
+			acl.getByRole('button', {name: 'Create'}).click(),
+		]);
+		assert.equal(good.status(), 201, 'the corrected access list is created');
+		await acl.waitFor({state: 'detached', timeout: T});
+		await page.getByRole('table', {name: /^Access lists/}).locator('tr', {hasText: 'webtest'}).waitFor({timeout: T});
+
+		// deleting asks first; Cancel keeps it
+		await page.getByRole('button', {name: 'Delete webtest'}).click();
+		const conf = page.getByRole('dialog', {name: 'Delete from Access lists'});
+		await conf.getByRole('button', {name: 'Cancel'}).click();
+		await conf.waitFor({state: 'detached', timeout: T});
+		assert.equal(await page.getByRole('table', {name: /^Access lists/}).locator('tr', {hasText: 'webtest'}).count(), 1);
+		await page.getByRole('button', {name: 'Delete webtest'}).click();
+		await page.getByRole('dialog', {name: 'Delete from Access lists'}).getByRole('button', {name: 'Delete'}).click();
+		await page.getByRole('table', {name: /^Access lists/}).locator('tr', {hasText: 'webtest'}).waitFor({state: 'detached', timeout: T});
 	});
 
 	test('dashboard shows live counters, AAA health and interfaces', async () => {

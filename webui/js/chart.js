@@ -27,7 +27,8 @@ export function lineChart({title, series, fmt = (v) => String(v), width = 560, h
 	const now = Date.now();
 	const tMax = all.length ? Math.max(...all.map((p) => p[0])) : now;
 	const tMin = windowMs ? tMax - windowMs : (all.length ? Math.min(...all.map((p) => p[0])) : now - 60000);
-	const vMax = niceMax(Math.max(integer ? 4 : 0, ...all.map((p) => p[1])));
+	let vMax = niceMax(Math.max(integer ? 4 : 0, ...all.map((p) => p[1])));
+	if (integer) vMax = Math.ceil(vMax / 4) * 4; // whole-number grid lines
 	const x = (t) => m.l + ((t - tMin) / Math.max(1, tMax - tMin)) * w;
 	const y = (v) => m.t + hgt - (v / vMax) * hgt;
 	const titleId = newId('chart-t');

@@ -28,9 +28,9 @@ export const GROUPS = [
 	{title: 'Interfaces and addressing', items: ['interfaces', 'names', 'routes']},
 	{title: 'NAT', items: ['nat-globals', 'nat-rules', 'statics']},
 	{title: 'Access control', items: ['object-groups', 'access-lists', 'access-groups']},
-	{title: 'AAA', items: ['aaa-server-groups', 'aaa-rules', 'local-users']},
-	{title: 'VPN', items: ['pools', 'isakmp-policies', 'isakmp-keys', 'transform-sets', 'crypto-maps', 'crypto-map-options', 'vpngroups']},
-	{title: 'System', items: ['timeouts', 'fixups', 'sysopts', 'settings']},
+	{title: 'AAA', items: ['aaa-server-groups', 'aaa-rules', 'aaa-console', 'local-users']},
+	{title: 'VPN', items: ['pools', 'isakmp-interfaces', 'isakmp-client-pools', 'isakmp-policies', 'isakmp-keys', 'transform-sets', 'crypto-maps', 'crypto-map-options', 'vpngroups']},
+	{title: 'System', items: ['timeouts', 'fixups', 'sysopts', 'settings', 'mgmt-access']},
 ];
 
 export const RESOURCES = {
@@ -94,11 +94,11 @@ export const RESOURCES = {
 		title: 'NAT rules',
 		about: '`nat (IF) ID ADDRESS MASK` and NAT exemption `nat (IF) 0 access-list ACL`.',
 		label: (r) => `nat (${r.interface}) ${r.nat_id}`,
-		columns: ['interface', 'nat_id', 'acl', 'address', 'netmask', 'outside', 'dns'],
+		columns: ['interface', 'nat_id', 'access_list', 'address', 'netmask', 'outside', 'dns'],
 		fields: [
 			{name: 'interface', label: 'Interface', type: 'ref', ref: IFACE, required: true},
 			{name: 'nat_id', label: 'NAT ID', type: 'int', required: true, min: 0, help: '0 with an access list = exemption'},
-			{name: 'acl', label: 'Access list', type: 'ref', ref: ACL},
+			{name: 'access_list', label: 'Access list', type: 'ref', ref: ACL},
 			{name: 'address', label: 'Address', type: 'ip'},
 			{name: 'netmask', label: 'Netmask', type: 'mask'},
 			{name: 'outside', label: 'outside', type: 'bool'},
@@ -111,7 +111,7 @@ export const RESOURCES = {
 	statics: {
 		title: 'Static translations',
 		about: '`static (real_if,mapped_if) [tcp|udp] MAPPED [port] REAL [port] netmask M`.',
-		label: (r) => `static ${r.mapped_address || r.mapped_kind} -> ${r.real_address || r.acl}`,
+		label: (r) => `static ${r.mapped_address || r.mapped_kind} -> ${r.real_address || r.access_list}`,
 		columns: ['real_interface', 'mapped_interface', 'protocol', 'mapped_address', 'mapped_port', 'real_address', 'real_port', 'netmask'],
 		fields: [
 			{name: 'real_interface', label: 'Real interface', type: 'ref', ref: IFACE, required: true},
@@ -122,7 +122,7 @@ export const RESOURCES = {
 			{name: 'mapped_port', label: 'Mapped port', type: 'int', min: 0, max: 65535},
 			{name: 'real_address', label: 'Real address', type: 'ip'},
 			{name: 'real_port', label: 'Real port', type: 'int', min: 0, max: 65535},
-			{name: 'acl', label: 'Access list (policy static)', type: 'ref', ref: ACL},
+			{name: 'access_list', label: 'Access list (policy static)', type: 'ref', ref: ACL},
 			{name: 'netmask', label: 'Netmask', type: 'mask'},
 			{name: 'dns', label: 'dns', type: 'bool'},
 			{name: 'norandomseq', label: 'norandomseq', type: 'bool'},
@@ -140,7 +140,7 @@ export const RESOURCES = {
 			{name: 'kind', label: 'Kind', type: 'select', options: ['network', 'service', 'protocol', 'icmp-type'], required: true},
 			{name: 'service_protocol', label: 'Service protocol', type: 'select', options: ['', 'tcp', 'udp', 'tcp-udp']},
 			{name: 'description', label: 'Description', type: 'text'},
-			{name: 'members', label: 'Members', type: 'rows', fields: [
+			{name: 'members', label: 'Members', one: 'member', type: 'rows', fields: [
 				{name: 'kind', label: 'Kind', type: 'select', options: ['host', 'network', 'port', 'protocol', 'icmp-type', 'group']},
 				{name: 'address', label: 'Address', type: 'ip'},
 				{name: 'netmask', label: 'Netmask', type: 'mask'},
@@ -158,7 +158,7 @@ export const RESOURCES = {
 		columns: ['name', 'entries'],
 		fields: [
 			{name: 'name', label: 'Name', type: 'text', required: true},
-			{name: 'entries', label: 'Entries', type: 'rows', fields: [
+			{name: 'entries', label: 'Entries', one: 'entry', type: 'rows', fields: [
 				{name: 'action', label: 'Action', type: 'select', options: ['permit', 'deny', 'remark']},
 				{name: 'protocol', label: 'Protocol', type: 'text', help: 'ip, tcp, udp, icmp, number'},
 				{name: 'src_kind', label: 'Source', type: 'select', options: ['any', 'host', 'network', 'group', 'interface']},
@@ -178,10 +178,10 @@ export const RESOURCES = {
 	'access-groups': {
 		title: 'Access groups',
 		about: '`access-group ACL in|out interface IF`: binds an access list to an interface.',
-		label: (r) => `${r.acl} ${r.direction} ${r.interface}`,
-		columns: ['acl', 'direction', 'interface'],
+		label: (r) => `${r.access_list} ${r.direction} ${r.interface}`,
+		columns: ['access_list', 'direction', 'interface'],
 		fields: [
-			{name: 'acl', label: 'Access list', type: 'ref', ref: ACL, required: true},
+			{name: 'access_list', label: 'Access list', type: 'ref', ref: ACL, required: true},
 			{name: 'direction', label: 'Direction', type: 'select', options: ['in', 'out']},
 			{name: 'interface', label: 'Interface', type: 'ref', ref: IFACE, required: true},
 		],
@@ -198,7 +198,7 @@ export const RESOURCES = {
 			{name: 'deadtime_min', label: 'Dead time (minutes)', type: 'int', min: 0, max: 1440},
 			{name: 'accounting_mode', label: 'Accounting mode', type: 'select', options: ['single', 'simultaneous']},
 			{name: 'fallback_local', label: 'Fall back to LOCAL', type: 'bool'},
-			{name: 'hosts', label: 'Hosts', type: 'rows', fields: [
+			{name: 'hosts', label: 'Hosts', one: 'host', type: 'rows', fields: [
 				{name: 'interface', label: 'Interface', type: 'ref', ref: IFACE},
 				{name: 'address', label: 'Address', type: 'ip'},
 				{name: 'key', label: 'Key', type: 'secret'},
@@ -213,7 +213,7 @@ export const RESOURCES = {
 		title: 'AAA rules',
 		about: '`aaa authentication|authorization|accounting include|exclude SERVICE IF LOCAL FOREIGN GROUP`.',
 		label: (r) => `aaa ${r.kind} ${r.action} ${r.service || ''}`,
-		columns: ['kind', 'action', 'service', 'interface', 'direction', 'local_address', 'foreign_address', 'group'],
+		columns: ['kind', 'action', 'service', 'interface', 'direction', 'local_address', 'foreign_address', 'server_group'],
 		fields: [
 			{name: 'kind', label: 'Kind', type: 'select', options: ['authentication', 'authorization', 'accounting'], required: true},
 			{name: 'action', label: 'Action', type: 'select', options: ['include', 'exclude', 'match'], required: true},
@@ -224,8 +224,18 @@ export const RESOURCES = {
 			{name: 'local_netmask', label: 'Local netmask', type: 'mask'},
 			{name: 'foreign_address', label: 'Foreign address', type: 'ip'},
 			{name: 'foreign_netmask', label: 'Foreign netmask', type: 'mask'},
-			{name: 'acl', label: 'Access list (match)', type: 'ref', ref: ACL},
-			{name: 'group', label: 'Server group', type: 'ref', ref: AAA_GROUP},
+			{name: 'access_list', label: 'Access list (match)', type: 'ref', ref: ACL},
+			{name: 'server_group', label: 'Server group', type: 'ref', ref: AAA_GROUP},
+		],
+	},
+	'aaa-console': {
+		title: 'Console authentication',
+		about: '`aaa authentication serial|telnet|ssh|http|enable console GROUP`.',
+		label: (r) => `${r.service} console`,
+		columns: ['service', 'server_group'],
+		fields: [
+			{name: 'service', label: 'Service', type: 'select', options: ['serial', 'telnet', 'ssh', 'http', 'enable'], required: true},
+			{name: 'server_group', label: 'Server group', type: 'ref', ref: AAA_GROUP, required: true},
 		],
 	},
 	'local-users': {
@@ -249,6 +259,26 @@ export const RESOURCES = {
 			{name: 'start_address', label: 'First address', type: 'ip', required: true},
 			{name: 'end_address', label: 'Last address', type: 'ip', required: true},
 			{name: 'netmask', label: 'Netmask', type: 'mask'},
+		],
+	},
+	'isakmp-interfaces': {
+		title: 'ISAKMP interfaces',
+		about: '`isakmp enable IF`: interfaces that answer IKE on UDP 500/4500.',
+		idKey: 'interface_id',
+		label: (r) => `isakmp enable ${r.interface}`,
+		columns: ['interface'],
+		fields: [
+			{name: 'interface', label: 'Interface', type: 'ref', ref: IFACE, required: true, readonlyOnEdit: true},
+		],
+	},
+	'isakmp-client-pools': {
+		title: 'ISAKMP client pools',
+		about: '`isakmp client configuration address-pool local POOL [IF]`: the pool Mode Config hands out.',
+		label: (r) => `${r.pool} ${r.interface || ''}`,
+		columns: ['pool', 'interface'],
+		fields: [
+			{name: 'pool', label: 'Pool', type: 'ref', ref: POOL, required: true},
+			{name: 'interface', label: 'Interface', type: 'ref', ref: IFACE},
 		],
 	},
 	'isakmp-policies': {
@@ -317,7 +347,7 @@ export const RESOURCES = {
 			{name: 'seq', label: 'Sequence', type: 'int', required: true, min: 1, max: 65535},
 			{name: 'kind', label: 'Kind', type: 'select', options: ['ipsec-isakmp', 'ipsec-manual']},
 			{name: 'dynamic_map_name', label: 'Uses dynamic map', type: 'text'},
-			{name: 'acl', label: 'Match access list', type: 'ref', ref: ACL},
+			{name: 'access_list', label: 'Match access list', type: 'ref', ref: ACL},
 			{name: 'transform_sets', label: 'Transform sets', type: 'list', help: 'names, separated by spaces or commas'},
 			{name: 'peers', label: 'Peers', type: 'list', help: 'addresses, separated by spaces or commas'},
 			{name: 'pfs_group', label: 'PFS group', type: 'select', options: ['', '14', '5', '2', '1'], int: true},
@@ -411,5 +441,18 @@ export const RESOURCES = {
 			{name: 'name', label: 'Setting', type: 'text', required: true, readonlyOnEdit: true},
 			{name: 'value', label: 'Value', type: 'text', required: true},
 		],
+	},
+	'mgmt-access': {
+		title: 'Management access',
+		about: '`telnet|ssh|http ADDRESS MASK IF`: who may manage the gateway, from where.',
+		label: (r) => `${r.service} ${r.address} ${r.netmask} ${r.interface}`,
+		columns: ['service', 'address', 'netmask', 'interface'],
+		fields: [
+			{name: 'service', label: 'Service', type: 'select', options: ['ssh', 'http', 'telnet'], required: true},
+			{name: 'address', label: 'Address', type: 'ip', required: true},
+			{name: 'netmask', label: 'Netmask', type: 'mask', required: true},
+			{name: 'interface', label: 'Interface', type: 'ref', ref: IFACE, required: true},
+		],
+		warn: (v) => ({service: v.service === 'telnet' ? 'Telnet sends the management password and the whole session in clear text; use ssh.' : null}),
 	},
 };

@@ -173,6 +173,20 @@ export function clearFieldErrors(form) {
 	}
 }
 
+function markField(f, err) {
+	const p = f.querySelector(':scope > .field-error');
+	p.textContent = err.message;
+	p.hidden = false;
+	const c = f.querySelector('input, select, textarea');
+	if (c) {
+		c.setAttribute('aria-invalid', 'true');
+		c.focus();
+	}
+	const lab = f.querySelector('label, .rows-label');
+	announce(`${lab ? lab.textContent : err.field}: ${err.message}`, 'error');
+	return true;
+}
+
 // Shows an ApiError next to its field (err.field, also tried without an _id suffix and with
 // aliases), else at the top of the form. Returns true when a field was found.
 export function showFormError(form, err, aliases = {}) {
@@ -186,19 +200,17 @@ export function showFormError(form, err, aliases = {}) {
 		const base = err.field.split(/[.[]/)[0];
 		if (base !== err.field) names.push(base);
 	}
+	// inline arrays: "hosts[1].address" -> the address field of the second host
+	const m = err && err.field ? err.field.match(/^(\w+)\[(\d+)\]\.(\w+)$/) : null;
+	if (m) {
+		const rows = form.querySelectorAll(`[data-field="${CSS.escape(m[1])}"] .row-item`);
+		const row = rows[Number(m[2])];
+		const f = row ? row.querySelector(`[data-field="${CSS.escape(`${m[1]}.${m[3]}`)}"]`) : null;
+		if (f) return markField(f, err);
+	}
 	for (const n of names) {
 		const f = form.querySelector(`[data-field="${CSS.escape(n)}"]`);
-		if (!f) continue;
-		const p = f.querySelector(':scope > .field-error');
-		p.textContent = err.message;
-		p.hidden = false;
-		const c = f.querySelector('input, select, textarea');
-		if (c) {
-			c.setAttribute('aria-invalid', 'true');
-			c.focus();
-		}
-		announce(`${f.querySelector('label') ? f.querySelector('label').textContent : n}: ${err.message}`, 'error');
-		return true;
+		if (f) return markField(f, err);
 	}
 	let fe = form.querySelector(':scope > .form-error');
 	if (!fe) {

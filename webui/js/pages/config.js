@@ -14,6 +14,10 @@ function about(text) {
 	return String(text).split('`').map((part, i) => (i % 2 ? h('code', null, part) : part));
 }
 
+function cap(s) {
+	return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 function idOf(desc, item) {
 	return item[desc.idKey || 'id'];
 }
@@ -105,7 +109,7 @@ function rowsEditor(f, value, ctx) {
 	const captionId = newId('rows');
 	const addRow = (v) => {
 		const idx = list.children.length;
-		const fs = h('fieldset', {class: 'row-item'}, h('legend', null, `${f.label} ${idx + 1}`));
+		const fs = h('fieldset', {class: 'row-item'}, h('legend', null, `${cap(f.one)} ${idx + 1}`));
 		for (const sf of f.fields) {
 			const c = makeControl(sf, v ? v[sf.name] : undefined, {...ctx, item: v});
 			c.dataset.sub = sf.name;
@@ -114,17 +118,18 @@ function rowsEditor(f, value, ctx) {
 		if (v && v.id !== undefined) fs.dataset.id = String(v.id);
 		fs.append(h('button', {type: 'button', class: 'small danger', onclick: () => {
 			fs.remove();
-			[...list.children].forEach((x, i) => { x.querySelector('legend').textContent = `${f.label} ${i + 1}`; });
-		}}, `Remove ${f.label.toLowerCase()} ${idx + 1}`));
+			[...list.children].forEach((x, i) => { x.querySelector('legend').textContent = `${cap(f.one)} ${i + 1}`; });
+			add.focus();
+		}}, `Remove ${f.one} ${idx + 1}`));
 		list.append(fs);
 		return fs;
 	};
-	for (const v of Array.isArray(value) ? value : []) addRow(v);
 	const add = h('button', {type: 'button', class: 'small', onclick: () => {
 		const fs = addRow(null);
 		const first = fs.querySelector('input, select');
 		if (first) first.focus();
-	}}, `Add ${f.label.toLowerCase().replace(/s$/, '')}`);
+	}}, `Add ${f.one}`);
+	for (const v of Array.isArray(value) ? value : []) addRow(v);
 	const wrap = h('div', {class: 'field rows', 'data-field': f.name, role: 'group', 'aria-labelledby': captionId},
 		h('p', {id: captionId, class: 'rows-label'}, f.label), list, add,
 		h('p', {class: 'field-error', id: `${captionId}-err`, hidden: true}),

@@ -90,7 +90,12 @@ export async function render(root) {
 			tile('Failures /min', fmtNum(s.failures_per_min), Number(s.failures_per_min) > 0 ? 'see the audit and logs' : null),
 			tile('Accounting records /min', fmtNum(s.acct_per_min), s.acct_backlog !== undefined ? `backlog ${fmtNum(s.acct_backlog)}` : null),
 			tile('Bytes in / out', `${fmtBytes(s.bytes_in)} / ${fmtBytes(s.bytes_out)}`),
-			tile('SA backend', s.sa_backend || '–'));
+			tile('SA backend', s.sa_backend || '–'),
+			s.leases_active !== undefined ? tile('Pool addresses leased', fmtNum(s.leases_active)) : null,
+			s.admin_logins_failed !== undefined ? tile('Failed admin sign-ins', fmtNum(s.admin_logins_failed)) : null,
+			Array.isArray(s.unavailable) && s.unavailable.length
+				? h('p', {class: 'tiles-note muted'}, `Not reported by the gateway right now: ${s.unavailable.join(', ')}. Those counters show –.`)
+				: null);
 		drawCharts();
 		const list = Array.isArray(s.interfaces) ? s.interfaces : [];
 		replace(ifaces, dataTable({
