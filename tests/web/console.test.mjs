@@ -318,11 +318,30 @@ describe('web console', () => {
 			for (const p of PAGES.concat(CONFIG_PAGES.map((c) => `config/${c}`))) {
 				await go(p);
 				await noErrorBox(p);
+				const a11y = await page.evaluate(() => {
+					const bad = [];
+					for (const el of document.querySelectorAll('main input, main select, main textarea')) {
+						if (el.type === 'hidden') continue;
+						const named = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+						if (!named) bad.push(`${el.tagName.toLowerCase()}[name=${el.name}] has no label`);
+					}
+					for (const t of document.querySelectorAll('main table')) {
+						if (!t.querySelector('caption') || !t.querySelector('caption').textContent.trim()) bad.push('table without caption');
+						if (!t.querySelector('thead th[scope="col"]')) bad.push('table without column headers');
+					}
+					for (const b of document.querySelectorAll('main button, main a')) {
+						if (!(b.textContent.trim() || b.getAttribute('aria-label'))) bad.push(`${b.tagName.toLowerCase()} without a name`);
+					}
+					return bad;
+				});
+				assert.deepEqual(a11y, [], `${p}: accessibility basics`);
+				if (tag === 'narrow') {
+					const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+					assert.ok(overflow <= 0, `${p}: no horizontal page scrolling at 360 px (overflow ${overflow}px)`);
+				}
 				await shot(page, ART, `page-${p.replace('/', '-')}-${tag}`);
 			}
 			if (tag === 'narrow') {
-				const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-				assert.ok(overflow <= 0, `no horizontal scrolling at 360 px (overflow ${overflow}px)`);
 				await page.getByRole('button', {name: 'Menu'}).click();
 				await page.getByRole('link', {name: 'Accounting'}).click();
 				await page.getByRole('heading', {level: 1, name: 'Accounting'}).waitFor({timeout: T});
@@ -341,6 +360,53 @@ describe('web console', () => {
 		await login(page, ADMIN, PASSWORD);
 		await page.getByRole('heading', {level: 1, name: 'uauth'}).waitFor({timeout: T});
 		assert.match(page.url(), /#\/uauth$/);
+	});
+
+	test('keyboard: skip link, visible focus, logical tab order', async () => {
+		await go('dashboard');
+		assert.equal(await page.evaluate(() => document.activeElement.id), 'page-title', 'a new page moves focus to its heading');
+		// start keyboard navigation in the top bar, the way a person tabbing from the top would
+		await page.locator('#whoami').click();
+		await page.keyboard.press('Shift+Tab');
+		await page.keyboard.press('Shift+Tab');
+		assert.equal(await page.evaluate(() => document.activeElement.className), 'skip-link', 'the skip link comes first');
+		assert.ok(await page.locator('.skip-link').isVisible(), 'the skip link is visible when focused');
+		const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+		assert.notEqual(outline, 'none', 'focused elements show an outline');
+		const order = [];
+		for (let i = 0; i < 14; i++) {
+			await page.keyboard.press('Tab');
+			order.push(await page.evaluate(() => (document.activeElement.getAttribute('aria-label') || document.activeElement.textContent).trim().slice(0, 24)));
+		}
+		const idx = (t) => order.indexOf(t);
+		assert.ok(idx('Portcullis') < idx('Sign out') && idx('Sign out') < idx('Dashboard') && idx('Dashboard') < idx('Audit log'),
+			`tab order top bar -> navigation: ${order.join(' | ')}`);
+		assert.ok(order.length - 1 > idx('Audit log'), 'the content follows the navigation');
+		await page.locator('.skip-link').focus();
+		await page.keyboard.press('Enter');
+		assert.equal(await page.evaluate(() => document.activeElement.id), 'main', 'the skip link moves focus to the content');
+	});
+
+	test('security: no inline scripts or handlers, no HTML sinks in the console code', () => {
+		const root = new URL('../../webui/', import.meta.url);
+		const html = fs.readFileSync(new URL('index.html', root), 'utf8');
+		assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, 'index.html has only external scripts');
+		assert.doesNotMatch(html, /\son[a-z]+\s*=/i, 'index.html has no inline event handlers');
+		assert.doesNotMatch(html, /\sstyle\s*=/i, 'index.html has no inline styles');
+		const files = [];
+		const walk = (u) => {
+			for (const e of fs.readdirSync(u, {withFileTypes: true})) {
+				const c = new URL(e.name + (e.isDirectory() ? '/' : ''), u);
+				if (e.isDirectory()) walk(c);
+				else if (e.name.endsWith('.js')) files.push(c);
+			}
+		};
+		walk(new URL('js/', root));
+		assert.ok(files.length >= 10);
+		for (const f of files) {
+			const src = fs.readFileSync(f, 'utf8');
+			assert.doesNotMatch(src, /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(/, `${f.pathname}: HTML/code sinks`);
+		}
 	});
 
 	test('no console errors or page errors on any page', () => {

@@ -84,7 +84,7 @@ function api(req, res, url, body) {
 		}
 		if (req.method === 'DELETE') return send(res, 204, '');
 	}
-	if (m && /^(names|nat-globals|nat-rules|statics|object-groups|access-lists|access-groups|aaa-server-groups|aaa-rules|local-users|isakmp-keys|transform-sets|crypto-maps|crypto-map-options|timeouts|fixups|sysopts|settings)$/.test(m[1]))
+	if (m && /^(names|nat-globals|nat-rules|statics|object-groups|access-lists|access-groups|aaa-server-groups|aaa-rules|local-users|isakmp-keys|transform-sets|crypto-maps|crypto-map-options|timeouts|fixups|sysopts|settings|aaa-console|isakmp-interfaces|isakmp-client-pools|mgmt-access)$/.test(m[1]))
 		return send(res, 200, {items: [], total: 0, offset: 0, limit: 50});
 	return err(res, 404, 'not_found', 'no such resource');
 }

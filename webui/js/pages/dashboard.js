@@ -179,6 +179,11 @@ export async function render(root) {
 		if (stopped) return;
 		window.clearTimeout(timer);
 		timer = window.setTimeout(async () => {
+			// a stream closed by an HTTP error is not retried by the browser: reopen it
+			if (es && es.readyState === 2) {
+				es.close();
+				connect();
+			}
 			try {
 				await loadStats();
 				await loadHealth();
