@@ -26,9 +26,8 @@ async function go(hash) {
 	const url = `${BASE}#/${hash}`;
 	if (page.url() === url) await page.reload();
 	else await page.goto(url);
-	await page.locator('main h1').first().waitFor({timeout: T});
-	// let the page's first API calls settle
-	await page.waitForLoadState('networkidle', {timeout: T}).catch(() => {});
+	// the console marks a page ready once its first API calls have finished
+	await page.locator('main .page[data-ready="true"]').waitFor({timeout: T});
 }
 
 // Polls a function in the page (page.waitForFunction needs eval, which the console's CSP forbids).
@@ -360,6 +359,14 @@ describe('web console', () => {
 		await login(page, ADMIN, PASSWORD);
 		await page.getByRole('heading', {level: 1, name: 'uauth'}).waitFor({timeout: T});
 		assert.match(page.url(), /#\/uauth$/);
+
+		// Sign out ends the session on the server too
+		await page.getByRole('button', {name: 'Sign out'}).click();
+		await page.locator('form.login-form').waitFor({timeout: T});
+		const r = await page.evaluate(async () => (await fetch('/api/v1/auth/session')).status);
+		assert.equal(r, 401, 'the session is gone after Sign out');
+		await login(page, ADMIN, PASSWORD);
+		await page.getByRole('heading', {level: 1, name: 'Dashboard'}).waitFor({timeout: T});
 	});
 
 	test('keyboard: skip link, visible focus, logical tab order', async () => {

@@ -15,7 +15,7 @@ let watch;
 
 async function go(hash) {
 	await page.goto(`${BASE}#/${hash}`);
-	await page.locator('main h1').first().waitFor({timeout: T});
+	await page.locator('main .page[data-ready="true"]').waitFor({timeout: T});
 }
 
 describe('console with a live VPN client', () => {

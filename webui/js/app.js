@@ -128,6 +128,7 @@ async function route() {
 		container.append(h('p', {class: 'error-box', role: 'alert'}, errorText(e)));
 		announce(errorText(e), 'error');
 	}
+	container.dataset.ready = 'true'; // first load finished (tests wait for this)
 	const title = container.querySelector('h1');
 	document.title = `${title ? title.textContent : 'Console'} – Portcullis`;
 	if (title && document.activeElement === document.body) title.focus();

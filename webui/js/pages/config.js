@@ -195,7 +195,7 @@ async function openForm(desc, resName, item, onSaved) {
 
 	const save = h('button', {type: 'submit', class: 'primary', form: form.id}, editing ? 'Save changes' : 'Create');
 	const cancel = h('button', {type: 'button'}, 'Cancel');
-	const d = openDialog({title: editing ? `Edit ${desc.title.toLowerCase()}: ${desc.label(item)}` : `New: ${desc.title}`,
+	const d = openDialog({title: editing ? `Edit ${desc.label(item)} (${desc.title})` : `Add to ${desc.title}`,
 		body: [h('p', {class: 'muted'}, about(desc.about)), form], actions: [cancel, save], wide: true});
 	cancel.addEventListener('click', () => d.close('cancel'));
 	const firstInput = form.querySelector('input:not([readonly]), select:not([disabled]), textarea');

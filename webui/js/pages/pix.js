@@ -149,7 +149,18 @@ export async function render(root) {
 		window.setTimeout(() => URL.revokeObjectURL(url), 1000);
 	});
 	reload.addEventListener('click', () => loadRunning().then(() => announce('Running configuration reloaded.')).catch(() => {}));
-	showSecrets.addEventListener('change', () => loadRunning().catch(() => {}));
+	showSecrets.addEventListener('change', async () => {
+		if (showSecrets.checked) {
+			const ok = await confirmDialog({title: 'Show secrets',
+				message: 'Show pre-shared keys, group passwords and server keys in clear text on this screen? Anyone who can see your screen or the downloaded file learns them.',
+				confirmLabel: 'Show secrets'});
+			if (!ok) {
+				showSecrets.checked = false;
+				return;
+			}
+		}
+		loadRunning().catch(() => {});
+	});
 
 	root.append(section('Running configuration',
 		h('div', {class: 'toolbar'},
