@@ -534,8 +534,15 @@ validate_children(struct db *db, const struct res_child *ch, json_t *arr, const 
 			} else {
 				rc = validate_object(db, ch->res, v, row, f, NULL, err);
 			}
-			if (rc == 0 && ch->res->check != NULL)
+			if (rc == 0 && ch->res->check != NULL) {
 				rc = ch->res->check(db, row, err);
+				if (rc < 0 && strncmp(err->field, f, strlen(f)) != 0) {
+					char inner[64];
+
+					snprintf(inner, sizeof(inner), "%s", err->field);
+					snprintf(err->field, sizeof(err->field), "%s.%s", f, inner);
+				}
+			}
 		} else {
 			rc = validate_value(db, ch->col, f, v, row, err);
 			if (rc == 0 && json_is_null(json_object_get(row, ch->col->name)))
@@ -555,6 +562,33 @@ validate_children(struct db *db, const struct res_child *ch, json_t *arr, const 
 	return 0;
 }
 
+/* Finds the column a JSON key names (directly or as a reference alias). */
+static const struct res_col *
+col_by_key(const struct api_resource *res, const char *key, bool *by_alias)
+{
+	*by_alias = false;
+	for (size_t i = 0; i < res->ncols; i++) {
+		if (strcmp(col_json(&res->cols[i]), key) == 0)
+			return &res->cols[i];
+		if (res->cols[i].alias != NULL && strcmp(res->cols[i].alias, key) == 0) {
+			*by_alias = true;
+			return &res->cols[i];
+		}
+	}
+	return NULL;
+}
+
+static const struct res_child *
+child_by_key(const struct api_resource *res, const char *key, size_t *idx)
+{
+	for (size_t i = 0; i < res->nchildren; i++)
+		if (strcmp(res->children[i].json, key) == 0) {
+			*idx = i;
+			return &res->children[i];
+		}
+	return NULL;
+}
+
 static int
 validate_object(struct db *db, const struct api_resource *res, json_t *in, json_t *row,
                 const char *prefix, struct child_input *kids, struct pc_err *err)
@@ -563,68 +597,71 @@ validate_object(struct db *db, const struct api_resource *res, json_t *in, json_
 	json_t *v;
 	int rc;
 
+	/* unknown fields first, so they are reported whatever else is wrong */
 	json_object_foreach(in, key, v)
 	{
 		char field[160];
-		const struct res_col *c = NULL;
+		bool by_alias;
+		size_t idx;
+
+		if (col_by_key(res, key, &by_alias) != NULL ||
+		    child_by_key(res, key, &idx) != NULL || is_output_only(res, key))
+			continue;
+		snprintf(field, sizeof(field), "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", key);
+		pc_err_set(err, PC_ERR_INVALID, field, "%s: unknown field", field);
+		return -EBADMSG;
+	}
+	json_object_foreach(in, key, v)
+	{
+		char field[160];
+		const struct res_col *c;
+		const struct res_child *ch;
 		bool by_alias = false;
+		size_t idx = 0;
 
 		snprintf(field, sizeof(field), "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", key);
-		for (size_t i = 0; i < res->ncols && c == NULL; i++) {
-			if (strcmp(col_json(&res->cols[i]), key) == 0)
-				c = &res->cols[i];
-			else if (res->cols[i].alias != NULL &&
-			         strcmp(res->cols[i].alias, key) == 0) {
-				c = &res->cols[i];
-				by_alias = true;
-			}
-		}
+		c = col_by_key(res, key, &by_alias);
 		if (c == NULL) {
-			bool child = false;
-
-			for (size_t i = 0; i < res->nchildren; i++) {
-				if (strcmp(res->children[i].json, key) != 0)
-					continue;
-				child = true;
-				if (kids == NULL) {
-					pc_err_set(err, PC_ERR_INVALID, field,
-					           "%s: nested arrays are not accepted here",
-					           field);
-					return -EBADMSG;
-				}
-				rc = validate_children(db, &res->children[i], v, field,
-				                       &kids[i].items, err);
-				if (rc < 0)
-					return rc;
-				kids[i].ch = &res->children[i];
+			ch = child_by_key(res, key, &idx);
+			if (ch == NULL)
+				continue; /* output-only field: ignored */
+			if (kids == NULL) {
+				pc_err_set(err, PC_ERR_INVALID, field,
+				           "%s: nested arrays are not accepted here", field);
+				return -EBADMSG;
 			}
-			if (child || is_output_only(res, key))
-				continue;
-			pc_err_set(err, PC_ERR_INVALID, field, "%s: unknown field", field);
-			return -EBADMSG;
+			rc = validate_children(db, ch, v, field, &kids[idx].items, err);
+			if (rc < 0)
+				return rc;
+			kids[idx].ch = ch;
+			continue;
 		}
 		if (c->flags & RF_READONLY)
 			continue;
-		if ((c->flags & RF_KEY) && json_object_get(row, "\x01key_fixed") != NULL) {
-			json_t *have = json_object_get(row, c->name);
-
-			if (!json_equal(have, v)) {
-				return pc_err_set(
-				        err, PC_ERR_INVALID, field,
-				        "%s: the key cannot be changed (delete and create)", field);
-			}
-			continue;
-		}
 		if (by_alias && !json_is_string(v) && !json_is_null(v)) {
-			pc_err_set(err, PC_ERR_INVALID, field, "%s: expected a name (string)",
-			           field);
+			pc_err_set(err, PC_ERR_INVALID, field,
+			           "%s: expected a name (string), got %s", field,
+			           json_is_integer(v) ? "a number" : "another type");
 			return -EBADMSG;
 		}
-		rc = validate_value(db, c, by_alias ? field : field, v, row, err);
+		if ((c->flags & RF_KEY) && json_object_get(row, "\x01key_fixed") != NULL) {
+			/* the key of an existing item: same type checks, but it may not change */
+			json_t *tmp = json_object();
+
+			rc = validate_value(db, c, field, v, tmp, err);
+			if (rc == 0 && !json_equal(json_object_get(tmp, c->name),
+			                           json_object_get(row, c->name)))
+				rc = pc_err_set(err, PC_ERR_INVALID, field,
+				                "%s: the key cannot be changed (delete and create)",
+				                field);
+			json_decref(tmp);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		rc = validate_value(db, c, field, v, row, err);
 		if (rc < 0)
 			return rc;
-		if (by_alias && strcmp(field, c->name) == 0)
-			return pc_err_set(err, PC_ERR_INTERNAL, field, "alias equals column");
 	}
 	/* both the id and the name given: they must agree */
 	for (size_t i = 0; i < res->ncols; i++) {

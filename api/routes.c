@@ -236,16 +236,18 @@ doc_add(json_t *paths, const char *pattern, const char *method, const char *summ
 	                                : auth == API_AUTH_READ ? "read"
 	                                                        : "write"));
 	if (schema != NULL) {
-		json_t *ok = list ? json_pack("{s:s, s:{s:{s:O, s:{s:s}, s:{s:s}, s:{s:s}}}}",
-		                              "type", "object", "properties", "items", schema,
-		                              "total", "type", "integer", "offset", "type",
-		                              "integer", "limit", "type", "integer")
-		                  : json_incref(schema);
+		json_t *ok =
+		        list ? json_pack("{s:s, s:{s:{s:s, s:O}, s:{s:s}, s:{s:s}, s:{s:s}}}",
+		                         "type", "object", "properties", "items", "type", "array",
+		                         "items", schema, "total", "type", "integer", "offset",
+		                         "type", "integer", "limit", "type", "integer")
+		             : json_incref(schema);
 		const char *code = strcmp(method, "POST") == 0 ? "201" : "200";
 
 		if (strcmp(method, "DELETE") == 0) {
 			json_object_set_new(json_object_get(op, "responses"), "204",
 			                    json_pack("{s:s}", "description", "deleted"));
+			json_decref(ok);
 		} else {
 			json_object_set_new(json_object_get(op, "responses"), code,
 			                    json_pack("{s:s, s:{s:{s:o}}}", "description", "ok",
