@@ -217,14 +217,14 @@ describe('web console', () => {
 
 	test('dashboard shows live counters, AAA health and interfaces', async () => {
 		await go('dashboard');
-		await noErrorBox('dashboard');
 		await untilText('#live-state', /^live$/);
 		const tiles = await page.locator('.tile').allTextContents();
 		assert.ok(tiles.some((t) => /^Tunnels up ?\d+$/.test(t.replace(/\s+/g, ' ').trim())), `tunnels tile: ${tiles.join(' | ')}`);
-		await page.locator('table.data', {hasText: '10.89.129.134'}).waitFor({timeout: T});
-		await page.locator('table.data', {hasText: 'outside'}).waitFor({timeout: T});
 		assert.ok(await page.locator('svg.chart').count() >= 3, 'time series and per-user charts are drawn');
 		await shot(page, ART, 'dashboard-desktop');
+		await noErrorBox('dashboard');
+		await page.getByRole('table', {name: 'AAA servers'}).locator('tr', {hasText: '10.89.129.134'}).waitFor({timeout: T});
+		await page.getByRole('table', {name: 'Interface counters'}).locator('tr', {hasText: 'outside'}).waitFor({timeout: T});
 	});
 
 	test('accounting: filter, page on the server, download the CSV with the same filters', async () => {
@@ -277,7 +277,7 @@ describe('web console', () => {
 		}
 	});
 
-	test('uauth, sessions, admins and audit pages load; Escape closes dialogs; token shown once', async () => {
+	test('uauth: show uauth summary; Escape closes the Clear-all confirmation and focus returns', async () => {
 		await go('uauth');
 		await noErrorBox('uauth');
 		assert.match(await page.locator('pre.show-output').textContent(), /Authenticated Users/);
@@ -287,25 +287,33 @@ describe('web console', () => {
 		await page.keyboard.press('Escape');
 		await d.waitFor({state: 'detached', timeout: T});
 		assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Clear all', 'focus returns to the opener');
+	});
 
+	test('VPN sessions page lists IKE and IPsec SAs', async () => {
 		await go('sessions');
 		await noErrorBox('sessions');
 		await page.locator('table.data caption', {hasText: 'IKE SAs'}).waitFor({timeout: T});
+		await page.locator('table.data caption', {hasText: 'IPsec SAs'}).waitFor({timeout: T});
+	});
 
+	test('admins and API tokens: the new token is shown once', async () => {
 		await go('admins');
 		await noErrorBox('admins');
 		await page.getByRole('table', {name: /^Administrators/}).filter({hasText: ADMIN}).waitFor({timeout: T});
 		await page.getByLabel('Token name').fill('ci-readonly');
 		await page.getByRole('button', {name: 'Create token'}).click();
-		const tok = page.getByLabel('Token ci-readonly');
+		const tok = page.getByLabel('Token ci-readonly', {exact: true});
 		await tok.waitFor({timeout: T});
 		const value = await tok.inputValue();
 		assert.ok(value.length >= 16, 'the new token is shown');
 		await shot(page, ART, 'admins-token-created-desktop');
 		await go('admins');
-		assert.equal(await page.getByLabel('Token ci-readonly').count(), 0, 'the token is shown only once');
+		assert.equal(await page.getByLabel('Token ci-readonly', {exact: true}).count(), 0, 'the token is shown only once');
 		assert.ok(!(await page.locator('main').textContent()).includes(value), 'the token value never appears again');
+		await page.getByRole('table', {name: /^API tokens/}).locator('tr', {hasText: 'ci-readonly'}).waitFor({timeout: T});
+	});
 
+	test('audit log lists the import', async () => {
 		await go('audit');
 		await noErrorBox('audit');
 		await page.locator('table.data tbody tr', {hasText: /import|pix/i}).first().waitFor({timeout: T});

@@ -49,18 +49,22 @@ export async function render(root) {
 	});
 
 	function showReport(r, applied) {
-		const lines = Array.isArray(r.lines) ? r.lines : [];
-		const notable = lines.filter((l) => l.kind && l.kind !== 'mapped');
+		// the translator names the per-line list "entries"; the contract said "lines"
+		const lines = Array.isArray(r.lines) ? r.lines : (Array.isArray(r.entries) ? r.entries : []);
+		const notable = lines.filter((l) => l.kind && l.kind !== 'mapped' && l.kind !== 'ignored');
+		const total = r.counts && Number.isFinite(Number(r.counts.lines)) ? Number(r.counts.lines) : lines.length;
 		const counts = r.counts && typeof r.counts === 'object' ? Object.entries(r.counts) : [];
 		replace(report,
-			h('p', {class: applied ? 'ok-box' : 'info-box', role: 'status'},
-				applied ? 'Applied: the gateway now runs this configuration.' : 'Dry run: nothing was changed. Review the report, then Apply.'),
+			h('p', {class: applied ? 'ok-box' : (r.stopped ? 'error-box' : 'info-box'), role: 'status'},
+				applied ? 'Applied: the gateway now runs this configuration.'
+					: r.stopped ? 'Stopped: the text has errors (see below); nothing would be imported.'
+						: 'Dry run: nothing was changed. Review the report, then Apply.'),
 			counts.length ? h('dl', {class: 'counts'}, counts.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, fmtNum(v))])) : null,
 			h('div', {class: 'report-grid'},
 				list('Added', r.added), list('Changed', r.changed), list('Removed', r.removed),
 				list('Secrets still needed', r.secrets_needed)),
 			dataTable({
-				caption: `Lines needing attention (${notable.length} of ${lines.length})`,
+				caption: `Lines needing attention (${notable.length} of ${total})`,
 				columns: [
 					{label: 'Line', class: 'num', get: (l) => l.line},
 					{label: 'Kind', get: (l) => h('span', {class: `badge kind-${String(l.kind).replace(/[^a-z]/g, '')}`}, l.kind)},
