@@ -1,0 +1,117 @@
+// VPN sessions: IKE SAs joined with their IPsec SAs; disconnect = DELETE /sa/ike/{id}.
+import {h, fmtBytes, fmtDuration, ageSeconds, fmtNum} from '../dom.js';
+import {api, seg} from '../api.js';
+import {pageHeader, section, dataTable, replace, errorBox, confirmDialog, announce, errorText} from '../ui.js';
+
+const REFRESH_MS = 5000;
+
+function algs(sa) {
+	return [sa.encryption, sa.hash, sa.dh_group !== undefined && sa.dh_group !== null ? `group ${sa.dh_group}` : null, sa.auth]
+		.filter(Boolean).join(' / ');
+}
+
+export async function render(root) {
+	const refresh = h('button', {type: 'button'}, 'Refresh');
+	root.append(pageHeader('VPN sessions', refresh));
+	const ikeBox = h('div');
+	const ipsecBox = h('div');
+	root.append(section('IKE (phase 1) SAs', ikeBox), section('IPsec (phase 2) SAs', ipsecBox));
+	let timer = null;
+	let stopped = false;
+
+	async function disconnect(sa) {
+		const who = sa.user ? `${sa.user} (${sa.peer})` : sa.peer;
+		const ok = await confirmDialog({
+			title: 'Disconnect VPN client',
+			message: `Disconnect ${who}? Its IKE SA and all IPsec SAs are deleted, the client is told with a DELETE notification, and an accounting stop record is written.`,
+			confirmLabel: 'Disconnect',
+		});
+		if (!ok) return;
+		try {
+			await api.del(`/sa/ike/${seg(sa.id)}`);
+			announce(`Disconnected ${who}.`);
+			await load();
+		} catch (e) {
+			if (e.status !== 401) announce(errorText(e), 'error');
+		}
+	}
+
+	async function load() {
+		let ike;
+		let ipsec;
+		try {
+			[ike, ipsec] = await Promise.all([api.get('/sa/ike'), api.get('/sa/ipsec')]);
+		} catch (e) {
+			if (e.status === 401) throw e;
+			replace(ikeBox, errorBox(e));
+			replace(ipsecBox);
+			return;
+		}
+		const ikeItems = (ike && ike.items) || [];
+		const ipsecItems = (ipsec && ipsec.items) || [];
+		const byIke = new Map();
+		for (const c of ipsecItems) {
+			const l = byIke.get(c.ike_id) || [];
+			l.push(c);
+			byIke.set(c.ike_id, l);
+		}
+		replace(ikeBox, dataTable({
+			caption: `IKE SAs (${ikeItems.length})`,
+			columns: [
+				{label: 'User', get: (r) => r.user},
+				{label: 'Group', get: (r) => r.group},
+				{label: 'Public address', get: (r) => r.peer},
+				{label: 'Assigned address', get: (r) => (byIke.get(r.id) || []).map((c) => c.assigned_address).filter(Boolean)[0]},
+				{label: 'State', get: (r) => r.state},
+				{label: 'Mode', get: (r) => r.mode},
+				{label: 'Algorithms', get: (r) => algs(r)},
+				{label: 'Age', class: 'num', get: (r) => fmtDuration(ageSeconds(r.created))},
+				{label: 'Bytes in / out', class: 'num', get: (r) => {
+					const c = byIke.get(r.id) || [];
+					const bin = c.reduce((a, x) => a + (Number(x.bytes_in) || 0), 0);
+					const bout = c.reduce((a, x) => a + (Number(x.bytes_out) || 0), 0);
+					return `${fmtBytes(bin)} / ${fmtBytes(bout)}`;
+				}},
+				{label: 'Action', get: (r) => h('button', {type: 'button', class: 'danger small',
+					'aria-label': `Disconnect ${r.user || r.peer}`, onclick: () => disconnect(r)}, 'Disconnect')},
+			],
+			rows: ikeItems,
+			empty: 'No IKE SAs: no VPN client is connected.',
+		}));
+		replace(ipsecBox, dataTable({
+			caption: `IPsec SAs (${ipsecItems.length})`,
+			columns: [
+				{label: 'User', get: (r) => r.user},
+				{label: 'Assigned address', get: (r) => r.assigned_address},
+				{label: 'Public address', get: (r) => r.peer},
+				{label: 'Transform', get: (r) => r.transform},
+				{label: 'SPI in / out', get: (r) => `${r.spi_in ?? '–'} / ${r.spi_out ?? '–'}`},
+				{label: 'Age', class: 'num', get: (r) => fmtDuration(ageSeconds(r.created))},
+				{label: 'Bytes in / out', class: 'num', get: (r) => `${fmtBytes(r.bytes_in)} / ${fmtBytes(r.bytes_out)}`},
+				{label: 'Packets in / out', class: 'num', get: (r) => `${fmtNum(r.packets_in)} / ${fmtNum(r.packets_out)}`},
+			],
+			rows: ipsecItems,
+			empty: 'No IPsec SAs.',
+		}));
+	}
+
+	function schedule() {
+		if (stopped) return;
+		timer = window.setTimeout(async () => {
+			try {
+				await load();
+			} catch (e) {
+				return;
+			}
+			schedule();
+		}, REFRESH_MS);
+	}
+
+	refresh.addEventListener('click', () => load().then(() => announce('Sessions refreshed.')).catch(() => {}));
+	await load();
+	schedule();
+	return () => {
+		stopped = true;
+		window.clearTimeout(timer);
+	};
+}
