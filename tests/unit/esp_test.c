@@ -72,6 +72,10 @@ static const struct kat kats[] = {
          "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff", "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
          "c0ffee0100000001f0f1f2f3f4f5f6f7f8f9fafbfcfdfefface4627263ef211480933c261ba59eb5da914659"
          "5db41cdf8600de3655fd69a95155746b20df32ce271befb0c324eab9bf9afbf083768b555556eebd"},
+        {"null-sha256", IPSEC_ENC_NULL, IPSEC_AUTH_HMAC_SHA256_128, "", "",
+         "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20",
+         "c0ffee01000000014500002a00004000400122d60a5981830a5981c8080075fc12340001506f727463756c"
+         "6c69732045535000048045e78b90699b0aaaea9560fd2ad36f"},
 };
 
 static void
