@@ -156,6 +156,28 @@ test_kat_decap(void **state)
 			fail_msg("%s: decapsulation differs from the known answer", k->name);
 		assert_int_equal(in->replay.last, 1);
 
+		/* More packets through the same inbound context, each made by a fresh outbound
+		 * SA (whose first packet is plain CBC, as the encap KAT shows): checks that the
+		 * inbound cipher context carries no state from one packet into the next. */
+		for (uint32_t seq = 2; seq <= 4; seq++) {
+			struct esp_sa *out;
+			uint8_t buf[BUFCAP];
+			size_t off, len;
+
+			assert_int_equal(esp_sa_new(k->enc, k->auth, &keys, true, 0, &out), 0);
+			out->seq = seq - 1;
+			memcpy(buf + ESP_HEADROOM, inner, ilen);
+			buf[ESP_HEADROOM] = (uint8_t)(0x40 + seq); /* differ per packet */
+			assert_int_equal(esp_encap(out, buf, sizeof(buf), ESP_HEADROOM, ilen, &off,
+			                           &len, &why),
+			                 0);
+			assert_int_equal(esp_decap(in, buf + off, len, &ioff, &olen, &why), 0);
+			assert_int_equal(olen, ilen);
+			assert_int_equal(buf[off + ioff], 0x40 + seq);
+			assert_memory_equal(buf + off + ioff + 1, inner + 1, ilen - 1);
+			esp_sa_free(out);
+		}
+
 		/* The identical packet again is a replay. */
 		plen = unhex(k->esp, pkt, sizeof(pkt));
 		assert_int_equal(esp_decap(in, pkt, plen, &ioff, &olen, &why), -EALREADY);
