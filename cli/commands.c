@@ -5,11 +5,14 @@
 
 int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_db_init(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_ipsec_probe(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
         {"version", "version                      print the version", false, false, cmd_version},
         {"db-init", "db-init                      create and migrate the database (--db)", true,
          false, cmd_db_init},
+        {"ipsec-probe", "ipsec-probe                  which SA backend auto picks here, and why",
+         false, false, cmd_ipsec_probe},
 };
 
 const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));
