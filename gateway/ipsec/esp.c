@@ -523,7 +523,9 @@ esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, size_t
           enum esp_drop *why)
 {
 	struct esp_parts parts;
-	uint8_t icv[EVP_MAX_MD_SIZE], padlen, nh;
+	struct ipsec_cur c, inner;
+	uint8_t icv[EVP_MAX_MD_SIZE], padlen = 0, nh = 0;
+	const uint8_t *pad;
 	size_t plen, poff;
 	uint8_t *payload;
 	int ret;
@@ -567,19 +569,26 @@ esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, size_t
 		*why = ESP_DROP_CRYPTO;
 		return -EIO;
 	}
-	/* Trailer: ... padding, pad length, next header. plen >= block >= 4 from validation. */
-	padlen = payload[plen - 2];
-	nh = payload[plen - 1];
-	if ((size_t)padlen + 2 > plen) {
+	/* Trailer: inner packet, padding, pad length, next header; read through cursors over the
+	 * decrypted payload (plen >= block >= 4 from validation). */
+	ipsec_cur_init(&c, payload, plen);
+	if (ipsec_cur_skip(&c, plen - 2) < 0 || ipsec_cur_get_u8(&c, &padlen) < 0 ||
+	    ipsec_cur_get_u8(&c, &nh) < 0) {
+		*why = ESP_DROP_TRUNCATED;
+		return -EBADMSG;
+	}
+	ipsec_cur_init(&c, payload, plen - 2);
+	if (padlen > plen - 2 || ipsec_cur_get_child(&c, plen - 2 - padlen, &inner) < 0 ||
+	    ipsec_cur_get_ptr(&c, padlen, &pad) < 0) {
 		log_debug(LOG_IPSEC, "SA %08x seq %u: pad length %u exceeds payload %zu", sa->spi,
 		          parts.seq, padlen, plen);
 		*why = ESP_DROP_PAD;
 		return -EBADMSG;
 	}
 	for (size_t i = 0; i < padlen; i++) {
-		if (payload[plen - 2 - padlen + i] != (uint8_t)(i + 1)) {
+		if (pad[i] != (uint8_t)(i + 1)) {
 			log_debug(LOG_IPSEC, "SA %08x seq %u: pad byte %zu is %u, expected %zu",
-			          sa->spi, parts.seq, i, payload[plen - 2 - padlen + i], i + 1);
+			          sa->spi, parts.seq, i, pad[i], i + 1);
 			*why = ESP_DROP_PAD;
 			return -EBADMSG;
 		}
@@ -595,7 +604,7 @@ esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, size_t
 		return -EPROTONOSUPPORT;
 	}
 	*inner_off = poff;
-	*inner_len = plen - 2 - padlen;
+	*inner_len = ipsec_cur_left(&inner);
 	return 0;
 }
 
