@@ -5,7 +5,7 @@
  *   cmake --build build/rel -j2 --target portcullis_lib
  *   clang -O2 -D_GNU_SOURCE -I. bench/esp_bench.c build/rel/libportcullis_lib.a \
  *         -lcrypto -lmnl -o build/rel/esp_bench
- *   build/rel/esp_bench [packet_size] [seconds_per_case]  */
+ *   build/rel/esp_bench [packet_size] [seconds_per_case] [only_alg_substring]  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +45,7 @@ main(int argc, char **argv)
 	};
 	size_t size = argc > 1 ? (size_t)atoi(argv[1]) : 1400;
 	double secs = argc > 2 ? atof(argv[2]) : 1.0;
+	const char *only = argc > 3 ? argv[3] : NULL;
 	static uint8_t buf[ESP_HEADROOM + 65536 + ESP_TAILROOM], pkt[sizeof(buf)];
 
 	if (size < 20 || size > 65535)
@@ -60,6 +61,8 @@ main(int argc, char **argv)
 		double t0, te, td;
 		unsigned long n = 0, m = 0;
 
+		if (only != NULL && strstr(p->name, only) == NULL)
+			continue;
 		RAND_bytes(k.enc_key, sizeof(k.enc_key));
 		RAND_bytes(k.auth_key, sizeof(k.auth_key));
 		if (esp_sa_new(p->enc, p->auth, &k, true, 0, &out) < 0 ||

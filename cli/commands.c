@@ -13,6 +13,7 @@ int cmd_admin(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_token(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_show(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_uauth(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_ipsec_probe(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
         {"version", "version                      print the version", false, false, cmd_version},
@@ -38,6 +39,8 @@ const struct cli_command cli_commands[] = {
         {"uauth",
          "uauth [show|clear [USER|ADDR]] show uauth / clear uauth (--api live, --db stored)", false,
          false, cmd_uauth},
+        {"ipsec-probe", "ipsec-probe                  which SA backend auto picks here, and why",
+         false, false, cmd_ipsec_probe},
 };
 
 const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));

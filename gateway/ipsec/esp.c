@@ -285,8 +285,9 @@ esp_sa_new(enum ipsec_enc enc, enum ipsec_auth auth, const struct ipsec_keys *ke
 			ret = -ENOMEM;
 			goto out;
 		}
-		if (!EVP_CipherInit_ex2(sa->cctx, sa->cipher, keys->enc_key, NULL, outbound ? 1 : 0,
-		                        NULL) ||
+		/* A zero IV to start the CBC stream esp_cbc() continues (sa->chain is zero). */
+		if (!EVP_CipherInit_ex2(sa->cctx, sa->cipher, keys->enc_key, sa->chain,
+		                        outbound ? 1 : 0, NULL) ||
 		    !EVP_CIPHER_CTX_set_padding(sa->cctx, 0)) {
 			log_warn(LOG_IPSEC, "SA %08x: EVP_CipherInit_ex2 %s: failed", keys->spi,
 			         cname);
@@ -338,17 +339,42 @@ esp_icv(struct esp_sa *sa, const uint8_t *data, size_t len, uint8_t icv[EVP_MAX_
 	return 0;
 }
 
-/* CBC in place over p[0, len) (a multiple of the block size) with iv. */
+/* CBC in place over p[0, len) (a multiple of the block size, at least one block) with iv,
+ * without re-IV'ing the context. Successive EVP_CipherUpdate() calls on one context form one CBC
+ * stream whose chaining value after each packet is that packet's last ciphertext block
+ * (sa->chain). Folding iv ^ chain into the first block makes each packet CBC with its own iv:
+ *   encrypt: C1 = E((P1 ^ iv ^ chain) ^ chain) = E(P1 ^ iv)
+ *   decrypt: P1 = (D(C1) ^ chain) ^ chain ^ iv = D(C1) ^ iv
+ * This saves an EVP_CipherInit_ex2() per packet, whose parameter handling costs more than the
+ * cipher itself on small packets. After a failure the context is re-synchronised. */
 static int
 esp_cbc(struct esp_sa *sa, const uint8_t *iv, uint8_t *p, size_t len)
 {
-	int outl = 0;
+	static const uint8_t zero[ESP_MAX_BLOCK];
+	uint8_t last[ESP_MAX_BLOCK];
+	size_t b = sa->block;
+	int outl = 0, ok;
 
-	if (len > INT32_MAX)
+	if (len > INT32_MAX || len < b || len % b != 0)
 		return -EMSGSIZE;
-	if (!EVP_CipherInit_ex2(sa->cctx, NULL, NULL, iv, -1, NULL) ||
-	    !EVP_CipherUpdate(sa->cctx, p, &outl, p, (int)len) || (size_t)outl != len)
+	if (sa->outbound) {
+		for (size_t i = 0; i < b; i++)
+			p[i] ^= iv[i] ^ sa->chain[i];
+		ok = EVP_CipherUpdate(sa->cctx, p, &outl, p, (int)len) && (size_t)outl == len;
+		memcpy(sa->chain, p + len - b, b);
+	} else {
+		memcpy(last, p + len - b, b);
+		ok = EVP_CipherUpdate(sa->cctx, p, &outl, p, (int)len) && (size_t)outl == len;
+		for (size_t i = 0; i < b; i++)
+			p[i] ^= iv[i] ^ sa->chain[i];
+		memcpy(sa->chain, last, b);
+	}
+	if (!ok) {
+		memset(sa->chain, 0, sizeof(sa->chain));
+		if (!EVP_CipherInit_ex2(sa->cctx, NULL, NULL, zero, -1, NULL))
+			log_error(LOG_IPSEC, "SA %08x: EVP_CipherInit_ex2 resync: failed", sa->spi);
 		return -EIO;
+	}
 	return 0;
 }
 
@@ -497,7 +523,9 @@ esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, size_t
           enum esp_drop *why)
 {
 	struct esp_parts parts;
-	uint8_t icv[EVP_MAX_MD_SIZE], padlen, nh;
+	struct ipsec_cur c, inner;
+	uint8_t icv[EVP_MAX_MD_SIZE], padlen = 0, nh = 0;
+	const uint8_t *pad;
 	size_t plen, poff;
 	uint8_t *payload;
 	int ret;
@@ -541,19 +569,26 @@ esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, size_t
 		*why = ESP_DROP_CRYPTO;
 		return -EIO;
 	}
-	/* Trailer: ... padding, pad length, next header. plen >= block >= 4 from validation. */
-	padlen = payload[plen - 2];
-	nh = payload[plen - 1];
-	if ((size_t)padlen + 2 > plen) {
+	/* Trailer: inner packet, padding, pad length, next header; read through cursors over the
+	 * decrypted payload (plen >= block >= 4 from validation). */
+	ipsec_cur_init(&c, payload, plen);
+	if (ipsec_cur_skip(&c, plen - 2) < 0 || ipsec_cur_get_u8(&c, &padlen) < 0 ||
+	    ipsec_cur_get_u8(&c, &nh) < 0) {
+		*why = ESP_DROP_TRUNCATED;
+		return -EBADMSG;
+	}
+	ipsec_cur_init(&c, payload, plen - 2);
+	if (padlen > plen - 2 || ipsec_cur_get_child(&c, plen - 2 - padlen, &inner) < 0 ||
+	    ipsec_cur_get_ptr(&c, padlen, &pad) < 0) {
 		log_debug(LOG_IPSEC, "SA %08x seq %u: pad length %u exceeds payload %zu", sa->spi,
 		          parts.seq, padlen, plen);
 		*why = ESP_DROP_PAD;
 		return -EBADMSG;
 	}
 	for (size_t i = 0; i < padlen; i++) {
-		if (payload[plen - 2 - padlen + i] != (uint8_t)(i + 1)) {
+		if (pad[i] != (uint8_t)(i + 1)) {
 			log_debug(LOG_IPSEC, "SA %08x seq %u: pad byte %zu is %u, expected %zu",
-			          sa->spi, parts.seq, i, payload[plen - 2 - padlen + i], i + 1);
+			          sa->spi, parts.seq, i, pad[i], i + 1);
 			*why = ESP_DROP_PAD;
 			return -EBADMSG;
 		}
@@ -569,7 +604,7 @@ esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, size_t
 		return -EPROTONOSUPPORT;
 	}
 	*inner_off = poff;
-	*inner_len = plen - 2 - padlen;
+	*inner_len = ipsec_cur_left(&inner);
 	return 0;
 }
 

@@ -3,8 +3,9 @@
  * (RFC 6479 bitmap) and padding check. Ciphers: DES/3DES/AES-CBC (RFC 2405, 2451, 3602) or NULL
  * (RFC 2410); integrity: HMAC-MD5-96, HMAC-SHA1-96 (RFC 2403/2404), HMAC-SHA256-128 (RFC 4868).
  *
- * No allocation per packet: the cipher and MAC contexts are keyed once in esp_sa_new() and only
- * re-IV'd / re-initialised per packet, and both transforms work in place in the caller's buffer.
+ * No allocation per packet in our code: the cipher and MAC contexts are keyed once in esp_sa_new();
+ * per packet the IV is folded into the running CBC stream and the MAC restarted with its key,
+ * and both transforms work in place in the caller's buffer.
  * The outer IP/UDP header is not part of the transform: the caller's socket adds it. */
 #ifndef PORTCULLIS_IPSEC_ESP_H
 #define PORTCULLIS_IPSEC_ESP_H
@@ -80,6 +81,7 @@ struct esp_sa {
 	struct esp_replay replay;
 	EVP_CIPHER *cipher;
 	EVP_CIPHER_CTX *cctx;
+	uint8_t chain[ESP_MAX_BLOCK]; /* CBC chaining value of cctx (see esp_cbc()) */
 	EVP_MAC *mac;
 	EVP_MAC_CTX *mctx;
 	size_t iv_pool_used;

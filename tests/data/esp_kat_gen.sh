@@ -21,9 +21,13 @@ vector() { # name cipher keyhex ivhex block digest authkeyhex icvbytes
 	trailer=""
 	for ((i = 1; i <= pad; i++)); do trailer+=$(printf '%02x' "$i"); done
 	trailer+=$(printf '%02x' "$pad")04
-	ct=$(echo -n "$INNER$trailer" | xxd -r -p |
-		openssl enc -provider legacy -provider default -"$cipher" -K "$key" -iv "$iv" -nopad |
-		xxd -p | tr -d '\n')
+	if [ "$cipher" = null ]; then # RFC 2410: no IV, payload in clear, 4-byte alignment
+		ct=$INNER$trailer
+	else
+		ct=$(echo -n "$INNER$trailer" | xxd -r -p |
+			openssl enc -provider legacy -provider default -"$cipher" -K "$key" -iv "$iv" \
+				-nopad | xxd -p | tr -d '\n')
+	fi
 	icv=$(echo -n "$SPI$SEQ$iv$ct" | xxd -r -p |
 		openssl dgst -"$md" -mac HMAC -macopt hexkey:"$akey" -binary | xxd -p | tr -d '\n')
 	icv=${icv:0:$((icvlen * 2))}
@@ -42,3 +46,5 @@ vector aes192-sha256 aes-192-cbc 8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7
 	4a656665000102030405060708090a0b0c0d0e0f101112131415161718191a1b 16
 vector aes256-md5 aes-256-cbc 603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4 \
 	f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff 16 md5 0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b 12
+vector null-sha256 null "" "" 4 sha256 \
+	0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20 16

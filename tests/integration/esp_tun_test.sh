@@ -227,6 +227,13 @@ EOP
 }
 
 setup_net
+# The operator's view of backend selection in this namespace (no kernel ESP here -> tun).
+CLI=${PORTCULLIS:-$BUILD/portcullis}
+ip netns exec "$NS_G" "$CLI" ipsec-probe >"$WORK/probe.log" 2>&1 || fail "portcullis ipsec-probe"
+grep -q '^auto backend: tun' "$WORK/probe.log" || fail "ipsec-probe: $(cat "$WORK/probe.log")"
+ip netns exec "$NS_G" "$CLI" --json ipsec-probe |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["auto"] == "tun" and d["reason"]' ||
+	fail "ipsec-probe --json"
 run_mode 0 des md5 8 16
 run_mode 1 aes256 sha1 32 20
 run_mode 0 3des sha256 24 32

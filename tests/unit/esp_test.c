@@ -72,6 +72,10 @@ static const struct kat kats[] = {
          "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff", "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
          "c0ffee0100000001f0f1f2f3f4f5f6f7f8f9fafbfcfdfefface4627263ef211480933c261ba59eb5da914659"
          "5db41cdf8600de3655fd69a95155746b20df32ce271befb0c324eab9bf9afbf083768b555556eebd"},
+        {"null-sha256", IPSEC_ENC_NULL, IPSEC_AUTH_HMAC_SHA256_128, "", "",
+         "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20",
+         "c0ffee01000000014500002a00004000400122d60a5981830a5981c8080075fc12340001506f727463756c"
+         "6c69732045535000048045e78b90699b0aaaea9560fd2ad36f"},
 };
 
 static void
@@ -151,6 +155,28 @@ test_kat_decap(void **state)
 		if (olen != ilen || memcmp(pkt + ioff, inner, ilen) != 0)
 			fail_msg("%s: decapsulation differs from the known answer", k->name);
 		assert_int_equal(in->replay.last, 1);
+
+		/* More packets through the same inbound context, each made by a fresh outbound
+		 * SA (whose first packet is plain CBC, as the encap KAT shows): checks that the
+		 * inbound cipher context carries no state from one packet into the next. */
+		for (uint32_t seq = 2; seq <= 4; seq++) {
+			struct esp_sa *out;
+			uint8_t buf[BUFCAP];
+			size_t off, len;
+
+			assert_int_equal(esp_sa_new(k->enc, k->auth, &keys, true, 0, &out), 0);
+			out->seq = seq - 1;
+			memcpy(buf + ESP_HEADROOM, inner, ilen);
+			buf[ESP_HEADROOM] = (uint8_t)(0x40 + seq); /* differ per packet */
+			assert_int_equal(esp_encap(out, buf, sizeof(buf), ESP_HEADROOM, ilen, &off,
+			                           &len, &why),
+			                 0);
+			assert_int_equal(esp_decap(in, buf + off, len, &ioff, &olen, &why), 0);
+			assert_int_equal(olen, ilen);
+			assert_int_equal(buf[off + ioff], 0x40 + seq);
+			assert_memory_equal(buf + off + ioff + 1, inner + 1, ilen - 1);
+			esp_sa_free(out);
+		}
 
 		/* The identical packet again is a replay. */
 		plen = unhex(k->esp, pkt, sizeof(pkt));
