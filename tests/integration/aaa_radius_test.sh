@@ -71,6 +71,9 @@ start_radius one 127.0.0.1 18120 18130
 sleep 0.5
 out=$(pc aaa deliver --wait 20000 --backoff 200 || true)
 echo "$out" | grep -q 'outbox: 0 pending' && pass "outbox drained after restart" || fail "deliver: $out"
+pc aaa outbox | grep "session=S-$$-2" | grep -c 'state=delivered .*dup=0' | grep -qx 2 &&
+	pass "records refused by ICMP port unreachable are not flagged possible_duplicate" ||
+	fail "dup flags: $(pc aaa outbox | grep S-$$-2)"
 n=$(grep -c "Acct-Session-Id = \"S-$$-2\"" "$DET1" || true)
 [ "$n" -ge 2 ] && pass "Start and Stop of S-$$-2 arrived after restart ($n records)" ||
 	fail "S-$$-2 records in detail: $n"

@@ -491,12 +491,15 @@ test_restart_and_duplicate(void **state)
 	snprintf(ev.user, sizeof(ev.user), "u2");
 	snprintf(ev.service, sizeof(ev.service), "telnet");
 	assert_int_equal(aaa_account(f->aaa, &ev, &err), 0);
-	run_for(f, 1300); /* sent, never acknowledged */
+	run_for(f, 1500); /* sent, never acknowledged; a second attempt is under way */
 	assert_int_equal(q(f, "SELECT COUNT(*) FROM acct_record WHERE state = 'pending' AND "
-	                      "attempts >= 1 AND last_error LIKE 'sent:%%'"),
+	                      "attempts = 2 AND last_error IS NULL"),
 	                 1);
-	aaa_free(f->aaa); /* the gateway stops */
+	aaa_free(f->aaa); /* the gateway stops: waits for that attempt and records its outcome */
 	f->aaa = NULL;
+	assert_int_equal(q(f, "SELECT COUNT(*) FROM acct_record WHERE state = 'pending' AND "
+	                      "attempts = 2 AND last_error LIKE 'sent:%%'"),
+	                 1);
 	__atomic_store_n(&f->srv.mode, SRV_ACK, __ATOMIC_SEQ_CST);
 	new_aaa(f); /* and starts again: pending records are picked up */
 	assert_int_equal(aaa_outbox_wait(f->aaa, 5000, on_drained, &drained), 0);
