@@ -1033,11 +1033,13 @@ waiters_check(struct aaa *aaa, bool force_timeout_check)
 static void
 pump_fire(struct loop *loop, void *arg)
 {
+	/* the oldest pending record of each (session, group), if due: a Stop never overtakes its
+	 * Start. O(pending) per run via the state index (a correlated NOT EXISTS took 300 ms at
+	 * 1000 pending records). */
 	static const char sql[] =
-	        "SELECT r.id FROM acct_record r WHERE r.state = 'pending' AND"
-	        " r.next_attempt_at_ms <= ?1 AND NOT EXISTS (SELECT 1 FROM acct_record e WHERE"
-	        " e.state = 'pending' AND e.session_id = r.session_id AND e.server_group IS"
-	        " r.server_group AND e.id < r.id) ORDER BY r.id LIMIT ?2";
+	        "SELECT r.id FROM acct_record r JOIN (SELECT MIN(id) AS id FROM acct_record"
+	        " WHERE state = 'pending' GROUP BY session_id, server_group) h ON r.id = h.id"
+	        " WHERE r.next_attempt_at_ms <= ?1 ORDER BY r.id LIMIT ?2";
 	struct aaa *aaa = arg;
 	int64_t ids[AAA_OUTBOX_INFLIGHT * 2];
 	int n = 0, room = AAA_OUTBOX_INFLIGHT - aaa->ninflight;
@@ -1124,9 +1126,13 @@ aaa_account(struct aaa *aaa, const struct aaa_acct_event *ev, struct pc_err *err
 		return pc_err_set(err, PC_ERR_INVALID, NULL, "counter beyond 2^63");
 	ip_str(ev->caller_addr, caller);
 	ip_str(ev->peer_addr, peer);
-	rc = db_prepare(aaa->db, sql, &st, err);
+	/* the outbox promise: the record is on disk (WAL synced) when this returns */
+	rc = db_exec(aaa->db, "PRAGMA synchronous = FULL", err);
 	if (rc < 0)
 		return rc;
+	rc = db_prepare(aaa->db, sql, &st, err);
+	if (rc < 0)
+		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)epoch_ms());
 	sqlite3_bind_text(st, 2, acct_type_names[ev->type], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ev->session_id, -1, SQLITE_STATIC);
@@ -1151,12 +1157,18 @@ aaa_account(struct aaa *aaa, const struct aaa_acct_event *ev, struct pc_err *err
 	sqlite3_bind_text(st, 17, ev->group, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_error(aaa->db, err, "insert acct_record");
+	if (rc != SQLITE_DONE) {
+		rc = db_error(aaa->db, err, "insert acct_record");
+		goto out;
+	}
+	rc = 0;
 	log_info(LOG_AAA, "accounting %s for user %s session %s queued for group %s",
 	         acct_type_names[ev->type], ev->user, ev->session_id, ev->group);
 	pump_schedule(aaa, 0);
-	return 0;
+out:
+	if (db_exec(aaa->db, "PRAGMA synchronous = NORMAL", NULL) < 0)
+		log_warn(LOG_AAA, "PRAGMA synchronous = NORMAL failed");
+	return rc;
 }
 
 int
@@ -1310,8 +1322,9 @@ aaa_new(struct loop *loop, const char *db_path, struct aaa **out)
 		log_error(LOG_AAA, "open %s: %s", db_path, err.msg);
 		goto fail;
 	}
-	/* the outbox promise: a record is on disk when aaa_account() returns */
-	rc = db_exec(aaa->db, "PRAGMA synchronous = FULL", &err);
+	/* delivery bookkeeping (attempts, delivered) may lose its last commits on power loss: the
+	 * record is then re-sent, flagged possible_duplicate. aaa_account() itself syncs. */
+	rc = db_exec(aaa->db, "PRAGMA synchronous = NORMAL", &err);
 	if (rc < 0)
 		goto fail;
 	rc = aaa_reload(aaa, &err);
