@@ -181,8 +181,8 @@ cmd_test(struct cli_ctx *ctx, int argc, char **argv)
 			health = true;
 			break;
 		case OPT_REPEAT:
-			if (parse_u64(optarg, &repeat) < 0 || repeat < 1 || repeat > 100)
-				return cli_fail("--repeat: expected 1..100, got '%s'", optarg);
+			if (parse_u64(optarg, &repeat) < 0 || repeat < 1 || repeat > 100000)
+				return cli_fail("--repeat: expected 1..100000, got '%s'", optarg);
 			break;
 		default:
 			return cli_fail(
@@ -244,6 +244,7 @@ enum {
 	OPT_WAIT,
 	OPT_BACKOFF,
 	OPT_AHEALTH,
+	OPT_COUNT,
 };
 
 static int
@@ -267,9 +268,11 @@ cmd_account_test(struct cli_ctx *ctx, int argc, char **argv)
 	        {"wait", required_argument, NULL, OPT_WAIT},
 	        {"backoff", required_argument, NULL, OPT_BACKOFF},
 	        {"health", no_argument, NULL, OPT_AHEALTH},
+	        {"count", required_argument, NULL, OPT_COUNT},
 	        {NULL, 0, NULL, 0},
 	};
 	struct aaa_acct_event ev = {.type = AAA_ACCT_START};
+	uint64_t count = 1, t0;
 	struct run_state s = {0};
 	struct pc_err err = {0};
 	uint64_t v, wait_ms = 10000, backoff = 0;
@@ -361,13 +364,17 @@ cmd_account_test(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_AHEALTH:
 			health = true;
 			break;
+		case OPT_COUNT:
+			if (parse_u64(optarg, &count) < 0 || count < 1 || count > 100000)
+				return cli_fail("--count: expected 1..100000, got '%s'", optarg);
+			break;
 		default:
 			return cli_fail(
 			        "usage: aaa account-test GROUP USER --type start|stop|interim "
 			        "--session ID [--task N] [--caller A] [--peer A] [--service S] "
 			        "[--protocol P] [--elapsed S] [--bytes-in N] [--bytes-out N] "
 			        "[--packets-in N] [--packets-out N] [--cause C] [--wait MS] "
-			        "[--backoff MS]");
+			        "[--backoff MS] [--count N]");
 		}
 	}
 #undef STR_OPT
@@ -382,19 +389,31 @@ cmd_account_test(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail("--session ID is required");
 	if (start(ctx, &s, backoff) != 0)
 		return 1;
-	rc = aaa_account(s.aaa, &ev, &err);
-	if (rc < 0) {
-		stop(&s);
-		return cli_fail("aaa_account: %s", err.msg);
+	t0 = loop_now_ms();
+	for (uint64_t i = 0; i < count; i++) {
+		struct aaa_acct_event e = ev;
+
+		/* --count N: N sessions, "ID-1".."ID-N" (benchmarks) */
+		if (count > 1 && snprintf(e.session_id, sizeof(e.session_id), "%.40s-%" PRIu64,
+		                          ev.session_id, i + 1) >= (int)sizeof(e.session_id)) {
+			stop(&s);
+			return cli_fail("--session too long for --count");
+		}
+		rc = aaa_account(s.aaa, &e, &err);
+		if (rc < 0) {
+			stop(&s);
+			return cli_fail("aaa_account: %s", err.msg);
+		}
 	}
-	printf("queued %s record for session %s\n",
+	printf("queued %" PRIu64 " %s record(s) for session %s%s in %" PRIu64 " ms\n", count,
 	       ev.type == AAA_ACCT_START  ? "start"
 	       : ev.type == AAA_ACCT_STOP ? "stop"
 	                                  : "interim",
-	       ev.session_id);
+	       ev.session_id, count > 1 ? "-N" : "", loop_now_ms() - t0);
 	if (wait_ms > 0) {
 		aaa_outbox_wait(s.aaa, wait_ms, on_drain, &s);
 		loop_run(s.loop);
+		printf("waited %" PRIu64 " ms\n", loop_now_ms() - t0);
 	}
 	rc = aaa_outbox_pending(s.aaa);
 	printf("outbox: %d pending\n", rc);

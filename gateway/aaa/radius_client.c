@@ -73,7 +73,7 @@ exchange(const struct aaa_server_cfg *srv, const uint8_t *pkt, size_t len, uint8
 	                         .sin_addr.s_addr = htonl(srv->addr)};
 	uint8_t rbuf[RADIUS_MAX_PACKET];
 	char last_bad[200] = "";
-	int fd, rc = -1;
+	int fd, rc = -1, sent = 0, refused = 0;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -93,6 +93,7 @@ exchange(const struct aaa_server_cfg *srv, const uint8_t *pkt, size_t len, uint8
 			continue;
 		}
 		out->transmitted = true;
+		sent++;
 		for (;;) {
 			struct pollfd p = {.fd = fd, .events = POLLIN};
 			uint64_t now = loop_now_ms();
@@ -106,8 +107,10 @@ exchange(const struct aaa_server_cfg *srv, const uint8_t *pkt, size_t len, uint8
 			n = recv(fd, rbuf, sizeof(rbuf), 0);
 			if (n < 0) {
 				snprintf(last_bad, sizeof(last_bad), "recv: %s", strerror(errno));
-				if (errno == ECONNREFUSED)
+				if (errno == ECONNREFUSED) {
+					refused++;
 					break; /* ICMP port unreachable */
+				}
 				continue;
 			}
 			if (radius_check_reply(rbuf, (size_t)n, code, id, auth, srv->key, false,
@@ -122,6 +125,10 @@ exchange(const struct aaa_server_cfg *srv, const uint8_t *pkt, size_t len, uint8
 		if (loop_now_ms() < deadline) /* refused at once: wait out the try anyway */
 			usleep((useconds_t)((deadline - loop_now_ms()) * 1000));
 	}
+	/* every transmission answered by ICMP port unreachable: nothing reached a server, so a
+	 * later re-send is not a possible duplicate */
+	if (sent > 0 && refused == sent)
+		out->transmitted = false;
 	if (last_bad[0] != '\0')
 		set_result(out,
 		           strncmp(last_bad, "recv:", 5) == 0 ? AAA_ATT_NO_ANSWER

@@ -37,15 +37,21 @@ fi
 # --- accounting Start/Stop
 pc aaa account-test RAD alice --type start --session S-$$-1 --task 11 --caller 10.89.129.200 \
 	--peer 192.168.1.50 --service ipsec >/dev/null
+pc aaa account-test RAD alice --type interim --session S-$$-1 --task 11 --caller 10.89.129.200 \
+	--peer 192.168.1.50 --service ipsec --elapsed 1800 --bytes-in 300 --bytes-out 400 >/dev/null
 pc aaa account-test RAD alice --type stop --session S-$$-1 --task 11 --caller 10.89.129.200 \
 	--peer 192.168.1.50 --service ipsec --elapsed 3725 --bytes-in 4294967396 --bytes-out 5000 \
 	--packets-in 40 --packets-out 50 --cause user-request >/dev/null
-python3 - "$DET1" "S-$$-1" <<'PY' && pass "Start and Stop in the detail file with the right values" || fail "detail file content"
+python3 - "$DET1" "S-$$-1" <<'PY' && pass "Start, Interim-Update and Stop in the detail file with the right values" || fail "detail file content"
 import sys
 recs = open(sys.argv[1]).read().strip().split("\n\n")
 mine = [r for r in recs if 'Acct-Session-Id = "%s"' % sys.argv[2] in r]
-assert len(mine) == 2, "want 2 records, got %d" % len(mine)
-start, stop = mine
+assert len(mine) == 3, "want 3 records, got %d" % len(mine)
+start, interim, stop = mine
+for want in ["Acct-Status-Type = Interim-Update", "Acct-Session-Time = 1800",
+             "Acct-Input-Octets = 300", "Acct-Output-Octets = 400"]:
+    assert want in interim, "missing %s in\n%s" % (want, interim)
+assert "Acct-Terminate-Cause" not in interim, interim
 assert "Acct-Status-Type = Start" in start, start
 assert "Framed-IP-Address = 10.89.129.200" in start, start
 for want in ["Acct-Status-Type = Stop", "Acct-Session-Time = 3725", "Acct-Input-Octets = 100",
@@ -71,6 +77,9 @@ start_radius one 127.0.0.1 18120 18130
 sleep 0.5
 out=$(pc aaa deliver --wait 20000 --backoff 200 || true)
 echo "$out" | grep -q 'outbox: 0 pending' && pass "outbox drained after restart" || fail "deliver: $out"
+pc aaa outbox | grep "session=S-$$-2" | grep -c 'state=delivered .*dup=0' | grep -qx 2 &&
+	pass "records refused by ICMP port unreachable are not flagged possible_duplicate" ||
+	fail "dup flags: $(pc aaa outbox | grep S-$$-2)"
 n=$(grep -c "Acct-Session-Id = \"S-$$-2\"" "$DET1" || true)
 [ "$n" -ge 2 ] && pass "Start and Stop of S-$$-2 arrived after restart ($n records)" ||
 	fail "S-$$-2 records in detail: $n"

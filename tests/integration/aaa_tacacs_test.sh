@@ -90,7 +90,13 @@ tshark -r "$TMP/tac.pcap" -o "tacplus.key:$TAC_KEY" -Y tacplus -T fields -e fram
 	-e tacplus.request -e tacplus.type -e tacplus.seqno -e tacplus.user -e tacplus.arg_value \
 	>"$TMP/tshark.fields" 2>"$TMP/tshark.err" || fail "tshark read: $(cat "$TMP/tshark.err")"
 bad=$(tshark -r "$TMP/tac.pcap" -o "tacplus.key:$TAC_KEY" \
-	-Y '_ws.malformed || _ws.expert.severity >= "Error"' 2>/dev/null | wc -l)
+	-Y '_ws.malformed || _ws.expert.severity >= "Error"' 2>"$TMP/tshark.err" | wc -l)
+[ -s "$TMP/tshark.err" ] && grep -v '^Running as user' "$TMP/tshark.err" | grep -q . &&
+	fail "tshark filter error: $(cat "$TMP/tshark.err")"
+# control: the same check with a wrong key must see malformed packets, or it proves nothing
+ctl=$(tshark -r "$TMP/tac.pcap" -o "tacplus.key:not-$TAC_KEY" -Y '_ws.malformed' 2>/dev/null | wc -l)
+[ "$ctl" -gt 0 ] && pass "control: with a wrong key tshark flags $ctl packets malformed" ||
+	fail "control: wrong key decoded cleanly?"
 total=$(wc -l <"$TMP/tshark.fields")
 requests=$(awk -F'\t' '$2 == "1"' "$TMP/tshark.fields" | wc -l)
 [ "$bad" -eq 0 ] && [ "$total" -ge 20 ] &&

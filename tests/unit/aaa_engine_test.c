@@ -491,12 +491,15 @@ test_restart_and_duplicate(void **state)
 	snprintf(ev.user, sizeof(ev.user), "u2");
 	snprintf(ev.service, sizeof(ev.service), "telnet");
 	assert_int_equal(aaa_account(f->aaa, &ev, &err), 0);
-	run_for(f, 1300); /* sent, never acknowledged */
+	run_for(f, 1500); /* sent, never acknowledged; a second attempt is under way */
 	assert_int_equal(q(f, "SELECT COUNT(*) FROM acct_record WHERE state = 'pending' AND "
-	                      "attempts >= 1 AND last_error LIKE 'sent:%%'"),
+	                      "attempts = 2 AND last_error IS NULL"),
 	                 1);
-	aaa_free(f->aaa); /* the gateway stops */
+	aaa_free(f->aaa); /* the gateway stops: waits for that attempt and records its outcome */
 	f->aaa = NULL;
+	assert_int_equal(q(f, "SELECT COUNT(*) FROM acct_record WHERE state = 'pending' AND "
+	                      "attempts = 2 AND last_error LIKE 'sent:%%'"),
+	                 1);
 	__atomic_store_n(&f->srv.mode, SRV_ACK, __ATOMIC_SEQ_CST);
 	new_aaa(f); /* and starts again: pending records are picked up */
 	assert_int_equal(aaa_outbox_wait(f->aaa, 5000, on_drained, &drained), 0);
@@ -509,6 +512,67 @@ test_restart_and_duplicate(void **state)
 	srv_stop(&f->srv);
 }
 
+struct many {
+	int calls[64];
+	int accepted;
+	int done;
+	int want;
+	struct loop *loop;
+};
+
+struct many_arg {
+	struct many *m;
+	int i;
+};
+
+static void
+on_many(void *arg, const struct aaa_auth_result *res)
+{
+	struct many_arg *a = arg;
+
+	a->m->calls[a->i]++;
+	a->m->accepted += res->result == AAA_ACCEPT;
+	if (++a->m->done == a->m->want)
+		loop_stop(a->m->loop);
+}
+
+/* 64 requests at once through 4 workers; half cancelled at once: every other one answered
+ * exactly once, the cancelled ones never. */
+static void
+test_many_concurrent(void **state)
+{
+	struct fx *f = *state;
+	struct many m = {.want = 32, .loop = f->loop};
+	struct many_arg args[64];
+	uint64_t ids[64];
+
+	srv_start(&f->srv, SRV_ACK);
+	sql(f,
+	    "INSERT INTO aaa_server_group(id, name, protocol) VALUES (1, 'T', 'tacacs+');"
+	    "INSERT INTO aaa_server_host(group_id, address, key_secret, timeout_s, auth_port) "
+	    "VALUES (1, '127.0.0.1', '%s', 5, %u)",
+	    KEY, f->srv.port);
+	new_aaa(f);
+	for (int i = 0; i < 64; i++) {
+		struct aaa_auth_req req = {.service = AAA_SVC_HTTP};
+
+		snprintf(req.group, sizeof(req.group), "%s", i % 4 == 3 ? "LOCAL" : "T");
+		snprintf(req.user, sizeof(req.user), "%s", i % 4 == 3 ? "loc" : "user");
+		snprintf(req.password, sizeof(req.password), "%s", i % 4 == 3 ? "letmein" : "good");
+		args[i] = (struct many_arg){.m = &m, .i = i};
+		assert_int_equal(aaa_authenticate(f->aaa, &req, on_many, &args[i], &ids[i]), 0);
+	}
+	for (int i = 1; i < 64; i += 2)
+		aaa_cancel(f->aaa, ids[i]);
+	run_for(f, 20000);
+	assert_int_equal(m.done, 32);
+	assert_int_equal(m.accepted, 32);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(m.calls[i], i % 2 == 0 ? 1 : 0);
+	run_for(f, 200); /* cancelled ones coming back from the workers change nothing */
+	assert_int_equal(m.done, 32);
+}
+
 int
 main(void)
 {
@@ -518,6 +582,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_dead_host_skipped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_outbox_retry_backoff, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_restart_and_duplicate, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_many_concurrent, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
