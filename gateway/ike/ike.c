@@ -527,7 +527,9 @@ check_sa(struct ike_sa *sa, uint64_t now)
 	}
 	if (sa->vid_dpd && ike->dpd_idle_s > 0 && sa->state == ST_ESTAB &&
 	    now - last_in > ike->dpd_idle_s * 1000ull) {
-		if (sa->dpd_sent_ms != 0 && now - sa->dpd_sent_ms < 5000)
+		uint64_t retry_ms = ike->dpd_idle_s < 5 ? ike->dpd_idle_s * 1000ull : 5000;
+
+		if (sa->dpd_sent_ms != 0 && now - sa->dpd_sent_ms < retry_ms)
 			return false;
 		if (sa->dpd_tries >= ike->dpd_retries) {
 			ike_sa_kill(sa, "dpd: peer dead", false);

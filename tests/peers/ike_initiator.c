@@ -767,3 +767,45 @@ ike_init_delete(struct ike_init *in)
 	ike_w_bytes(&pl, in->sa.cr, 8);
 	return send_info(in, IKE_PL_D, &pl);
 }
+
+int
+ike_init_expect_dpd(struct ike_init *in, bool answer, uint32_t *seq)
+{
+	uint8_t *buf = malloc(IKE_MAX_DATAGRAM);
+	struct ike_msg *m = malloc(sizeof(*m));
+	struct ike_perr e = {0};
+	struct ike_notify nt;
+	int r = -ENOMEM;
+
+	if (buf == NULL || m == NULL)
+		goto out;
+	r = recv_enc(in, buf, IKE_MAX_DATAGRAM, m);
+	if (r < 0)
+		goto out;
+	if (m->hdr.exch != IKE_EX_INFO || m->n != 2 || m->pl[1].type != IKE_PL_N ||
+	    ike_pld_parse_notify(m->pl[1].body, m->pl[1].len, &nt, &e) < 0 ||
+	    nt.type != IKE_N_R_U_THERE || nt.data_len != 4 || nt.spi_size != 16 ||
+	    memcmp(nt.spi, in->sa.ci, 8) != 0 || memcmp(nt.spi + 8, in->sa.cr, 8) != 0) {
+		r = ierr(in, "expected an R-U-THERE with both cookies as SPI");
+		goto out;
+	}
+	*seq = (uint32_t)nt.data[0] << 24 | (uint32_t)nt.data[1] << 16 | (uint32_t)nt.data[2] << 8 |
+	       nt.data[3];
+	r = 0;
+	if (answer) {
+		struct ike_wbuf pl = {0};
+
+		ike_w_u32(&pl, 1);
+		ike_w_u8(&pl, 1);
+		ike_w_u8(&pl, 16);
+		ike_w_u16(&pl, IKE_N_R_U_THERE_ACK);
+		ike_w_bytes(&pl, in->sa.ci, 8);
+		ike_w_bytes(&pl, in->sa.cr, 8);
+		ike_w_u32(&pl, *seq);
+		r = send_info(in, IKE_PL_N, &pl);
+	}
+out:
+	free(m);
+	free(buf);
+	return r;
+}

@@ -267,6 +267,13 @@ wait_for(loop_cmd_fn fn, int want)
 	return v;
 }
 
+static int
+cmd_dpd_on(struct loop *loop, void *arg)
+{
+	ike_set_dpd(R.ike, 1, 2);
+	return 0;
+}
+
 static void
 cfg_init(struct ike_init_cfg *c, bool unity, const char *user, const char *pw)
 {
@@ -500,6 +507,37 @@ test_clear_sa(void **state)
 	ike_init_close(&in);
 }
 
+static void
+test_gateway_dpd_dead_peer(void **state)
+{
+	struct ike_init in;
+	struct ike_init_result res;
+	uint32_t s1 = 0, s2 = 0, s3 = 0;
+	int n = -1;
+
+	connect_full(&in, &res, true, "cisco_customer");
+	assert_int_equal(wait_for(cmd_count_live, 1), 1);
+	assert_int_equal(loop_call(R.loop, cmd_dpd_on, NULL, 1000), 0);
+	/* an answered R-U-THERE keeps the tunnel */
+	if (ike_init_expect_dpd(&in, true, &s1) < 0)
+		fail_msg("dpd: %s", in.err);
+	if (ike_init_expect_dpd(&in, false, &s2) < 0)
+		fail_msg("dpd: %s", in.err);
+	assert_int_equal(s2, s1 + 1);
+	assert_int_equal(loop_call(R.loop, cmd_count_sas, NULL, 1000), 1);
+	/* unanswered ones: the peer is declared dead after the retries */
+	if (ike_init_expect_dpd(&in, false, &s3) < 0)
+		fail_msg("dpd: %s", in.err);
+	for (int i = 0; i < 100 && n != 0; i++) {
+		n = loop_call(R.loop, cmd_count_sas, NULL, 1000);
+		usleep(50000);
+	}
+	assert_int_equal(n, 0);
+	assert_string_equal(R.last_down_reason, "dpd: peer dead");
+	assert_int_equal(loop_call(R.loop, cmd_active_leases, NULL, 1000), 0);
+	ike_init_close(&in);
+}
+
 int
 main(void)
 {
@@ -512,6 +550,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_wrong_group_password, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_malformed_am1_gets_notify, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_clear_sa, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_gateway_dpd_dead_peer, setup, teardown),
 	};
 
 	log_set_all_levels(getenv("IKE_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
