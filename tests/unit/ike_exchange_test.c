@@ -274,6 +274,13 @@ cmd_dpd_on(struct loop *loop, void *arg)
 	return 0;
 }
 
+static int
+cmd_fast_rtx(struct loop *loop, void *arg)
+{
+	R.ike->rtx_base_ms = 100;
+	return 0;
+}
+
 static void
 cfg_init(struct ike_init_cfg *c, bool unity, const char *user, const char *pw)
 {
@@ -538,6 +545,34 @@ test_gateway_dpd_dead_peer(void **state)
 	ike_init_close(&in);
 }
 
+static void
+test_retransmission_then_giveup(void **state)
+{
+	struct ike_init in;
+	struct ike_init_cfg c;
+	uint8_t *a = malloc(IKE_MAX_DATAGRAM), *b = malloc(IKE_MAX_DATAGRAM);
+	int na, nb, n = -1;
+
+	assert_int_equal(loop_call(R.loop, cmd_fast_rtx, NULL, 1000), 0);
+	cfg_init(&c, true, "cisco_customer", "cisco");
+	assert_int_equal(ike_init_open(&in, &c), 0);
+	assert_int_equal(ike_init_phase1(&in), 0);
+	/* the Xauth REQUEST, then the same bytes again: we never answer */
+	na = recv_raw(&in, a, IKE_MAX_DATAGRAM);
+	nb = recv_raw(&in, b, IKE_MAX_DATAGRAM);
+	assert_true(na > IKE_HDR_LEN);
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, (size_t)na);
+	for (int i = 0; i < 200 && n != 0; i++) {
+		n = loop_call(R.loop, cmd_count_sas, NULL, 1000);
+		usleep(50000);
+	}
+	assert_int_equal(n, 0);
+	free(a);
+	free(b);
+	ike_init_close(&in);
+}
+
 int
 main(void)
 {
@@ -551,6 +586,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_malformed_am1_gets_notify, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_clear_sa, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_gateway_dpd_dead_peer, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_retransmission_then_giveup, setup, teardown),
 	};
 
 	log_set_all_levels(getenv("IKE_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
