@@ -311,14 +311,16 @@ ike_init_phase1(struct ike_init *in)
 	}
 	ike_w_hdr(w, sa->ci, sa->cr, IKE_EX_AGGR, IKE_FLAG_ENC, 0);
 	ike_w_pl(w, IKE_PL_HASH, h, sa->hlen);
-	off = ike_w_pl_begin(w, IKE_PL_N);
-	ike_w_u32(w, 1);
-	ike_w_u8(w, 1);
-	ike_w_u8(w, 16);
-	ike_w_u16(w, IKE_N_INITIAL_CONTACT);
-	ike_w_bytes(w, sa->ci, 8);
-	ike_w_bytes(w, sa->cr, 8);
-	ike_w_pl_end(w, off);
+	if (!in->cfg.rekey) {
+		off = ike_w_pl_begin(w, IKE_PL_N);
+		ike_w_u32(w, 1);
+		ike_w_u8(w, 1);
+		ike_w_u8(w, 16);
+		ike_w_u16(w, IKE_N_INITIAL_CONTACT);
+		ike_w_bytes(w, sa->ci, 8);
+		ike_w_bytes(w, sa->cr, 8);
+		ike_w_pl_end(w, off);
+	}
 	r = send_enc(in, w);
 out:
 	free(sap);

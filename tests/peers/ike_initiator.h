@@ -21,6 +21,7 @@ struct ike_init_cfg {
 	bool unity;           /* send the Cisco Unity VID */
 	int pfs_group;        /* Quick Mode PFS group, 0 none */
 	int timeout_ms;       /* per receive */
+	bool rekey;           /* a phase 1 rekey: no INITIAL_CONTACT in AM3 (as vpnc) */
 };
 
 struct ike_init_result {

@@ -573,6 +573,58 @@ test_retransmission_then_giveup(void **state)
 	ike_init_close(&in);
 }
 
+static void
+test_phase1_rekey_keeps_tunnel(void **state)
+{
+	struct ike_init a, b;
+	struct ike_init_result ra, rb = {0};
+	struct ike_init_cfg c;
+
+	connect_full(&a, &ra, true, "cisco_customer");
+	assert_int_equal(wait_for(cmd_count_live, 1), 1);
+	/* the same user negotiates a new IKE SA (what vpnc does before phase 1 expires) */
+	cfg_init(&c, true, "cisco_customer", "cisco");
+	c.rekey = true;
+	assert_int_equal(ike_init_open(&b, &c), 0);
+	assert_int_equal(ike_init_phase1(&b), 0);
+	if (ike_init_xauth(&b, &rb) < 0)
+		fail_msg("xauth: %s", b.err);
+	assert_int_equal(rb.xauth_status, 1);
+	assert_int_equal(wait_for(cmd_count_sas, 1), 1);
+	/* the IPsec SA pair lives on under the new IKE SA, with its lease */
+	assert_int_equal(loop_call(R.loop, cmd_count_live, NULL, 1000), 1);
+	assert_int_equal(R.downs, 0);
+	assert_int_equal(loop_call(R.loop, cmd_active_leases, NULL, 1000), 1);
+	/* and goes when the new IKE SA is deleted */
+	assert_int_equal(ike_init_delete(&b), 0);
+	assert_int_equal(wait_for(cmd_count_live, 0), 0);
+	assert_int_equal(R.downs, 1);
+	assert_int_equal(loop_call(R.loop, cmd_active_leases, NULL, 1000), 0);
+	ike_init_close(&a);
+	ike_init_close(&b);
+}
+
+static void
+test_initial_contact_clears_old_sas(void **state)
+{
+	struct ike_init a, b;
+	struct ike_init_cfg c;
+
+	struct ike_init_result ra;
+
+	connect_full(&a, &ra, true, "cisco_customer");
+	assert_int_equal(wait_for(cmd_count_live, 1), 1);
+	/* the client restarted: a fresh phase 1 with INITIAL_CONTACT from the same address */
+	cfg_init(&c, true, "cisco_customer", "cisco");
+	assert_int_equal(ike_init_open(&b, &c), 0);
+	assert_int_equal(ike_init_phase1(&b), 0);
+	assert_int_equal(wait_for(cmd_count_live, 0), 0);
+	assert_int_equal(wait_for(cmd_count_sas, 1), 1);
+	assert_string_equal(R.last_down_reason, "INITIAL_CONTACT from the same peer");
+	ike_init_close(&a);
+	ike_init_close(&b);
+}
+
 int
 main(void)
 {
@@ -587,6 +639,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_clear_sa, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_gateway_dpd_dead_peer, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_retransmission_then_giveup, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_phase1_rekey_keeps_tunnel, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_initial_contact_clears_old_sas, setup,
+	                                        teardown),
 	};
 
 	log_set_all_levels(getenv("IKE_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
