@@ -352,7 +352,10 @@ test_full_tunnel_keys_match(void **state)
 	assert_memory_equal(p->out.auth_key, res.keymat_in + 8, 16);
 	assert_int_equal(p->remote_ts[0].addr, 0x0a5981c8);
 	assert_int_equal(p->remote_ts[0].plen, 32);
-	assert_int_equal(p->local_ts[0].plen, 0);
+	/* IDcr 0.0.0.0/0 narrowed to the split-tunnel network of ACL 101 */
+	assert_int_equal(p->n_local_ts, 1);
+	assert_int_equal(p->local_ts[0].addr, 0x0a598180);
+	assert_int_equal(p->local_ts[0].plen, 28);
 	assert_int_equal(p->hard_lifetime_s, 28800);
 	assert_int_equal(R.ups, 1);
 	/* DPD from the client is answered */
