@@ -514,6 +514,33 @@ test_clear_sa(void **state)
 	assert_int_equal(loop_call(R.loop, cmd_count_sas, NULL, 1000), 0);
 	assert_int_equal(loop_call(R.loop, cmd_count_live, NULL, 1000), 0);
 	assert_string_equal(R.last_down_reason, "clear");
+	/* the client is told: DELETE for the ESP SA (the gateway's inbound SPI), then the IKE SA,
+	 * each an encrypted informational whose HASH verifies */
+	{
+		uint8_t *buf = malloc(IKE_MAX_DATAGRAM);
+		struct ike_msg *m = malloc(sizeof(*m));
+		struct ike_delete d;
+		struct ike_perr e = {0};
+
+		if (recv_enc(&in, buf, IKE_MAX_DATAGRAM, m) < 0)
+			fail_msg("ESP delete: %s", in.err);
+		assert_int_equal(m->hdr.exch, IKE_EX_INFO);
+		assert_int_equal(m->pl[1].type, IKE_PL_D);
+		assert_int_equal(ike_pld_parse_delete(m->pl[1].body, m->pl[1].len, &d, &e), 0);
+		assert_int_equal(d.proto, 3);
+		assert_int_equal(d.nspi, 1);
+		assert_int_equal((uint32_t)d.spis[0] << 24 | (uint32_t)d.spis[1] << 16 |
+		                         (uint32_t)d.spis[2] << 8 | d.spis[3],
+		                 res.spi_out);
+		if (recv_enc(&in, buf, IKE_MAX_DATAGRAM, m) < 0)
+			fail_msg("IKE delete: %s", in.err);
+		assert_int_equal(ike_pld_parse_delete(m->pl[1].body, m->pl[1].len, &d, &e), 0);
+		assert_int_equal(d.proto, 1);
+		assert_int_equal(d.spi_size, 16);
+		assert_memory_equal(d.spis, in.sa.ci, 8);
+		free(m);
+		free(buf);
+	}
 	ike_init_close(&in);
 }
 
