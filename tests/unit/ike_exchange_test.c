@@ -62,12 +62,17 @@ static struct {
 static int
 be_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t *handle)
 {
-	if (R.nsas >= 16)
-		return -ENOSPC;
-	R.sas[R.nsas].p = *p;
-	R.sas[R.nsas].live = true;
-	*handle = (uint64_t)R.nsas++;
-	return 0;
+	for (int i = 0; i < 16; i++) {
+		if (R.sas[i].live)
+			continue;
+		R.sas[i].p = *p;
+		R.sas[i].live = true;
+		*handle = (uint64_t)i;
+		if (i >= R.nsas)
+			R.nsas = i + 1;
+		return 0;
+	}
+	return -ENOSPC;
 }
 
 static int
@@ -258,11 +263,13 @@ wait_for(loop_cmd_fn fn, int want)
 {
 	int v = -1;
 
-	for (int i = 0; i < 200; i++) {
+	uint64_t end = loop_now_ms() + 3000;
+
+	while (loop_now_ms() < end) {
 		v = loop_call(R.loop, fn, NULL, 1000);
 		if (v == want)
 			return v;
-		usleep(10000);
+		usleep(500);
 	}
 	return v;
 }
@@ -655,6 +662,40 @@ test_initial_contact_clears_old_sas(void **state)
 	ike_init_close(&b);
 }
 
+/* IKE_BENCH=N: N sequential full tunnels (AM + Xauth + Mode Config + QM + DELETE) against the
+ * in-process responder; prints the rate. Used by bench/ike_bench.sh. */
+static int
+bench(int n)
+{
+	uint64_t t0, t1;
+	int ok = 0;
+
+	if (setup(NULL) < 0)
+		return 1;
+	t0 = loop_now_ms();
+	for (int i = 0; i < n; i++) {
+		struct ike_init in;
+		struct ike_init_cfg c;
+		struct ike_init_result res = {0};
+
+		cfg_init(&c, true, "cisco_customer", "cisco");
+		if (ike_init_open(&in, &c) == 0 && ike_init_phase1(&in) == 0 &&
+		    ike_init_xauth(&in, &res) == 0 && res.xauth_status == 1 &&
+		    ike_init_modecfg(&in, &res) == 0 && ike_init_quick(&in, &res) == 0 &&
+		    wait_for(cmd_count_live, 1) == 1 && ike_init_delete(&in) == 0)
+			ok++;
+		else
+			fprintf(stderr, "tunnel %d: %s\n", i, in.err);
+		ike_init_close(&in);
+		wait_for(cmd_count_sas, 0);
+	}
+	t1 = loop_now_ms();
+	printf("ike_bench: %d/%d tunnels in %llu ms (%.1f tunnels/s)\n", ok, n,
+	       (unsigned long long)(t1 - t0), t1 > t0 ? ok * 1000.0 / (double)(t1 - t0) : 0.0);
+	teardown(NULL);
+	return ok == n ? 0 : 1;
+}
+
 int
 main(void)
 {
@@ -675,5 +716,7 @@ main(void)
 	};
 
 	log_set_all_levels(getenv("IKE_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
+	if (getenv("IKE_BENCH") != NULL)
+		return bench(atoi(getenv("IKE_BENCH")));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
