@@ -50,6 +50,8 @@ static struct {
 	struct rec_sa sas[16];
 	int nsas;
 	int ups, downs;
+	int udp_inputs;
+	size_t udp_last_len;
 	char last_down_reason[64];
 	struct loop_timer *auth_t[8];
 	aaa_auth_fn auth_fn[8];
@@ -90,8 +92,19 @@ be_stats(struct ipsec_backend *be, uint64_t handle, struct ipsec_sa_stats *out)
 	return 0;
 }
 
-static const struct ipsec_backend_ops be_ops = {
-        .name = "record", .sa_add = be_add, .sa_del = be_del, .sa_stats = be_stats};
+static void
+be_udp_input(struct ipsec_backend *be, const uint8_t *pkt, size_t len,
+             const struct sockaddr_in *from, const struct sockaddr_in *to)
+{
+	R.udp_inputs++;
+	R.udp_last_len = len;
+}
+
+static const struct ipsec_backend_ops be_ops = {.name = "record",
+                                                .sa_add = be_add,
+                                                .sa_del = be_del,
+                                                .sa_stats = be_stats,
+                                                .udp_input = be_udp_input};
 
 static void
 auth_fire(struct loop *loop, void *arg)
@@ -285,6 +298,27 @@ static int
 cmd_fast_rtx(struct loop *loop, void *arg)
 {
 	R.ike->rtx_base_ms = 100;
+	return 0;
+}
+
+static int
+cmd_udp_inputs(struct loop *loop, void *arg)
+{
+	return R.udp_inputs;
+}
+
+static int
+cmd_short_idle(struct loop *loop, void *arg)
+{
+	R.ike->conf.grp[0].idle_s = 1;
+	return 0;
+}
+
+static int
+cmd_short_max(struct loop *loop, void *arg)
+{
+	R.ike->conf.grp[0].idle_s = 0;
+	R.ike->conf.grp[0].max_s = 2;
 	return 0;
 }
 
@@ -696,6 +730,56 @@ bench(int n)
 	return ok == n ? 0 : 1;
 }
 
+static void
+test_natt_port_esp_goes_to_backend(void **state)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	uint8_t esp[40] = {0x11, 0x22, 0x33, 0x44, 0, 0, 0, 1}, ka = 0xff;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(getsockname(R.ike->fd4500, (struct sockaddr *)&a, &l), 0);
+	/* a NAT-T keepalive is swallowed; a datagram with a non-zero SPI is ESP-in-UDP */
+	assert_int_equal(sendto(fd, &ka, 1, 0, (struct sockaddr *)&a, sizeof(a)), 1);
+	assert_int_equal(sendto(fd, esp, sizeof(esp), 0, (struct sockaddr *)&a, sizeof(a)),
+	                 (ssize_t)sizeof(esp));
+	assert_int_equal(wait_for(cmd_udp_inputs, 1), 1);
+	assert_int_equal(R.udp_last_len, sizeof(esp));
+	close(fd);
+}
+
+static void
+test_idle_and_max_time(void **state)
+{
+	struct ike_init a, b;
+	struct ike_init_result ra, rb;
+	int n = -1;
+
+	connect_full(&a, &ra, true, "cisco_customer");
+	assert_int_equal(wait_for(cmd_count_live, 1), 1);
+	assert_int_equal(loop_call(R.loop, cmd_short_idle, NULL, 1000), 0);
+	for (int i = 0; i < 100 && n != 0; i++) {
+		n = loop_call(R.loop, cmd_count_sas, NULL, 1000);
+		usleep(50000);
+	}
+	assert_int_equal(n, 0);
+	assert_string_equal(R.last_down_reason, "idle-time");
+	ike_init_close(&a);
+	connect_full(&b, &rb, true, "cisco_customer");
+	assert_int_equal(wait_for(cmd_count_live, 1), 1);
+	assert_int_equal(loop_call(R.loop, cmd_short_max, NULL, 1000), 0);
+	/* max-time ends the session regardless of activity */
+	n = -1;
+	for (int i = 0; i < 100 && n != 0; i++) {
+		n = loop_call(R.loop, cmd_count_sas, NULL, 1000);
+		usleep(50000);
+	}
+	assert_int_equal(n, 0);
+	assert_string_equal(R.last_down_reason, "max-time");
+	ike_init_close(&b);
+}
+
 int
 main(void)
 {
@@ -713,6 +797,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_phase1_rekey_keeps_tunnel, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_initial_contact_clears_old_sas, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_natt_port_esp_goes_to_backend, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_idle_and_max_time, setup, teardown),
 	};
 
 	log_set_all_levels(getenv("IKE_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
