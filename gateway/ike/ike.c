@@ -456,7 +456,7 @@ retransmit(struct ike_sa *sa, uint64_t now)
 	sa->rtx_tries++;
 	log_debug(LOG_IKE, "%s: retransmission %d", p, sa->rtx_tries);
 	ike_msg_send_raw(sa->ike, sa->natt, &sa->peer, sa->rtx, sa->rtx_len);
-	sa->rtx_due_ms = now + ((uint64_t)IKE_RETRANS_BASE_MS << sa->rtx_tries);
+	sa->rtx_due_ms = now + (sa->ike->rtx_base_ms << sa->rtx_tries);
 }
 
 static const struct ike_group *
@@ -527,7 +527,9 @@ check_sa(struct ike_sa *sa, uint64_t now)
 	}
 	if (sa->vid_dpd && ike->dpd_idle_s > 0 && sa->state == ST_ESTAB &&
 	    now - last_in > ike->dpd_idle_s * 1000ull) {
-		if (sa->dpd_sent_ms != 0 && now - sa->dpd_sent_ms < 5000)
+		uint64_t retry_ms = ike->dpd_idle_s < 5 ? ike->dpd_idle_s * 1000ull : 5000;
+
+		if (sa->dpd_sent_ms != 0 && now - sa->dpd_sent_ms < retry_ms)
 			return false;
 		if (sa->dpd_tries >= ike->dpd_retries) {
 			ike_sa_kill(sa, "dpd: peer dead", false);
@@ -582,6 +584,7 @@ ike_new(struct loop *loop, struct db *db, const struct ike_hooks *hooks, struct 
 	ike->dpd_idle_s = 0;
 	ike->dpd_retries = 3;
 	ike->half_open_s = IKE_HALF_OPEN_S;
+	ike->rtx_base_ms = IKE_RETRANS_BASE_MS;
 	r = ike_reload(ike, &err);
 	if (r < 0) {
 		log_error(LOG_IKE, "loading IKE configuration: %s", err.msg);

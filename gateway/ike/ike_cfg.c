@@ -258,10 +258,46 @@ xauth_status(struct ike_sa *sa, bool ok)
 
 static void push_config(struct ike_sa *sa);
 
+/* A phase 1 rekey: the client (vpnc does this before its IKE SA expires) negotiated a new IKE
+ * SA and authenticated the same user again. The new SA adopts the old one's IPsec SAs and lease,
+ * and the old IKE SA goes away alone, so the tunnel survives. */
+static bool
+adopt_rekeyed(struct ike_sa *sa)
+{
+	struct ike_sa *o;
+	char peer[32];
+
+	for (o = sa->ike->sas; o != NULL; o = o->next) {
+		if (o == sa || o->state != ST_ESTAB ||
+		    o->peer.sin_addr.s_addr != sa->peer.sin_addr.s_addr ||
+		    strcmp(o->user, sa->user) != 0 || strcmp(o->group_name, sa->group_name) != 0)
+			continue;
+		/* without Xauth nothing tells two clients behind one NAT apart but the port */
+		if (sa->user[0] == '\0' && o->peer.sin_port != sa->peer.sin_port)
+			continue;
+		ike_peer_str(&sa->peer, peer, sizeof(peer));
+		log_info(LOG_IKE, "%s: SA %llu replaces SA %llu (phase 1 rekey), IPsec SAs kept",
+		         peer, (unsigned long long)sa->id, (unsigned long long)o->id);
+		memcpy(sa->child, o->child, sizeof(sa->child));
+		memset(o->child, 0, sizeof(o->child));
+		sa->addr = o->addr;
+		sa->lease_pool_id = o->lease_pool_id;
+		o->addr = 0;
+		o->lease_pool_id = 0;
+		sa->state = ST_ESTAB;
+		sa->established_ms = o->established_ms;
+		ike_sa_kill(o, "replaced by a phase 1 rekey", true);
+		return true;
+	}
+	return false;
+}
+
 static void
 after_xauth(struct ike_sa *sa)
 {
 	sa->state = ST_CFG;
+	if (adopt_rekeyed(sa))
+		return;
 	if (sa->ike->conf.cfg_initiate && sa->cfg_allowed && !sa->vid_unity)
 		push_config(sa);
 }

@@ -307,7 +307,8 @@ struct ike {
 	uint64_t next_id;
 	struct loop_timer *tick;
 	unsigned half_open_s;
-	uint32_t dpd_idle_s; /* R-U-THERE after this long without traffic; 0 off */
+	uint64_t rtx_base_ms; /* first retransmission after this; doubles each time */
+	uint32_t dpd_idle_s;  /* R-U-THERE after this long without traffic; 0 off */
 	int dpd_retries;
 };
 

@@ -152,7 +152,7 @@ ike_msg_encrypt_send(struct ike_sa *sa, struct ike_wbuf *w, bool expect_reply)
 		memcpy(sa->rtx, w->buf, w->len);
 		sa->rtx_len = w->len;
 		sa->rtx_tries = 0;
-		sa->rtx_due_ms = loop_now_ms() + IKE_RETRANS_BASE_MS;
+		sa->rtx_due_ms = loop_now_ms() + sa->ike->rtx_base_ms;
 	}
 	return ike_msg_send(sa, w->buf, w->len);
 }

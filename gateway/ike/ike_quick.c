@@ -467,6 +467,19 @@ install(struct ike_sa *sa, const char *peer)
 	p->n_remote_ts = 1;
 	p->local_ts[0] = q->loc;
 	p->n_local_ts = 1;
+	/* IDcr 0.0.0.0/0 from a client of a split-tunnel vpngroup: narrow what the SA carries to
+	 * the split-tunnel networks (the reply echoes the client's IDs, which clients insist on) */
+	for (int i = 0; q->loc.plen == 0 && i < ike->conf.ngrp; i++) {
+		const struct ike_group *g = &ike->conf.grp[i];
+
+		if (strcmp(g->name, sa->group_name) != 0 || g->nsplit == 0)
+			continue;
+		for (int k = 0; k < g->nsplit && k < IPSEC_MAX_SELECTORS; k++)
+			p->local_ts[k] = g->split[k];
+		p->n_local_ts = g->nsplit < IPSEC_MAX_SELECTORS ? g->nsplit : IPSEC_MAX_SELECTORS;
+		log_info(LOG_IKE, "%s: IDcr 0.0.0.0/0 narrowed to %d split-tunnel network%s of %s",
+		         peer, p->n_local_ts, p->n_local_ts == 1 ? "" : "s", g->name);
+	}
 	p->hard_lifetime_s = q->life_s;
 	p->soft_lifetime_s = q->life_s - q->life_s / 10;
 	p->hard_lifetime_bytes = (uint64_t)ike->conf.qm_life_kb * 1024;

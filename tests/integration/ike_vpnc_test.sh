@@ -73,9 +73,10 @@ exit 0
 EOS
 chmod +x "$WORK/script.sh"
 
-# run_vpnc NAME GROUP_SECRET XAUTH_PASSWORD SECONDS: runs vpnc in the client namespace.
+# run_vpnc NAME GROUP_SECRET XAUTH_PASSWORD SECONDS [EXTRA ARGS]: runs vpnc in the client namespace.
 run_vpnc() {
 	local name=$1 secret=$2 pass=$3 secs=$4
+	shift 4
 	cat >"$WORK/vpnc-$name.conf" <<EOC
 IPSec gateway 192.168.1.1
 IPSec ID vpn3000
@@ -85,7 +86,7 @@ Xauth password $pass
 EOC
 	RECORD_ENV="$WORK/env-$name" timeout -s TERM "$secs" ip netns exec "$NS_CL" env RECORD_ENV="$WORK/env-$name" \
 		vpnc --no-detach --debug 1 --non-inter --enable-weak-encryption --enable-weak-authentication \
-		--script "$WORK/script.sh" --pid-file "$WORK/vpnc-$name.pid" --dpd-idle 0 \
+		--script "$WORK/script.sh" --pid-file "$WORK/vpnc-$name.pid" --dpd-idle 0 "$@" \
 		"$WORK/vpnc-$name.conf" >"$WORK/vpnc-$name.log" 2>&1 || true
 }
 
@@ -126,7 +127,17 @@ if grep -q "INTERNAL_IP4_ADDRESS" "$WORK/env-baduser" 2>/dev/null; then
 	fail "a client with a wrong password got an address"
 fi
 
-# 4. Every packet decodes in tshark.
+# 4. NAT-T forced (vpnc pretends to be behind a NAT): phase 1 floats to 4500 with the non-ESP
+#    marker, Quick Mode negotiates UDP encapsulation, the same user gets the same address back.
+run_vpnc natt vpnsecret cisco 8 --natt-mode force-natt
+grep -q "INTERNAL_IP4_ADDRESS=10.89.129.200" "$WORK/env-natt" 2>/dev/null ||
+	fail "NAT-T run: vpnc did not receive 10.89.129.200"
+grep -q "floated to NAT-T port" "$WORK/resp.log" || fail "NAT-T run: no float to 4500 logged"
+grep -q "NAT-D: the peer is behind a NAT" "$WORK/resp.log" || fail "NAT-T run: NAT not detected"
+grep -Eq "SA_ADD .*enc=DES auth=MD5 .*remote=10.89.129.200/32 .*udp_encap=1" "$WORK/record" ||
+	fail "NAT-T run: no UDP-encapsulated SA pair recorded"
+
+# 5. Every packet decodes in tshark.
 sleep 1 # let tcpdump drain its buffer
 kill "$CAP_PID"; wait "$CAP_PID" 2>/dev/null || true; CAP_PID=""
 n=$(tshark -r "$WORK/cap.pcap" 2>/dev/null | wc -l)
