@@ -2873,13 +2873,14 @@ record(struct pctx *c, enum pix_line_kind kind, const char *text, size_t len, co
 }
 
 static int
-process_line(struct pctx *c, char *buf, size_t len, bool strict)
+process_line(struct pctx *c, char *buf, size_t len, bool strict, bool probe)
 {
 	struct toks t;
 	char *copy;
 	const struct cmd *cmd;
 	enum pr pr;
 	size_t before[MT_COUNT];
+	long og_before;
 	int rc;
 
 	/* the raw (trimmed) text is kept for the report and passthrough */
@@ -2898,6 +2899,10 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict)
 	c->reason[0] = c->warn[0] = '\0';
 	c->negated = false;
 	if (tokenize(buf, &t) < 0) {
+		if (probe) {
+			free(copy);
+			return 1;
+		}
 		snprintf(c->reason, sizeof(c->reason), "more than %d words", MAX_TOKS);
 		pr = PR_UNSUP;
 		cmd = NULL;
@@ -2918,6 +2923,7 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict)
 	}
 	for (int i = 0; i < MT_COUNT; i++)
 		before[i] = c->m->t[i].n;
+	og_before = c->og_cur;
 	cmd = cmd_find(t.t[0]);
 	/* where the line goes on export if it is kept verbatim: with its own command family, in
 	 * its object-group block, or (unknown command) after the command before it */
@@ -2958,6 +2964,12 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict)
 		for (int i = 0; i < MT_COUNT; i++)
 			while (c->m->t[i].n > before[i])
 				model_row_remove(c->m, i, c->m->t[i].n - 1);
+		if (probe) {
+			/* a trial (wrapped-line detection): nothing is recorded */
+			c->og_cur = og_before;
+			free(copy);
+			return 1;
+		}
 	}
 done:
 	if (pr == PR_OK) {
@@ -3171,21 +3183,6 @@ pix_parse(const char *text, size_t len, bool strict, struct model **out, struct 
 			continue;
 		}
 		memcpy(buf, v[i].p, l);
-		/* a line the terminal wrapped at its width: the next line does not start a command */
-		while ((l == width || l == 80) && i + 1 < n && v[i + 1].len > 0 &&
-		       v[i + 1].len <= PIX_MAX_LINE) {
-			char nb[PIX_MAX_LINE + 1];
-
-			memcpy(nb, v[i + 1].p, v[i + 1].len);
-			nb[v[i + 1].len] = '\0';
-			if (starts_command(nb))
-				break;
-			memcpy(buf + l, v[i + 1].p, v[i + 1].len);
-			l += v[i + 1].len;
-			i++;
-			rep->lines++;
-			break;
-		}
 		buf[l] = '\0';
 		if (memchr(buf, '\0', l) != NULL) {
 			rc = pix_report_add(rep, c.line, PIX_LINE_ERROR, "(binary)", 8,
@@ -3194,7 +3191,38 @@ pix_parse(const char *text, size_t len, bool strict, struct model **out, struct 
 				goto out;
 			continue;
 		}
-		rc = process_line(&c, buf, l, strict);
+		/* A line the terminal wrapped at its width: exactly that long, and the next line does
+		 * not start a command. Joined only if the line alone is not valid and the joined one
+		 * is (so a full-width command followed by an unknown one stays two lines). */
+		if ((l == width || l == 80) && i + 1 < n && v[i + 1].len > 0 &&
+		    v[i + 1].len <= PIX_MAX_LINE &&
+		    memchr(v[i + 1].p, '\0', v[i + 1].len) == NULL) {
+			char *nb = buf + PIX_MAX_LINE + 1;
+
+			memcpy(nb, v[i + 1].p, v[i + 1].len);
+			nb[v[i + 1].len] = '\0';
+			if (!starts_command(nb)) {
+				rc = process_line(&c, buf, l, strict, true);
+				if (rc < 0)
+					goto out;
+				if (rc == 0)
+					continue;
+				memcpy(buf, v[i].p, l);
+				memcpy(buf + l, v[i + 1].p, v[i + 1].len);
+				buf[l + v[i + 1].len] = '\0';
+				rc = process_line(&c, buf, l + v[i + 1].len, strict, true);
+				if (rc < 0)
+					goto out;
+				if (rc == 0) {
+					i++;
+					rep->lines++;
+					continue;
+				}
+				memcpy(buf, v[i].p, l);
+				buf[l] = '\0';
+			}
+		}
+		rc = process_line(&c, buf, l, strict, false);
 		if (rc < 0)
 			goto out;
 	}
