@@ -615,6 +615,14 @@ h_nameif(struct pctx *c, struct toks *t)
 	    strcmp(row_at(c, MT_INTERFACE, other)->v[0], t->t[1]) != 0)
 		return fail(c, "interface name '%s' already used by %s", t->t[2],
 		            row_at(c, MT_INTERFACE, other)->v[0]);
+	if (pix_smap_get(&c->maps[PM_HW], t->t[1], &other)) {
+		const char *old =
+		        model_row_get(row_at(c, MT_INTERFACE, other), MT_INTERFACE, "nameif");
+
+		/* renaming would leave the commands that used the old name dangling */
+		if (old != NULL && strcmp(old, t->t[2]) != 0)
+			return fail(c, "%s is already named '%s'", t->t[1], old);
+	}
 	if (strncmp(t->t[1], "vlan", 4) == 0 && !pix_smap_get(&c->maps[PM_HW], t->t[1], NULL))
 		return fail(c, "undefined logical interface '%s'", t->t[1]);
 	pr = get_hw(c, t->t[1], &r);

@@ -7,7 +7,29 @@
  * fixed points from the first export: tests/unit/pix_import_test.c checks that on the corpus.) */
 #include "db/pix_parse.c"
 
+#include "db/db.h"
+
 #include <stdio.h>
+
+/* every model the parser accepts must also be accepted by the schema's constraints */
+static void
+check_saves(const struct model *m)
+{
+	static struct db *db;
+	struct pc_err err = {0};
+
+	if (db == NULL && db_open(":memory:", &db, &err) < 0) {
+		fprintf(stderr, "db_open: %s\n", err.msg);
+		abort();
+	}
+	if (db_begin(db, &err) < 0)
+		abort();
+	if (model_save(db, m, &err) < 0) {
+		fprintf(stderr, "model_save refused a parsed model: %s\n", err.msg);
+		abort();
+	}
+	db_rollback(db);
+}
 
 static char *
 export_of(const char *text, size_t len)
@@ -18,8 +40,11 @@ export_of(const char *text, size_t len)
 
 	if (rep == NULL)
 		return NULL;
-	if (pix_parse(text, len, false, &m, rep) == 0 && pix_export_model(m, true, &out) < 0)
-		out = NULL;
+	if (pix_parse(text, len, false, &m, rep) == 0) {
+		check_saves(m);
+		if (pix_export_model(m, true, &out) < 0)
+			out = NULL;
+	}
 	model_free(m);
 	pix_report_free(rep);
 	return out;
