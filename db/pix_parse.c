@@ -3096,19 +3096,23 @@ canon_order(struct model *m)
 	rk = calloc(n + 1, sizeof(*rk));
 	if (rk == NULL)
 		return -ENOMEM;
+	struct pix_smap firsts = {0};
+
 	for (size_t i = 0; i < n; i++) {
 		const struct model_row *r = &m->t[MT_CRYPTO_MAP].rows[i];
+		char key[600];
 		size_t first = i;
 
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(m->t[MT_CRYPTO_MAP].rows[j].v[0], r->v[0]) &&
-			    !strcmp(m->t[MT_CRYPTO_MAP].rows[j].v[1], r->v[1])) {
-				first = j;
-				break;
-			}
+		snprintf(key, sizeof(key), "%s\x1f%s", r->v[0], r->v[1]);
+		if (!pix_smap_get(&firsts, key, &first) && pix_smap_put(&firsts, key, i) < 0) {
+			pix_smap_free(&firsts);
+			free(rk);
+			return -ENOMEM;
+		}
 		rk[i].rank = (strcmp(r->v[1], "1") == 0 ? 0 : n) + first;
 		rk[i].idx = i;
 	}
+	pix_smap_free(&firsts);
 	rc = sort_rows(m, MT_CRYPTO_MAP, rk);
 	free(rk);
 	if (rc < 0)
