@@ -2725,7 +2725,7 @@ static const struct cmd *
 cmd_find(const char *kw)
 {
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(cmds[i].kw, kw) == 0)
+		if (cmds[i].kw[0] == kw[0] && strcmp(cmds[i].kw, kw) == 0)
 			return &cmds[i];
 	return NULL;
 }
@@ -2734,7 +2734,7 @@ static bool
 is_og_sub(const char *kw)
 {
 	for (size_t i = 0; i < sizeof(og_subs) / sizeof(og_subs[0]); i++)
-		if (strcmp(og_subs[i], kw) == 0)
+		if (og_subs[i][0] == kw[0] && strcmp(og_subs[i], kw) == 0)
 			return true;
 	return false;
 }
