@@ -320,9 +320,10 @@ cmd_secret(struct cli_ctx *ctx, int argc, char **argv)
 	if (db_open(ctx->db_path, &db, &err) < 0)
 		return cli_fail("%s", err.msg);
 	rc = pix_secret_set(db, &s, &err);
-	explicit_bzero(&s, sizeof(s));
+	explicit_bzero(s.value, sizeof(s.value));
 	db_close(db);
 	if (rc < 0)
 		return cli_fail("secret set: %s", err.msg);
+	printf("secret set for %s\n", s.object);
 	return 0;
 }

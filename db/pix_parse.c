@@ -615,6 +615,14 @@ h_nameif(struct pctx *c, struct toks *t)
 	    strcmp(row_at(c, MT_INTERFACE, other)->v[0], t->t[1]) != 0)
 		return fail(c, "interface name '%s' already used by %s", t->t[2],
 		            row_at(c, MT_INTERFACE, other)->v[0]);
+	if (pix_smap_get(&c->maps[PM_HW], t->t[1], &other)) {
+		const char *old =
+		        model_row_get(row_at(c, MT_INTERFACE, other), MT_INTERFACE, "nameif");
+
+		/* renaming would leave the commands that used the old name dangling */
+		if (old != NULL && strcmp(old, t->t[2]) != 0)
+			return fail(c, "%s is already named '%s'", t->t[1], old);
+	}
 	if (strncmp(t->t[1], "vlan", 4) == 0 && !pix_smap_get(&c->maps[PM_HW], t->t[1], NULL))
 		return fail(c, "undefined logical interface '%s'", t->t[1]);
 	pr = get_hw(c, t->t[1], &r);
@@ -2717,7 +2725,7 @@ static const struct cmd *
 cmd_find(const char *kw)
 {
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(cmds[i].kw, kw) == 0)
+		if (cmds[i].kw[0] == kw[0] && strcmp(cmds[i].kw, kw) == 0)
 			return &cmds[i];
 	return NULL;
 }
@@ -2726,7 +2734,7 @@ static bool
 is_og_sub(const char *kw)
 {
 	for (size_t i = 0; i < sizeof(og_subs) / sizeof(og_subs[0]); i++)
-		if (strcmp(og_subs[i], kw) == 0)
+		if (og_subs[i][0] == kw[0] && strcmp(og_subs[i], kw) == 0)
 			return true;
 	return false;
 }
@@ -2873,13 +2881,14 @@ record(struct pctx *c, enum pix_line_kind kind, const char *text, size_t len, co
 }
 
 static int
-process_line(struct pctx *c, char *buf, size_t len, bool strict)
+process_line(struct pctx *c, char *buf, size_t len, bool strict, bool probe)
 {
 	struct toks t;
 	char *copy;
 	const struct cmd *cmd;
 	enum pr pr;
 	size_t before[MT_COUNT];
+	long og_before;
 	int rc;
 
 	/* the raw (trimmed) text is kept for the report and passthrough */
@@ -2898,6 +2907,10 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict)
 	c->reason[0] = c->warn[0] = '\0';
 	c->negated = false;
 	if (tokenize(buf, &t) < 0) {
+		if (probe) {
+			free(copy);
+			return 1;
+		}
 		snprintf(c->reason, sizeof(c->reason), "more than %d words", MAX_TOKS);
 		pr = PR_UNSUP;
 		cmd = NULL;
@@ -2918,6 +2931,7 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict)
 	}
 	for (int i = 0; i < MT_COUNT; i++)
 		before[i] = c->m->t[i].n;
+	og_before = c->og_cur;
 	cmd = cmd_find(t.t[0]);
 	/* where the line goes on export if it is kept verbatim: with its own command family, in
 	 * its object-group block, or (unknown command) after the command before it */
@@ -2958,6 +2972,12 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict)
 		for (int i = 0; i < MT_COUNT; i++)
 			while (c->m->t[i].n > before[i])
 				model_row_remove(c->m, i, c->m->t[i].n - 1);
+		if (probe) {
+			/* a trial (wrapped-line detection): nothing is recorded */
+			c->og_cur = og_before;
+			free(copy);
+			return 1;
+		}
 	}
 done:
 	if (pr == PR_OK) {
@@ -3076,19 +3096,23 @@ canon_order(struct model *m)
 	rk = calloc(n + 1, sizeof(*rk));
 	if (rk == NULL)
 		return -ENOMEM;
+	struct pix_smap firsts = {0};
+
 	for (size_t i = 0; i < n; i++) {
 		const struct model_row *r = &m->t[MT_CRYPTO_MAP].rows[i];
+		char key[600];
 		size_t first = i;
 
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(m->t[MT_CRYPTO_MAP].rows[j].v[0], r->v[0]) &&
-			    !strcmp(m->t[MT_CRYPTO_MAP].rows[j].v[1], r->v[1])) {
-				first = j;
-				break;
-			}
+		snprintf(key, sizeof(key), "%s\x1f%s", r->v[0], r->v[1]);
+		if (!pix_smap_get(&firsts, key, &first) && pix_smap_put(&firsts, key, i) < 0) {
+			pix_smap_free(&firsts);
+			free(rk);
+			return -ENOMEM;
+		}
 		rk[i].rank = (strcmp(r->v[1], "1") == 0 ? 0 : n) + first;
 		rk[i].idx = i;
 	}
+	pix_smap_free(&firsts);
 	rc = sort_rows(m, MT_CRYPTO_MAP, rk);
 	free(rk);
 	if (rc < 0)
@@ -3171,21 +3195,6 @@ pix_parse(const char *text, size_t len, bool strict, struct model **out, struct 
 			continue;
 		}
 		memcpy(buf, v[i].p, l);
-		/* a line the terminal wrapped at its width: the next line does not start a command */
-		while ((l == width || l == 80) && i + 1 < n && v[i + 1].len > 0 &&
-		       v[i + 1].len <= PIX_MAX_LINE) {
-			char nb[PIX_MAX_LINE + 1];
-
-			memcpy(nb, v[i + 1].p, v[i + 1].len);
-			nb[v[i + 1].len] = '\0';
-			if (starts_command(nb))
-				break;
-			memcpy(buf + l, v[i + 1].p, v[i + 1].len);
-			l += v[i + 1].len;
-			i++;
-			rep->lines++;
-			break;
-		}
 		buf[l] = '\0';
 		if (memchr(buf, '\0', l) != NULL) {
 			rc = pix_report_add(rep, c.line, PIX_LINE_ERROR, "(binary)", 8,
@@ -3194,7 +3203,38 @@ pix_parse(const char *text, size_t len, bool strict, struct model **out, struct 
 				goto out;
 			continue;
 		}
-		rc = process_line(&c, buf, l, strict);
+		/* A line the terminal wrapped at its width: exactly that long, and the next line does
+		 * not start a command. Joined only if the line alone is not valid and the joined one
+		 * is (so a full-width command followed by an unknown one stays two lines). */
+		if ((l == width || l == 80) && i + 1 < n && v[i + 1].len > 0 &&
+		    v[i + 1].len <= PIX_MAX_LINE &&
+		    memchr(v[i + 1].p, '\0', v[i + 1].len) == NULL) {
+			char *nb = buf + PIX_MAX_LINE + 1;
+
+			memcpy(nb, v[i + 1].p, v[i + 1].len);
+			nb[v[i + 1].len] = '\0';
+			if (!starts_command(nb)) {
+				rc = process_line(&c, buf, l, strict, true);
+				if (rc < 0)
+					goto out;
+				if (rc == 0)
+					continue;
+				memcpy(buf, v[i].p, l);
+				memcpy(buf + l, v[i + 1].p, v[i + 1].len);
+				buf[l + v[i + 1].len] = '\0';
+				rc = process_line(&c, buf, l + v[i + 1].len, strict, true);
+				if (rc < 0)
+					goto out;
+				if (rc == 0) {
+					i++;
+					rep->lines++;
+					continue;
+				}
+				memcpy(buf, v[i].p, l);
+				buf[l] = '\0';
+			}
+		}
+		rc = process_line(&c, buf, l, strict, false);
 		if (rc < 0)
 			goto out;
 	}
