@@ -154,16 +154,18 @@ api_admin_delete(struct db *db, int64_t id, struct pc_err *err)
 	return rc;
 }
 
-static json_t *
-column_json(sqlite3_stmt *st, int i)
+json_t *
+api_sql_value(sqlite3_stmt *st, int col)
 {
-	switch (sqlite3_column_type(st, i)) {
+	switch (sqlite3_column_type(st, col)) {
 	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
+		return json_integer(sqlite3_column_int64(st, col));
 	case SQLITE_NULL:
 		return json_null();
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, col));
 	default:
-		return json_string((const char *)sqlite3_column_text(st, i));
+		return json_string((const char *)sqlite3_column_text(st, col));
 	}
 }
 
@@ -184,7 +186,7 @@ list_rows(struct db *db, const char *sql, const char *const *names, const bool *
 		for (int i = 0; names[i] != NULL; i++)
 			json_object_set_new(o, names[i],
 			                    bools[i] ? json_boolean(sqlite3_column_int(st, i))
-			                             : column_json(st, i));
+			                             : api_sql_value(st, i));
 		json_array_append_new(arr, o);
 	}
 	if (rc != SQLITE_DONE) {

@@ -37,6 +37,9 @@ int api_token_list(struct db *db, json_t **out, struct pc_err *err);
 int api_token_check(struct db *db, const char *token, char *name, size_t namelen, bool *read_only,
                     struct pc_err *err);
 
+/* One result column as JSON (integer, real, string or null). */
+json_t *api_sql_value(sqlite3_stmt *st, int col);
+
 /* SHA-256 of s as 64 hex digits + NUL. */
 void api_sha256_hex(const char *s, char out[65]);
 /* n random bytes as 2n hex digits + NUL. 0 or -EIO. */

@@ -59,6 +59,11 @@ struct api {
 
 	struct api_sse *sse;
 
+	/* exact unfiltered accounting total without a full scan: records are only ever appended
+	 * (DESIGN.md: never deleted), so the count grows by the rows above the last max(id) */
+	pthread_mutex_t acct_lock;
+	int64_t acct_max_id, acct_count;
+
 	struct api_route *routes; /* static routes plus the generated resource routes */
 	size_t nroutes;
 };

@@ -322,19 +322,25 @@ audited(struct api_req *req, const char *action, const char *object, json_t *aft
 	return rc;
 }
 
-void
-api_admins_list(struct api_req *req)
+static void
+reply_list(struct api_req *req, int (*list)(struct db *db, json_t **out, struct pc_err *err))
 {
 	struct pc_err err = {0};
 	json_t *items;
 
-	if (api_admin_list(req->db, &items, &err) < 0) {
+	if (list(req->db, &items, &err) < 0) {
 		api_reply_err(req, &err);
 		return;
 	}
 	api_reply_json(req, 200,
 	               json_pack("{s:o, s:I}", "items", items, "total",
 	                         (json_int_t)json_array_size(items)));
+}
+
+void
+api_admins_list(struct api_req *req)
+{
+	reply_list(req, api_admin_list);
 }
 
 void
@@ -428,16 +434,7 @@ api_admins_delete(struct api_req *req)
 void
 api_tokens_list(struct api_req *req)
 {
-	struct pc_err err = {0};
-	json_t *items;
-
-	if (api_token_list(req->db, &items, &err) < 0) {
-		api_reply_err(req, &err);
-		return;
-	}
-	api_reply_json(req, 200,
-	               json_pack("{s:o, s:I}", "items", items, "total",
-	                         (json_int_t)json_array_size(items)));
+	reply_list(req, api_token_list);
 }
 
 void

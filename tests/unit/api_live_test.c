@@ -303,6 +303,24 @@ test_accounting_and_csv(void **state)
 	                 0);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 2);
 	h_resp_free(&r);
+	/* the unfiltered total is kept incrementally: check it follows appends */
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?limit=1", NULL, &r), 0);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 3);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	h_resp_free(&r);
+	assert_int_equal(db_exec(h.db,
+	                         "INSERT INTO acct_record(created_at_ms, record_type, session_id, "
+	                         "task_id, username, service, state) VALUES (1, 'start', 's0', 1, "
+	                         "'old', 'http', 'delivered')",
+	                         NULL),
+	                 0);
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?offset=3", NULL, &r), 0);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 4);
+	assert_string_equal(
+	        json_string_value(json_object_get(
+	                json_array_get(json_object_get(r.json, "items"), 0), "username")),
+	        "old");
+	h_resp_free(&r);
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?type=bogus", NULL, &r), 0);
 	assert_int_equal(r.status, 400);
 	h_resp_free(&r);
