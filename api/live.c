@@ -670,8 +670,9 @@ metric_name(const char *key, char *out, size_t len)
 	out[n] = '\0';
 }
 
+/* skip: keys already emitted from another source (the engine's counters win) */
 static void
-emit_metrics(FILE *f, json_t *obj, const char *source)
+emit_metrics(FILE *f, json_t *obj, const char *source, json_t *skip)
 {
 	const char *key;
 	json_t *v;
@@ -680,6 +681,8 @@ emit_metrics(FILE *f, json_t *obj, const char *source)
 	{
 		char name[128];
 
+		if (json_object_get(skip, key) != NULL)
+			continue;
 		metric_name(key, name, sizeof(name));
 		if (json_is_number(v)) {
 			fprintf(f, "# HELP %s %s (%s)\n# TYPE %s gauge\n%s %.17g\n", name, key,
@@ -698,11 +701,11 @@ emit_metrics(FILE *f, json_t *obj, const char *source)
 					        key, source, name);
 				head = true;
 				fprintf(f, "%s{key=\"", name);
-				for (const char *p = lk; *p != '\0'; p++)
-					fprintf(f, "%s",
-					        *p == '"'    ? "\\\""
-					        : *p == '\\' ? "\\\\"
-					                     : (char[]){*p, 0});
+				for (const char *p = lk; *p != '\0'; p++) {
+					if (*p == '"' || *p == '\\')
+						fputc('\\', f);
+					fputc(*p == '\n' ? ' ' : *p, f);
+				}
 				fprintf(f, "\"} %.17g\n", json_number_value(lv));
 			}
 		}
@@ -733,9 +736,9 @@ api_live_metrics(struct api_req *req)
 		        "# HELP portcullis_uptime_seconds seconds since portcullisd started\n"
 		        "# TYPE portcullis_uptime_seconds gauge\nportcullis_uptime_seconds %lld\n",
 		        (long long)(time(NULL) - eng->started_epoch));
-	emit_metrics(f, dbc, "database");
 	if (es != NULL)
-		emit_metrics(f, es, "engine");
+		emit_metrics(f, es, "engine", NULL);
+	emit_metrics(f, dbc, "database", es);
 	fclose(f);
 	json_decref(dbc);
 	json_decref(es);
