@@ -211,7 +211,10 @@ api_auth_login(struct api_req *req)
 	}
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, csrf, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, id);
+	if (id > 0)
+		sqlite3_bind_int64(st, 3, id);
+	else
+		sqlite3_bind_null(st, 3); /* a privilege-15 local user, not an admin_user row */
 	sqlite3_bind_text(st, 4, user, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now + API_SESSION_MS);
