@@ -238,7 +238,7 @@ api_live_leases(struct api_req *req)
 	json_t *binds, *rows;
 	const char *state = api_query(req, "state");
 
-	if (api_query_paging(req, &offset, &limit) < 0)
+	if (api_query_paging(req, &offset, &limit, API_PAGE_MAX) < 0)
 		return;
 	if (state != NULL && strcmp(state, "active") != 0 && strcmp(state, "released") != 0) {
 		api_reply_error(req, 400, "bad_request", "state",
@@ -372,7 +372,7 @@ api_live_accounting(struct api_req *req)
 	int64_t offset, limit, total;
 	json_t *binds = json_array(), *rows;
 
-	if (api_query_paging(req, &offset, &limit) < 0 ||
+	if (api_query_paging(req, &offset, &limit, API_PAGE_MAX) < 0 ||
 	    acct_where(req, where, sizeof(where), binds) < 0) {
 		json_decref(binds);
 		return;
@@ -435,7 +435,7 @@ api_live_accounting_csv(struct api_req *req)
 	size_t len = 0;
 	FILE *f;
 
-	if (api_query_paging(req, &offset, &limit) < 0 ||
+	if (api_query_paging(req, &offset, &limit, CSV_MAX_ROWS) < 0 ||
 	    acct_where(req, where, sizeof(where), binds) < 0) {
 		json_decref(binds);
 		return;
@@ -514,7 +514,7 @@ api_live_audit(struct api_req *req)
 	json_t *binds, *rows;
 	const char *actor = api_query(req, "actor"), *action = api_query(req, "action");
 
-	if (api_query_paging(req, &offset, &limit) < 0)
+	if (api_query_paging(req, &offset, &limit, API_PAGE_MAX) < 0)
 		return;
 	binds = json_pack("[s, s, s, s]", actor != NULL ? actor : "", actor != NULL ? actor : "",
 	                  action != NULL ? action : "", action != NULL ? action : "");

@@ -1015,7 +1015,7 @@ api_res_list(struct api_req *req)
 	size_t i;
 	int rc;
 
-	if (target_of(req, &t) < 0 || api_query_paging(req, &offset, &limit) < 0)
+	if (target_of(req, &t) < 0 || api_query_paging(req, &offset, &limit, API_PAGE_MAX) < 0)
 		goto out;
 	wn += (size_t)snprintf(where, sizeof(where), " WHERE 1 = 1");
 	if (t.parent != NULL) {

@@ -209,11 +209,11 @@ api_query(struct api_req *req, const char *key)
 }
 
 int
-api_query_paging(struct api_req *req, int64_t *offset, int64_t *limit)
+api_query_paging(struct api_req *req, int64_t *offset, int64_t *limit, int64_t max_limit)
 {
 	const char *names[2] = {"offset", "limit"};
 	int64_t *vals[2] = {offset, limit};
-	int64_t max[2] = {INT32_MAX, 1000};
+	int64_t max[2] = {INT32_MAX, max_limit};
 
 	*offset = 0;
 	*limit = 50;

@@ -382,6 +382,15 @@ test_accounting_and_csv(void **state)
 	                               "10.89.129.200,start,,,,0x5,10.89.129.194,telnet\n"));
 	assert_non_null(strstr(r.body, ",'=cmd|evil,")); /* no spreadsheet formula */
 	h_resp_free(&r);
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting.csv?limit=50000&type=stop",
+	                        NULL, &r),
+	                 0);
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(r.body, ",start,"));
+	h_resp_free(&r);
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?limit=50000", NULL, &r), 0);
+	assert_int_equal(r.status, 400);
+	h_resp_free(&r);
 	/* metrics and stats: database counters plus the engine's */
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/metrics", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
