@@ -720,6 +720,8 @@ write_row(struct db *db, const struct api_resource *res, json_t *row, bool inser
 			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%s = ?",
 			                      sets++ > 0 ? ", " : "", res->cols[i].name);
 		}
+		if (sets == 0)
+			return 0; /* only the key (isakmp-interfaces): nothing to update */
 		snprintf(sql + n, sizeof(sql) - n, " WHERE %s = ?", key_col(res)->name);
 	}
 	rc = db_prepare(db, sql, &st, err);
