@@ -51,6 +51,7 @@ struct h_resp {
 };
 
 static struct harness *H_current;
+static enum api_tls_mode H_tls = API_TLS_OFF; /* set before h_start() for HTTPS tests */
 
 static __attribute__((unused)) int
 h_apply(struct engine *eng, struct db *txn, struct pc_err *err)
@@ -242,6 +243,7 @@ h_start(struct harness *h)
 	cfg.db_path = h->dbpath;
 	cfg.webui_dir = PORTCULLIS_SOURCE_DIR "/tests/data/webui";
 	cfg.engine = &h->eng;
+	cfg.tls = H_tls;
 	if (api_start(&cfg, &h->api, &err) < 0) {
 		fprintf(stderr, "api_start: %s\n", err.msg);
 		return -1;
@@ -269,6 +271,10 @@ h_stop(struct harness *h)
 	loop_free(h->eng.loop);
 	db_close(h->db);
 	unlink(h->dbpath);
+	snprintf(p, sizeof(p), "%s.crt", h->dbpath);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s.key", h->dbpath);
+	unlink(p);
 	snprintf(p, sizeof(p), "%s-wal", h->dbpath);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", h->dbpath);

@@ -128,17 +128,59 @@ test_imported_pix_md5_admin_upgraded(void **state)
 {
 	assert_int_equal(db_exec(h.db,
 	                         "INSERT INTO admin_user(name, password_hash, hash_kind) VALUES "
-	                         "('enable_15', '2KFQnbNIdI.2KYOU', 'pix-md5')",
+	                         "('pixadmin', '2KFQnbNIdI.2KYOU', 'pix-md5')",
 	                         NULL),
 	                 0);
-	assert_int_equal(h_login(&h, "enable_15", "wrong"), 401);
-	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'enable_15' AND "
+	assert_int_equal(h_login(&h, "pixadmin", "wrong"), 401);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'pixadmin' AND "
 	                             "hash_kind = 'pix-md5'"),
 	                 1);
-	assert_int_equal(h_login(&h, "enable_15", "cisco"), 200);
-	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'enable_15' AND "
+	assert_int_equal(h_login(&h, "pixadmin", "cisco"), 200);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'pixadmin' AND "
 	                             "hash_kind = 'pbkdf2-sha256' AND password_hash LIKE "
 	                             "'pbkdf2-sha256$%'"),
+	                 1);
+	assert_int_equal(h_login(&h, "pixadmin", "cisco"), 200);
+}
+
+static void
+test_imported_local_user_and_enable(void **state)
+{
+	/* username cisco_customer password 2KFQnbNIdI.2KYOU encrypted privilege 15 */
+	assert_int_equal(
+	        db_exec(h.db,
+	                "INSERT INTO local_user(name, password_hash, hash_kind, privilege) "
+	                "VALUES ('cisco_customer', '2KFQnbNIdI.2KYOU', 'pix-md5', 15), "
+	                "('helpdesk', '2KFQnbNIdI.2KYOU', 'pix-md5', 2);"
+	                "INSERT INTO setting(name, value) VALUES ('enable_password', "
+	                "'8Ry2YjIyt7RRXU24')",
+	                NULL),
+	        0);
+	assert_int_equal(h_login(&h, "helpdesk", "cisco"), 401); /* privilege 2: no admin */
+	assert_int_equal(h_login(&h, "cisco_customer", "cisco"), 200);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM local_user WHERE name = "
+	                             "'cisco_customer' AND hash_kind = 'pbkdf2-sha256'"),
+	                 1);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM local_user WHERE name = 'helpdesk' AND "
+	                             "hash_kind = 'pix-md5'"),
+	                 1);
+	assert_int_equal(h_login(&h, "cisco_customer", "cisco"), 200);
+	/* the seed's enable password is the empty one: never accepted */
+	assert_int_equal(h_login(&h, "enable_15", ""), 401);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'enable_15'"),
+	                 0);
+	assert_int_equal(db_exec(h.db,
+	                         "UPDATE setting SET value = '2KFQnbNIdI.2KYOU' WHERE name = "
+	                         "'enable_password'",
+	                         NULL),
+	                 0);
+	assert_int_equal(h_login(&h, "enable_15", "cisco"), 200);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'enable_15' AND "
+	                             "hash_kind = 'pbkdf2-sha256'"),
+	                 1);
+	/* the setting stays as imported (the PIX export prints it back) */
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM setting WHERE value = "
+	                             "'2KFQnbNIdI.2KYOU'"),
 	                 1);
 	assert_int_equal(h_login(&h, "enable_15", "cisco"), 200);
 }
@@ -303,6 +345,24 @@ test_accounting_and_csv(void **state)
 	                 0);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 2);
 	h_resp_free(&r);
+	/* the unfiltered total is kept incrementally: check it follows appends */
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?limit=1", NULL, &r), 0);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 3);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	h_resp_free(&r);
+	assert_int_equal(db_exec(h.db,
+	                         "INSERT INTO acct_record(created_at_ms, record_type, session_id, "
+	                         "task_id, username, service, state) VALUES (1, 'start', 's0', 1, "
+	                         "'old', 'http', 'delivered')",
+	                         NULL),
+	                 0);
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?offset=3", NULL, &r), 0);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 4);
+	assert_string_equal(
+	        json_string_value(json_object_get(
+	                json_array_get(json_object_get(r.json, "items"), 0), "username")),
+	        "old");
+	h_resp_free(&r);
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?type=bogus", NULL, &r), 0);
 	assert_int_equal(r.status, 400);
 	h_resp_free(&r);
@@ -321,6 +381,15 @@ test_accounting_and_csv(void **state)
 	assert_non_null(strstr(r.body, "07/27/2004,15:17:39,cisco_customer,Default Group,"
 	                               "10.89.129.200,start,,,,0x5,10.89.129.194,telnet\n"));
 	assert_non_null(strstr(r.body, ",'=cmd|evil,")); /* no spreadsheet formula */
+	h_resp_free(&r);
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting.csv?limit=50000&type=stop",
+	                        NULL, &r),
+	                 0);
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(r.body, ",start,"));
+	h_resp_free(&r);
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?limit=50000", NULL, &r), 0);
+	assert_int_equal(r.status, 400);
 	h_resp_free(&r);
 	/* metrics and stats: database counters plus the engine's */
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/metrics", NULL, &r), 0);
@@ -425,6 +494,7 @@ main(void)
 	        cmocka_unit_test(test_pix_md5_vectors),
 	        cmocka_unit_test(test_login_session_logout),
 	        cmocka_unit_test(test_imported_pix_md5_admin_upgraded),
+	        cmocka_unit_test(test_imported_local_user_and_enable),
 	        cmocka_unit_test(test_tokens_and_admins_over_api),
 	        cmocka_unit_test(test_server_sent_events),
 	        cmocka_unit_test(test_accounting_and_csv),
