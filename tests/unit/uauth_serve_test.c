@@ -7,7 +7,8 @@
  * real SO_ORIGINAL_DST, static NAT UAUTH_SERVE_STATIC ("192.168.1.11=10.89.129.131") for the
  * connect-on, and a fake AAA layer that accepts UAUTH_SERVE_USER / UAUTH_SERVE_PASSWORD. A unix
  * socket UAUTH_SERVE_CTL answers one command per connection: `show`, `json`, `clear [sel]`,
- * `ipsec-add USER ADDR GROUP`, `ipsec-del ADDR`. Prints "READY" when listening.
+ * `ipsec-add USER ADDR GROUP`, `ipsec-del ADDR`. UAUTH_SERVE_SQL names an SQL file run on the
+ * database first (configuration rows). Prints "READY" when listening.
  *
  * Without UAUTH_SERVE it checks the driver's pieces (static map parsing, nft command text) and
  * that the real SO_ORIGINAL_DST path refuses a connection that was not redirected. */
@@ -18,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -131,6 +133,8 @@ run_nft(const char *cmd, bool json, char *out, size_t outlen)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addclose(&fa, pfd[0]);
+	/* "No such file or directory" for elements the kernel already expired: expected */
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
 	st = posix_spawnp(&pid, "nft", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
@@ -291,6 +295,28 @@ on_ctl(struct loop *loop, int fd, uint32_t events, void *arg)
 	close(c);
 }
 
+static int
+run_sql_file(struct db *db, const char *path)
+{
+	struct pc_err err = {0};
+	static char sql[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "uauth serve: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	n = fread(sql, 1, sizeof(sql) - 1, f);
+	fclose(f);
+	sql[n] = '\0';
+	if (db_exec(db, sql, &err) < 0) {
+		fprintf(stderr, "uauth serve: %s: %s\n", path, err.msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void
 on_term(struct loop *loop, int signo, void *arg)
 {
@@ -325,7 +351,14 @@ serve(void)
 		        st);
 		return 2;
 	}
-	if (db_open(dbp, &db, &err) < 0 || uauth_config_load(db, &cfg, &err) < 0) {
+	if (db_open(dbp, &db, &err) < 0) {
+		fprintf(stderr, "uauth serve: %s\n", err.msg);
+		goto out;
+	}
+	/* Configuration rows to add first (the sqlite3 shell lacks the ip4() check functions). */
+	if (getenv("UAUTH_SERVE_SQL") != NULL && run_sql_file(db, getenv("UAUTH_SERVE_SQL")) < 0)
+		goto out;
+	if (uauth_config_load(db, &cfg, &err) < 0) {
 		fprintf(stderr, "uauth serve: %s\n", err.msg);
 		goto out;
 	}
