@@ -264,7 +264,11 @@ stop_uauth() {
 ctl() { "$PY" -c 'import socket,sys
 s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode()+b"\n")
 print(b"".join(iter(lambda: s.recv(4096), b"")).decode(), end="")' "$CTL" "$1"; }
-in_set() { in_gw nft list set ip pcuauth uauth | grep -qw "$1"; }
+in_set() { # (no `nft | grep -q` under pipefail: grep -q exiting early makes nft die of SIGPIPE)
+	local l
+	l=$(in_gw nft list set ip pcuauth uauth)
+	grep -qw "$1" <<<"$l"
+}
 http_code() { # http_code SRC [curl args...]
 	local src=$1
 	shift
@@ -445,7 +449,8 @@ stop_uauth
 
 if [ "$FAILS" -ne 0 ]; then
 	echo "uauth_cut_through: $FAILS check(s) failed; driver log:"
-	tail -50 "$TMP/serve.log"
+	grep -E 'failed|error|ERROR' "$TMP/serve.log" | head -20
+	tail -30 "$TMP/serve.log"
 	exit 1
 fi
 echo "uauth_cut_through: all checks passed"

@@ -115,7 +115,7 @@ nft_cmd(char *buf, size_t len, const char *verb, const char *set, uint32_t addr,
 
 /* Runs `nft [-j] CMD`, output (if out) captured. Returns the exit status or -errno. */
 static int
-run_nft(const char *cmd, bool json, char *out, size_t outlen)
+run_nft(const char *cmd, bool json, bool quiet, char *out, size_t outlen)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[5];
@@ -133,8 +133,8 @@ run_nft(const char *cmd, bool json, char *out, size_t outlen)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addclose(&fa, pfd[0]);
-	/* "No such file or directory" for elements the kernel already expired: expected */
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	if (quiet) /* "No such file or directory" for elements the kernel expired: expected */
+		posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
 	st = posix_spawnp(&pid, "nft", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
@@ -158,7 +158,12 @@ run_nft(const char *cmd, bool json, char *out, size_t outlen)
 	close(pfd[0]);
 	if (waitpid(pid, &st, 0) < 0)
 		return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -EIO;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		if (!quiet)
+			fprintf(stderr, "uauth serve: `nft %s` failed (status %d)\n", cmd, st);
+		return -EIO;
+	}
+	return 0;
 }
 
 static int
@@ -171,9 +176,9 @@ nft_set_add(void *arg, uint32_t addr, uint32_t timeout_s)
 		return -EINVAL;
 	/* replace: an existing element keeps its old timeout on `add` */
 	if (nft_cmd(cmd, sizeof(cmd), "delete", sv->set, addr, 0) == 0)
-		run_nft(cmd, false, NULL, 0);
+		run_nft(cmd, false, true, NULL, 0);
 	nft_cmd(cmd, sizeof(cmd), "add", sv->set, addr, timeout_s);
-	return run_nft(cmd, false, NULL, 0) == 0 ? 0 : -EIO;
+	return run_nft(cmd, false, false, NULL, 0);
 }
 
 static int
@@ -184,7 +189,7 @@ nft_set_del(void *arg, uint32_t addr)
 
 	if (nft_cmd(cmd, sizeof(cmd), "delete", sv->set, addr, 0) < 0)
 		return -EINVAL;
-	return run_nft(cmd, false, NULL, 0) == 0 ? 0 : -ENOENT;
+	return run_nft(cmd, false, true, NULL, 0) == 0 ? 0 : -ENOENT;
 }
 
 /* Remaining lifetime from `nft -j list set`: elem {"val": A, "timeout": T, "expires": E}. */
@@ -199,7 +204,7 @@ nft_set_get(void *arg, uint32_t addr, uint64_t *left_ms)
 	int rc = -ENOENT;
 
 	snprintf(cmd, sizeof(cmd), "list set %s", sv->set);
-	if (run_nft(cmd, true, out, sizeof(out)) != 0)
+	if (run_nft(cmd, true, false, out, sizeof(out)) != 0)
 		return -EIO;
 	root = json_loads(out, 0, NULL);
 	if (root == NULL)
