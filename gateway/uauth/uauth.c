@@ -115,6 +115,23 @@ service_parse(const char *s, struct uauth_rule *r)
 	return -EINVAL;
 }
 
+static bool
+hostname_ok(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n >= sizeof(((struct uauth_config *)0)->hostname))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = h[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
 static uint32_t
 col_ip4(sqlite3_stmt *st, int col, uint32_t dflt)
 {
@@ -146,9 +163,18 @@ uauth_config_load(struct db *db, struct uauth_config *cfg, struct pc_err *err)
 	rc = db_prepare(db, "SELECT value FROM setting WHERE name = 'hostname'", &st, err);
 	if (rc < 0)
 		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
-		snprintf(cfg->hostname, sizeof(cfg->hostname), "%s",
-		         (const char *)sqlite3_column_text(st, 0));
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
+		const char *h = (const char *)sqlite3_column_text(st, 0);
+
+		/* It goes into the HTTP realm and the prompts: letters, digits, '-', '_', '.'. */
+		if (hostname_ok(h))
+			snprintf(cfg->hostname, sizeof(cfg->hostname), "%s", h);
+		else
+			log_warn(LOG_UAUTH,
+			         "hostname '%.64s' is not a host name (letters, digits, '-', '_', "
+			         "'.', at most 63): the prompts say '%s'",
+			         h, cfg->hostname);
+	}
 	sqlite3_finalize(st);
 	rc = db_prepare(db,
 	                "SELECT r.id, r.action, r.service, r.local_address, r.local_netmask, "

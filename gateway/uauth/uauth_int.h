@@ -28,6 +28,7 @@ struct uauth_listener {
 	int fd;
 	uint16_t port; /* configured; the bound one is in bound_port */
 	uint16_t bound_port;
+	struct loop_timer *pause; /* accept paused after EMFILE */
 };
 
 struct uauth {

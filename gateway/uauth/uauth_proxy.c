@@ -946,6 +946,18 @@ start_prompt_or_pass(struct uauth_conn *c)
 	return 0;
 }
 
+#define UAUTH_ACCEPT_PAUSE_MS 200
+
+static void
+on_listen_resume(struct loop *loop, void *arg)
+{
+	struct uauth_listener *l = arg;
+
+	l->pause = NULL;
+	if (l->fd >= 0)
+		loop_mod_fd(loop, l->fd, EPOLLIN);
+}
+
 static void
 on_listen(struct loop *loop, int fd, uint32_t events, void *arg)
 {
@@ -960,9 +972,19 @@ on_listen(struct loop *loop, int fd, uint32_t events, void *arg)
 		int cfd = accept4(fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* The pending connection stays queued: pause instead of spinning. */
+				log_warn(LOG_UAUTH, "accept on port %u: %s; pausing %d ms",
+				         l->bound_port, strerror(errno), UAUTH_ACCEPT_PAUSE_MS);
+				l->pause = loop_timer_add(loop, UAUTH_ACCEPT_PAUSE_MS,
+				                          on_listen_resume, l);
+				if (l->pause != NULL)
+					loop_mod_fd(loop, fd, 0);
+			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_warn(LOG_UAUTH, "accept on port %u: %s", l->bound_port,
 				         strerror(errno));
+			}
 			return;
 		}
 		if (u->nconns >= UAUTH_MAX_CONNS) {
@@ -1074,6 +1096,9 @@ void
 uauth_proxy_close_listeners(struct uauth *u)
 {
 	for (int i = 0; i < 3; i++) {
+		if (u->lst[i].pause != NULL)
+			loop_timer_cancel(u->loop, u->lst[i].pause);
+		u->lst[i].pause = NULL;
 		if (u->lst[i].fd < 0)
 			continue;
 		loop_del_fd(u->loop, u->lst[i].fd);

@@ -96,6 +96,8 @@ ip -n "$OUT" addr add 192.168.1.2/24 dev eth0
 for i in $(seq 20 29); do ip -n "$OUT" addr add 192.168.1.$i/24 dev eth0; done
 ip -n "$OUT" link set eth0 up
 ip -n "$OUT" route add default via 192.168.1.1
+# the PIX answers ARP for its static's global address; here the outside host routes it instead
+ip -n "$OUT" route add 192.168.1.11/32 via 192.168.1.1
 
 ip -n "$GW" addr add 192.168.1.1/24 dev outside
 ip -n "$GW" addr add 10.89.129.194/28 dev inside
@@ -103,9 +105,6 @@ ip -n "$GW" link set outside up
 ip -n "$GW" link set inside up
 ip -n "$GW" route add 10.89.129.128/25 via 10.89.129.193
 in_gw sysctl -qw net.ipv4.ip_forward=1
-# the static's global address answers ARP on the outside (what proxy ARP does for the PIX)
-in_gw sysctl -qw net.ipv4.conf.outside.proxy_arp=1
-ip -n "$GW" neigh add proxy 192.168.1.11 dev outside
 
 ip -n "$RT" addr add 10.89.129.193/28 dev eth0
 ip -n "$RT" addr add 10.89.129.129/27 dev eth1
@@ -134,7 +133,7 @@ table ip pcuauth {
 		# static (inside,outside) 192.168.1.11 10.89.129.131
 		ip daddr 192.168.1.11 dnat to 10.89.129.131
 	}
-	chain fwd {
+	chain filt {
 		type filter hook forward priority filter; policy accept;
 	}
 }
@@ -196,7 +195,15 @@ class H(socketserver.StreamRequestHandler):
     def handle(self):
         self.wfile.write(b"web-telnet-service ready\r\n")
         for raw in self.rfile:
-            line = bytes(b for b in raw if b < 128).decode().strip()
+            out, i = bytearray(), 0
+            while i < len(raw):  # drop telnet option negotiation and control bytes
+                if raw[i] == 255 and i + 1 < len(raw):
+                    i += 3 if raw[i + 1] in (251, 252, 253, 254) else 2
+                    continue
+                if 32 <= raw[i] < 127:
+                    out.append(raw[i])
+                i += 1
+            line = out.decode()
             self.wfile.write(("echo: " + line + "\r\n").encode())
             if line == "quit":
                 break
@@ -215,7 +222,7 @@ done
 
 # ---- configuration: a Portcullis database with the seed's lines ----
 "$CLI" --db "$DB" db-init >/dev/null
-sqlite3 "$DB" <<'EOF'
+cat >"$TMP/seed.sql" <<'EOF'
 INSERT INTO setting (name, value) VALUES ('hostname', 'pixfirewall');
 INSERT INTO timeout (name, seconds, option) VALUES ('uauth', 300, 'absolute');
 INSERT INTO aaa_server_group (id, name, protocol) VALUES (1, 'AuthInbound', 'tacacs+');
@@ -226,9 +233,10 @@ INSERT INTO aaa_rule (kind, action, service, direction, local_address, local_net
 	('authentication', 'include', 'telnet', 'inbound', '10.89.129.131', '255.255.255.255', '0.0.0.0', '0.0.0.0', 1, 3);
 EOF
 
+SQL_ONCE=$TMP/seed.sql
 start_uauth() {
 	: >"$TMP/serve.out"
-	ip netns exec "$GW" env UAUTH_SERVE=1 UAUTH_SERVE_DB="$DB" UAUTH_SERVE_CTL="$CTL" \
+	ip netns exec "$GW" env UAUTH_SERVE=1 UAUTH_SERVE_SQL="$SQL_ONCE" UAUTH_SERVE_DB="$DB" UAUTH_SERVE_CTL="$CTL" \
 		UAUTH_SERVE_USER=alice UAUTH_SERVE_PASSWORD=secret \
 		UAUTH_SERVE_STATIC=192.168.1.11=10.89.129.131 UAUTH_SERVE_SET="ip pcuauth uauth" \
 		"$DRIVER" >"$TMP/serve.out" 2>>"$TMP/serve.log" &
@@ -238,6 +246,7 @@ start_uauth() {
 		kill -0 "$SERVE_PID" 2>/dev/null || break
 		sleep 0.05
 	done
+	SQL_ONCE=/dev/null
 	grep READY "$TMP/serve.out" || {
 		cat "$TMP/serve.log"
 		echo "uauth driver did not start" >&2
@@ -245,14 +254,21 @@ start_uauth() {
 	}
 }
 stop_uauth() {
+	local st=0
 	kill "$SERVE_PID"
-	wait "$SERVE_PID" || true
+	wait "$SERVE_PID" || st=$?
 	SERVE_PID=
+	# the driver is built with ASan/UBSan: a leak or error report makes it exit non-zero
+	check "uauth driver stopped cleanly (exit $st, no sanitizer report)" [ "$st" = 0 ]
 }
 ctl() { "$PY" -c 'import socket,sys
 s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode()+b"\n")
 print(b"".join(iter(lambda: s.recv(4096), b"")).decode(), end="")' "$CTL" "$1"; }
-in_set() { in_gw nft list set ip pcuauth uauth | grep -qw "$1"; }
+in_set() { # (no `nft | grep -q` under pipefail: grep -q exiting early makes nft die of SIGPIPE)
+	local l
+	l=$(in_gw nft list set ip pcuauth uauth)
+	grep -qw "$1" <<<"$l"
+}
 http_code() { # http_code SRC [curl args...]
 	local src=$1
 	shift
@@ -322,8 +338,8 @@ def until(tok):
     return tok in buf
 assert until(b"Username: "), buf
 s.sendall(b"alice\r\n"); assert until(b"Password: "), buf
-s.sendall(b"wrong\r\n"); assert until(b"Authentication failed"), buf
-buf = b""; assert until(b"Username: "), buf
+s.sendall(b"wrong\r\n"); assert until(b"Authentication failed\r\n\r\nUsername: "), buf
+buf = b""
 s.sendall(user.encode() + b"\r\n"); assert until(b"Password: "), buf
 s.sendall(pw.encode() + b"\r\n")
 assert until(b"web-telnet-service ready"), buf
@@ -342,6 +358,7 @@ ip -n "$OUT" addr add 192.168.1.4/24 dev eth0
 check "telnet client: Username prompt" grep -q 'Username:' "$TMP/telnet.out"
 check "telnet client: reached the server" grep -q 'web-telnet-service ready' "$TMP/telnet.out"
 check "telnet client: spliced both ways" grep -q 'echo: hi-from-telnet' "$TMP/telnet.out"
+grep -q 'echo: hi-from-telnet' "$TMP/telnet.out" || cat -A "$TMP/telnet.out"
 
 log "FTP: USER local@remote / PASS localpass@remotepass, logged in on to the server"
 ip -n "$OUT" addr add 192.168.1.5/24 dev eth0
@@ -354,10 +371,12 @@ check "the FTP server saw USER webuser" grep -q 'ftpd: USER webuser' "$TMP/ftpd.
 check "192.168.1.5 in @uauth after ftp" in_set 192.168.1.5
 
 log "ten parallel clients authenticate independently"
+pids=()
 for i in $(seq 20 29); do
 	(in_out curl -s -m 15 --interface 192.168.1.$i -u alice:secret -o /dev/null -w '%{http_code}' http://192.168.1.11/ >"$TMP/par.$i" 2>/dev/null || true) &
+	pids+=($!)
 done
-wait $(jobs -p | grep -v "^$SERVE_PID\$") 2>/dev/null || true
+wait "${pids[@]}"
 sleep 0.5
 n200=0
 for i in $(seq 20 29); do [ "$(cat "$TMP/par.$i" 2>/dev/null)" = 200 ] && n200=$((n200 + 1)); done
@@ -399,7 +418,7 @@ stop_uauth
 log "phase 3: timeout uauth 0:00:04 inactivity -> traffic keeps the entry, idleness expires it"
 sqlite3 "$DB" "UPDATE timeout SET seconds = 4, option = 'inactivity' WHERE name = 'uauth'"
 # what the NAT module emits for inactivity: refresh the element on the user's traffic
-in_gw nft add rule ip pcuauth fwd ip saddr @uauth update @uauth { ip saddr timeout 4s }
+in_gw nft add rule ip pcuauth filt ip saddr @uauth update @uauth { ip saddr timeout 4s }
 start_uauth
 code=$(http_code 192.168.1.2 -u alice:secret)
 check "200 with credentials (got $code)" [ "$code" = 200 ]
@@ -430,7 +449,8 @@ stop_uauth
 
 if [ "$FAILS" -ne 0 ]; then
 	echo "uauth_cut_through: $FAILS check(s) failed; driver log:"
-	tail -50 "$TMP/serve.log"
+	grep -E 'failed|error|ERROR' "$TMP/serve.log" | head -20
+	tail -30 "$TMP/serve.log"
 	exit 1
 fi
 echo "uauth_cut_through: all checks passed"

@@ -7,7 +7,8 @@
  * real SO_ORIGINAL_DST, static NAT UAUTH_SERVE_STATIC ("192.168.1.11=10.89.129.131") for the
  * connect-on, and a fake AAA layer that accepts UAUTH_SERVE_USER / UAUTH_SERVE_PASSWORD. A unix
  * socket UAUTH_SERVE_CTL answers one command per connection: `show`, `json`, `clear [sel]`,
- * `ipsec-add USER ADDR GROUP`, `ipsec-del ADDR`. Prints "READY" when listening.
+ * `ipsec-add USER ADDR GROUP`, `ipsec-del ADDR`. UAUTH_SERVE_SQL names an SQL file run on the
+ * database first (configuration rows). Prints "READY" when listening.
  *
  * Without UAUTH_SERVE it checks the driver's pieces (static map parsing, nft command text) and
  * that the real SO_ORIGINAL_DST path refuses a connection that was not redirected. */
@@ -18,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -113,7 +115,7 @@ nft_cmd(char *buf, size_t len, const char *verb, const char *set, uint32_t addr,
 
 /* Runs `nft [-j] CMD`, output (if out) captured. Returns the exit status or -errno. */
 static int
-run_nft(const char *cmd, bool json, char *out, size_t outlen)
+run_nft(const char *cmd, bool json, bool quiet, char *out, size_t outlen)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[5];
@@ -131,6 +133,8 @@ run_nft(const char *cmd, bool json, char *out, size_t outlen)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addclose(&fa, pfd[0]);
+	if (quiet) /* "No such file or directory" for elements the kernel expired: expected */
+		posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
 	st = posix_spawnp(&pid, "nft", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
@@ -154,7 +158,12 @@ run_nft(const char *cmd, bool json, char *out, size_t outlen)
 	close(pfd[0]);
 	if (waitpid(pid, &st, 0) < 0)
 		return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -EIO;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		if (!quiet)
+			fprintf(stderr, "uauth serve: `nft %s` failed (status %d)\n", cmd, st);
+		return -EIO;
+	}
+	return 0;
 }
 
 static int
@@ -167,9 +176,9 @@ nft_set_add(void *arg, uint32_t addr, uint32_t timeout_s)
 		return -EINVAL;
 	/* replace: an existing element keeps its old timeout on `add` */
 	if (nft_cmd(cmd, sizeof(cmd), "delete", sv->set, addr, 0) == 0)
-		run_nft(cmd, false, NULL, 0);
+		run_nft(cmd, false, true, NULL, 0);
 	nft_cmd(cmd, sizeof(cmd), "add", sv->set, addr, timeout_s);
-	return run_nft(cmd, false, NULL, 0) == 0 ? 0 : -EIO;
+	return run_nft(cmd, false, false, NULL, 0);
 }
 
 static int
@@ -180,7 +189,7 @@ nft_set_del(void *arg, uint32_t addr)
 
 	if (nft_cmd(cmd, sizeof(cmd), "delete", sv->set, addr, 0) < 0)
 		return -EINVAL;
-	return run_nft(cmd, false, NULL, 0) == 0 ? 0 : -ENOENT;
+	return run_nft(cmd, false, true, NULL, 0) == 0 ? 0 : -ENOENT;
 }
 
 /* Remaining lifetime from `nft -j list set`: elem {"val": A, "timeout": T, "expires": E}. */
@@ -195,7 +204,7 @@ nft_set_get(void *arg, uint32_t addr, uint64_t *left_ms)
 	int rc = -ENOENT;
 
 	snprintf(cmd, sizeof(cmd), "list set %s", sv->set);
-	if (run_nft(cmd, true, out, sizeof(out)) != 0)
+	if (run_nft(cmd, true, false, out, sizeof(out)) != 0)
 		return -EIO;
 	root = json_loads(out, 0, NULL);
 	if (root == NULL)
@@ -291,6 +300,28 @@ on_ctl(struct loop *loop, int fd, uint32_t events, void *arg)
 	close(c);
 }
 
+static int
+run_sql_file(struct db *db, const char *path)
+{
+	struct pc_err err = {0};
+	static char sql[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "uauth serve: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	n = fread(sql, 1, sizeof(sql) - 1, f);
+	fclose(f);
+	sql[n] = '\0';
+	if (db_exec(db, sql, &err) < 0) {
+		fprintf(stderr, "uauth serve: %s: %s\n", path, err.msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void
 on_term(struct loop *loop, int signo, void *arg)
 {
@@ -325,7 +356,14 @@ serve(void)
 		        st);
 		return 2;
 	}
-	if (db_open(dbp, &db, &err) < 0 || uauth_config_load(db, &cfg, &err) < 0) {
+	if (db_open(dbp, &db, &err) < 0) {
+		fprintf(stderr, "uauth serve: %s\n", err.msg);
+		goto out;
+	}
+	/* Configuration rows to add first (the sqlite3 shell lacks the ip4() check functions). */
+	if (getenv("UAUTH_SERVE_SQL") != NULL && run_sql_file(db, getenv("UAUTH_SERVE_SQL")) < 0)
+		goto out;
+	if (uauth_config_load(db, &cfg, &err) < 0) {
 		fprintf(stderr, "uauth serve: %s\n", err.msg);
 		goto out;
 	}
