@@ -5,11 +5,17 @@
 
 int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_db_init(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_interface(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_nat(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
         {"version", "version                      print the version", false, false, cmd_version},
         {"db-init", "db-init                      create and migrate the database (--db)", true,
          false, cmd_db_init},
+        {"interface", "interface map ethernetN IFNAME|default | list   Linux names (--db)", true,
+         false, cmd_interface},
+        {"nat", "nat apply|show|counters|uauth|flush [--netns NAME] [--tun IF] [--no-net]", false,
+         false, cmd_nat},
 };
 
 const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));
