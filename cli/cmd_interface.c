@@ -251,6 +251,13 @@ nat_show_cmd(struct cli_ctx *ctx, struct nat_opts *o)
 	if (db_open(ctx->db_path, &db, &err) < 0)
 		return cli_fail("%s", err.msg);
 	rc = nat_new(&o->cfg, &nat);
+	/* with --netns, leave out the fixups whose helper that kernel lacks */
+	if (rc == 0 && o->netns != NULL) {
+		if (enter_data_plane(o) != 0)
+			rc = -EINVAL;
+		else
+			rc = nat_probe_helpers(nat, &err);
+	}
 	if (rc == 0)
 		rc = nat_render(nat, db, stdout, stderr, &err);
 	else

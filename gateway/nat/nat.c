@@ -251,6 +251,14 @@ nat_uauth_list(struct nat *nat, struct nat_uauth_elem **out, size_t *n, struct p
 }
 
 int
+nat_probe_helpers(struct nat *nat, struct pc_err *err)
+{
+	int rc = ensure_nl(nat, err);
+
+	return rc < 0 ? rc : probe_helpers(nat, err);
+}
+
+int
 nat_render(struct nat *nat, struct db *db, FILE *f, FILE *notes, struct pc_err *err)
 {
 	struct nat_model *m = NULL;

@@ -61,6 +61,11 @@ int nat_uauth_add(struct nat *nat, uint32_t addr, uint32_t timeout_s, struct pc_
 int nat_uauth_del(struct nat *nat, uint32_t addr, struct pc_err *err);
 int nat_uauth_list(struct nat *nat, struct nat_uauth_elem **out, size_t *n, struct pc_err *err);
 
+/* Asks the kernel (of the current namespace) which conntrack helpers it has, with a throwaway
+ * table created and deleted in one batch; nat_apply does this itself, nat_render uses the result
+ * when it is there. */
+int nat_probe_helpers(struct nat *nat, struct pc_err *err);
+
 /* Writes the ruleset the model in db would produce as `nft -f` text (for `nat show` and the
  * benchmark); notes about unenforced fixups go to notes (may be NULL). */
 int nat_render(struct nat *nat, struct db *db, FILE *f, FILE *notes, struct pc_err *err);

@@ -321,7 +321,7 @@ build_mark_chain(struct builder *B)
 static int
 build_dnat(struct builder *B)
 {
-	int ch = add_chain(B, "dnat", NP_HOOK_PREROUTING, true, -100, false), rc, uch = -1;
+	int ch = add_chain(B, "nat_pre", NP_HOOK_PREROUTING, true, -100, false), rc, uch = -1;
 	struct np_rule *r;
 
 	if (ch < 0)
@@ -416,7 +416,7 @@ nat_interfaces_ok(const struct builder *B, int a, int b)
 static int
 build_snat(struct builder *B)
 {
-	int ch = add_chain(B, "snat", NP_HOOK_POSTROUTING, true, 100, false), rc;
+	int ch = add_chain(B, "nat_post", NP_HOOK_POSTROUTING, true, 100, false), rc;
 	struct np_rule *r;
 
 	if (ch < 0)
