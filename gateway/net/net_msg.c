@@ -150,6 +150,25 @@ attr_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
+/* Walks every attribute after the fixed header; refuses a message whose attributes do not exactly
+ * fill it (one running past the end, or trailing bytes that are not an attribute). */
+static int
+parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, struct attrs *t)
+{
+	const struct nlattr *a;
+	size_t used = 0, total;
+
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(hdrlen))
+		return -EINVAL;
+	total = nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(hdrlen);
+	mnl_attr_for_each(a, nlh, hdrlen)
+	{
+		attr_cb(a, t);
+		used += MNL_ALIGN(a->nla_len);
+	}
+	return MNL_ALIGN(used) == MNL_ALIGN(total) ? 0 : -EINVAL;
+}
+
 static int
 get_ip(const struct nlattr *a, uint32_t *out)
 {
@@ -188,7 +207,7 @@ net_parse_route(const struct nlmsghdr *nlh, struct net_route *out)
 	rtm = mnl_nlmsg_get_payload(nlh);
 	if (rtm->rtm_family != AF_INET)
 		return -EINVAL;
-	if (mnl_attr_parse(nlh, sizeof(*rtm), attr_cb, &t) < 0)
+	if (parse_attrs(nlh, sizeof(*rtm), &t) < 0)
 		return -EINVAL;
 	out->dst_len = rtm->rtm_dst_len;
 	out->protocol = rtm->rtm_protocol;
@@ -216,7 +235,7 @@ net_parse_addr(const struct nlmsghdr *nlh, struct net_addr *out)
 	ifa = mnl_nlmsg_get_payload(nlh);
 	if (ifa->ifa_family != AF_INET)
 		return -EINVAL;
-	if (mnl_attr_parse(nlh, sizeof(*ifa), attr_cb, &t) < 0)
+	if (parse_attrs(nlh, sizeof(*ifa), &t) < 0)
 		return -EINVAL;
 	out->ifindex = (int)ifa->ifa_index;
 	out->prefixlen = ifa->ifa_prefixlen;
@@ -239,7 +258,7 @@ net_parse_neigh(const struct nlmsghdr *nlh, struct net_neigh *out)
 	nd = mnl_nlmsg_get_payload(nlh);
 	if (nd->ndm_family != AF_INET)
 		return -EINVAL;
-	if (mnl_attr_parse(nlh, sizeof(*nd), attr_cb, &t) < 0)
+	if (parse_attrs(nlh, sizeof(*nd), &t) < 0)
 		return -EINVAL;
 	out->ifindex = nd->ndm_ifindex;
 	out->proxy = (nd->ndm_flags & NTF_PROXY) != 0;
@@ -264,7 +283,7 @@ net_parse_link(const struct nlmsghdr *nlh, struct net_link *out)
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
 		return -EINVAL;
 	ifi = mnl_nlmsg_get_payload(nlh);
-	if (mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, &t) < 0)
+	if (parse_attrs(nlh, sizeof(*ifi), &t) < 0)
 		return -EINVAL;
 	out->ifindex = ifi->ifi_index;
 	out->up = (ifi->ifi_flags & IFF_UP) != 0;
