@@ -3,12 +3,14 @@
  * of --netns NAME). */
 #include "cli/cli.h"
 #include "db/db.h"
+#include "gateway/core/engine.h"
 #include "gateway/nat/nat.h"
 #include "gateway/nat/nat_model.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
@@ -279,29 +281,27 @@ nat_counters_cmd(struct cli_ctx *ctx, struct nat_opts *o)
 	if (enter_data_plane(o) != 0)
 		return 1;
 	rc = nat_new(&o->cfg, &nat);
-	if (rc == 0)
-		rc = nat_acl_counters(nat, &v, &n, &err);
-	else
-		pc_err_set(&err, PC_ERR_INTERNAL, "", "nat_new: %s", strerror(-rc));
-	if (rc == 0) {
-		if (ctx->json)
-			printf("[");
-		for (size_t i = 0; i < n; i++) {
-			if (ctx->json)
-				printf("%s{\"acl_id\":%lld,\"entry_id\":%lld,\"packets\":%llu,"
-				       "\"bytes\":%llu}",
-				       i ? "," : "", (long long)v[i].acl_id, (long long)v[i].ace_id,
-				       (unsigned long long)v[i].packets,
-				       (unsigned long long)v[i].bytes);
-			else
-				printf("acl %lld entry %lld packets %llu bytes %llu\n",
-				       (long long)v[i].acl_id, (long long)v[i].ace_id,
-				       (unsigned long long)v[i].packets,
-				       (unsigned long long)v[i].bytes);
+	if (rc < 0)
+		return cli_fail("nat_new: %s", strerror(-rc));
+	if (ctx->json) {
+		/* the same JSON the engine gives the API */
+		struct engine eng = {.nat = nat};
+		json_t *j = NULL;
+
+		rc = nat_engine_acl_counters(&eng, &j);
+		if (rc == 0) {
+			json_dumpf(j, stdout, JSON_COMPACT);
+			putchar('\n');
+			json_decref(j);
 		}
-		if (ctx->json)
-			printf("]\n");
+		nat_free(nat);
+		return rc < 0 ? cli_fail("nat counters: %s", strerror(-rc)) : 0;
 	}
+	rc = nat_acl_counters(nat, &v, &n, &err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		printf("acl %lld entry %lld packets %llu bytes %llu\n", (long long)v[i].acl_id,
+		       (long long)v[i].ace_id, (unsigned long long)v[i].packets,
+		       (unsigned long long)v[i].bytes);
 	free(v);
 	nat_free(nat);
 	return rc < 0 ? cli_fail("nat counters: %s", err.msg) : 0;

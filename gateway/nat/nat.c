@@ -9,6 +9,7 @@
 #include "gateway/net/net.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,6 +193,42 @@ nat_engine_apply(struct engine *eng, struct db *txn, struct pc_err *err)
 		        err, PC_ERR_FORBIDDEN, "",
 		        "data plane disabled (root namespace without --allow-host-network)");
 	return nat_apply(eng->nat, txn, err);
+}
+
+int
+nat_engine_acl_counters(struct engine *eng, json_t **out)
+{
+	struct nat_acl_counter *v = NULL;
+	struct pc_err err = {0};
+	json_t *arr;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	if (eng->nat == NULL)
+		return -ENODEV;
+	rc = nat_acl_counters(eng->nat, &v, &n, &err);
+	if (rc < 0) {
+		log_warn(LOG_NAT, "acl counters: %s", err.msg);
+		return rc;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		json_t *o = json_pack(
+		        "{s:I, s:o, s:I, s:I}", "acl_id", (json_int_t)v[i].acl_id, "entry_id",
+		        v[i].ace_id != 0 ? json_integer((json_int_t)v[i].ace_id) : json_null(),
+		        "packets", (json_int_t)v[i].packets, "bytes", (json_int_t)v[i].bytes);
+
+		if (o == NULL || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	free(v);
+	if (arr == NULL)
+		return -ENOMEM;
+	*out = arr;
+	return 0;
 }
 
 int

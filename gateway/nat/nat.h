@@ -50,6 +50,11 @@ int nat_apply(struct nat *nat, struct db *txn, struct pc_err *err);
 struct engine;
 int nat_engine_apply(struct engine *eng, struct db *txn, struct pc_err *err);
 
+/* engine_ops.acl_counters: [{"acl_id", "entry_id" (null for the implicit deny), "packets",
+ * "bytes"}, ...] (new reference). */
+struct json_t;
+int nat_engine_acl_counters(struct engine *eng, struct json_t **out);
+
 /* Removes the table (daemon shutdown, tests). Missing table is not an error. */
 int nat_flush(struct nat *nat, struct pc_err *err);
 

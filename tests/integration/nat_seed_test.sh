@@ -52,6 +52,9 @@ grep -qx 192.168.1.2 "$WEB_LOG" && ok "web server saw 192.168.1.2" || fail "web 
 tcp_after=$(counter 2 3)
 [ "$tcp_after" -gt "$tcp_before" ] && ok "ACL 120 tcp entry counter $tcp_before -> $tcp_after" || fail "tcp counter did not move"
 
+# the API's JSON view of the same counters
+contains '\{"acl_id": ?2, ?"entry_id": ?3, ?"packets": ?[1-9][0-9]*, ?"bytes": ?[1-9]' "$PORTCULLIS" --json nat counters --netns $NS_GW && ok "counters as JSON (engine op)" || fail "JSON counters: $("$PORTCULLIS" --json nat counters --netns $NS_GW)"
+
 # inside host without a static: dynamic NAT to the global range 192.168.1.6-10
 reply=$(connect $NS_RTR 192.168.1.2 7000)
 [ "$reply" = "hello from out" ] && ok "inside router -> outside listener" || fail "inside router -> outside (got '$reply')"
