@@ -768,10 +768,17 @@ build_forward(struct builder *B)
 			r->action = NP_A_JUMP;
 			snprintf(r->target, sizeof(r->target), "untranslated_%s", hi->nameif);
 		}
-		for (size_t g = 0; g < B->m->nagroups; g++)
-			if (B->m->agroups[g].interface == (int)i && B->m->agroups[g].in &&
-			    B->m->agroups[g].acl >= 0)
+		for (size_t g = 0; g < B->m->nagroups; g++) {
+			if (B->m->agroups[g].interface != (int)i || B->m->agroups[g].acl < 0)
+				continue;
+			if (B->m->agroups[g].in)
 				ag = &B->m->agroups[g];
+			else
+				note(B->p,
+				     "access-group %s out interface %s: outbound ACLs are not "
+				     "enforced (PIX 6.3 applies ACLs inbound)",
+				     B->m->acls[B->m->agroups[g].acl].name, it->nameif);
+		}
 		if (ag != NULL) {
 			const struct nm_acl *acl = &B->m->acls[ag->acl];
 

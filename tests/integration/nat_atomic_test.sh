@@ -65,7 +65,19 @@ contains 'tcp dport 8080 counter packets [0-9]+ bytes [0-9]+ drop comment "pc:ac
 [ -z "$(connect $NS_OUT 192.168.1.11 8080)" ] && ok "8080 now denied" || fail "8080 still open"
 [ "$(counter 2 50)" -gt 0 ] && ok "deny entry counter moved ($(counter 2 50))" || fail "deny counter did not move"
 
-# 4. no window during replacement: a ping flood through the static survives 20 re-applies
+# 4. an interface mapped to a Linux name that does not exist: refused, nothing changed
+before=$(ruleset)
+routes_before=$(inns $NS_GW ip route show)
+"$PORTCULLIS" --db "$DB" interface map ethernet1 nosuch0 >/dev/null
+if out=$(pcnat apply --tun 'pcx*' 2>&1); then
+	fail "apply with a missing Linux interface succeeded"
+else
+	grep -q 'interface inside (ethernet1) maps to Linux interface nosuch0, which does not exist' <<<"$out" && ok "missing interface named in the error" || fail "unexpected error: $out"
+fi
+[ "$before" = "$(ruleset)" ] && [ "$(inns $NS_GW ip route show)" = "$routes_before" ] && ok "nothing changed" || fail "state changed after a refused apply"
+"$PORTCULLIS" --db "$DB" interface map ethernet1 pcin >/dev/null
+
+# 5. no window during replacement: a ping flood through the static survives 20 re-applies
 inns $NS_OUT ping -q -i 0.01 -c 400 -W 1 192.168.1.11 >"$WORK/ping.out" 2>&1 &
 ping_pid=$!
 for _ in $(seq 20); do pcnat apply --tun 'pcx*' >/dev/null 2>&1 || fail "re-apply under traffic"; done
