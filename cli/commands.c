@@ -14,6 +14,8 @@ int cmd_token(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_show(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_uauth(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_ipsec_probe(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_interface(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_nat(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
         {"version", "version                      print the version", false, false, cmd_version},
@@ -41,6 +43,10 @@ const struct cli_command cli_commands[] = {
          false, cmd_uauth},
         {"ipsec-probe", "ipsec-probe                  which SA backend auto picks here, and why",
          false, false, cmd_ipsec_probe},
+        {"interface", "interface map ethernetN IFNAME|default | list   Linux names (--db)", true,
+         false, cmd_interface},
+        {"nat", "nat apply|show|counters|uauth|flush [--netns NAME] [--tun IF] [--no-net]", false,
+         false, cmd_nat},
 };
 
 const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));
