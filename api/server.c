@@ -670,18 +670,19 @@ api_start(const struct api_config *cfg, struct api **out, struct pc_err *err)
 	}
 	if (api->https)
 		api->mhd = MHD_start_daemon(
-		        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_LISTEN_SOCKET,
-		        cfg->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+		        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
+		        on_mhd_log, api, MHD_OPTION_LISTEN_SOCKET, cfg->listen_fd,
+		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
 		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_THREAD_POOL_SIZE,
-		        (unsigned)4, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
-		        MHD_OPTION_HTTPS_MEM_CERT, api->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
-		        api->tls_key_pem, MHD_OPTION_END);
+		        (unsigned)4, MHD_OPTION_HTTPS_MEM_CERT, api->tls_cert_pem,
+		        MHD_OPTION_HTTPS_MEM_KEY, api->tls_key_pem, MHD_OPTION_END);
 	else
 		api->mhd = MHD_start_daemon(
-		        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_LISTEN_SOCKET,
-		        cfg->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+		        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
+		        on_mhd_log, api, MHD_OPTION_LISTEN_SOCKET, cfg->listen_fd,
+		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
 		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_THREAD_POOL_SIZE,
-		        (unsigned)4, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api, MHD_OPTION_END);
+		        (unsigned)4, MHD_OPTION_END);
 	if (api->mhd == NULL) {
 		rc = pc_err_set(err, PC_ERR_INTERNAL, "api", "MHD_start_daemon failed");
 		goto fail;
