@@ -86,6 +86,7 @@ function makeControl(f, value, {editing, refs, item}) {
 	default:
 		c = h('input', {type: 'text', value: value ?? '', spellcheck: 'false', autocomplete: 'off'});
 	}
+	if (f.placeholder && !c.placeholder) c.placeholder = f.placeholder;
 	if (f.required) c.setAttribute('aria-required', 'true');
 	if (editing && f.readonlyOnEdit) {
 		if (c.tagName === 'SELECT') c.disabled = true;
