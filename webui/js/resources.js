@@ -13,6 +13,29 @@ const ACL = {res: 'access-lists', key: 'name'};
 const POOL = {res: 'pools', key: 'name'};
 const AAA_GROUP = {res: 'aaa-server-groups', key: 'name'};
 
+// PIX-style one-line summaries of inline rows, for the tables
+function endpoint(e, side) {
+	const k = e[`${side}_kind`];
+	if (k === 'host') return `host ${e[`${side}_address`]}`;
+	if (k === 'network') return `${e[`${side}_address`]} ${e[`${side}_netmask`]}`;
+	if (k === 'group') return `object-group ${e[`${side}_group`] ?? ''}`;
+	if (k === 'interface') return `interface ${e[`${side}_interface`] ?? ''}`;
+	return k || '';
+}
+
+function ports(e, side) {
+	const op = e[`${side}_port_op`];
+	if (!op) return '';
+	return op === 'range' ? ` range ${e[`${side}_port_low`]} ${e[`${side}_port_high`]}` : ` ${op} ${e[`${side}_port_low`]}`;
+}
+
+function aclLine(e) {
+	if (e.action === 'remark') return `remark ${e.remark ?? ''}`;
+	return [e.action, e.protocol ?? `object-group ${e.protocol_group ?? ''}`,
+		endpoint(e, 'src') + ports(e, 'src'), endpoint(e, 'dst') + ports(e, 'dst'),
+		e.icmp_type ?? '', e.log ? 'log' : ''].filter(Boolean).join(' ');
+}
+
 export const WEAK = {
 	des: 'Single DES has a 56-bit key: it was broken by brute force in 1998 and can be cracked in about a day with rented hardware. Use AES (or at least 3DES).',
 	md5: 'MD5 is broken for collisions. As an HMAC it is still hard to forge, but it is deprecated and gives no margin; use SHA.',
@@ -140,7 +163,8 @@ export const RESOURCES = {
 			{name: 'kind', label: 'Kind', type: 'select', options: ['network', 'service', 'protocol', 'icmp-type'], required: true},
 			{name: 'service_protocol', label: 'Service protocol', type: 'select', options: ['', 'tcp', 'udp', 'tcp-udp']},
 			{name: 'description', label: 'Description', type: 'text'},
-			{name: 'members', label: 'Members', one: 'member', type: 'rows', fields: [
+			{name: 'members', label: 'Members', one: 'member', type: 'rows',
+				summary: (x) => [x.kind, x.address, x.netmask, x.port_op, x.port_low, x.port_high, x.value, x.ref_group].filter((v) => v !== null && v !== undefined && v !== '').join(' '), fields: [
 				{name: 'kind', label: 'Kind', type: 'select', options: ['host', 'network', 'port', 'protocol', 'icmp-type', 'group']},
 				{name: 'address', label: 'Address', type: 'ip'},
 				{name: 'netmask', label: 'Netmask', type: 'mask'},
@@ -158,7 +182,7 @@ export const RESOURCES = {
 		columns: ['name', 'entries'],
 		fields: [
 			{name: 'name', label: 'Name', type: 'text', required: true},
-			{name: 'entries', label: 'Entries', one: 'entry', type: 'rows', fields: [
+			{name: 'entries', label: 'Entries', one: 'entry', type: 'rows', summary: aclLine, fields: [
 				{name: 'action', label: 'Action', type: 'select', options: ['permit', 'deny', 'remark']},
 				{name: 'protocol', label: 'Protocol', type: 'text', help: 'ip, tcp, udp, icmp, number'},
 				{name: 'src_kind', label: 'Source', type: 'select', options: ['any', 'host', 'network', 'group', 'interface']},
@@ -198,7 +222,8 @@ export const RESOURCES = {
 			{name: 'deadtime_min', label: 'Dead time (minutes)', type: 'int', placeholder: 'default 10', min: 0, max: 1440},
 			{name: 'accounting_mode', label: 'Accounting mode', type: 'select', options: ['single', 'simultaneous']},
 			{name: 'fallback_local', label: 'Fall back to LOCAL', type: 'bool'},
-			{name: 'hosts', label: 'Hosts', one: 'host', type: 'rows', fields: [
+			{name: 'hosts', label: 'Hosts', one: 'host', type: 'rows',
+				summary: (x) => `${x.interface ? `(${x.interface}) ` : ''}host ${x.address}${x.key_set ? ' key set' : ' key not set'}`, fields: [
 				{name: 'interface', label: 'Interface', type: 'ref', ref: IFACE},
 				{name: 'address', label: 'Address', type: 'ip'},
 				{name: 'key', label: 'Key', type: 'secret'},
@@ -379,7 +404,7 @@ export const RESOURCES = {
 		fields: [
 			{name: 'name', label: 'Group name', type: 'text', required: true},
 			{name: 'pool', label: 'Address pool', type: 'ref', ref: POOL},
-			{name: 'password', label: 'Group password (pre-shared key)', type: 'secret'},
+			{name: 'password', label: 'Group password (pre-shared key)', type: 'secret', wantedFlag: 'has_password'},
 			{name: 'dns_server1', label: 'DNS server 1', type: 'ip'},
 			{name: 'dns_server2', label: 'DNS server 2', type: 'ip'},
 			{name: 'wins_server1', label: 'WINS server 1', type: 'ip'},
@@ -392,7 +417,7 @@ export const RESOURCES = {
 			{name: 'pfs', label: 'PFS', type: 'bool'},
 			{name: 'banner', label: 'Banner', type: 'textarea'},
 		],
-		warn: (v, item) => ({password: v.password || (item && item.password_set) ? WEAK.aggressive : null}),
+		warn: (v, item) => ({password: v.password || (item && (item.password_set || item.has_password)) ? WEAK.aggressive : null}),
 	},
 	timeouts: {
 		title: 'Timeouts',
