@@ -84,6 +84,12 @@ done
 curl -fsS "http://127.0.0.1:$PORT/api/v1/health" >/dev/null || fail "API did not answer on 127.0.0.1:$PORT"
 curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" ||
 	fail "GET / did not serve the console (webui/index.html) from the API server"
+# The console is tested under the strict policy the server sends (no inline script, no eval).
+csp=$(curl -fsS -D - -o /dev/null "http://127.0.0.1:$PORT/" | tr -d '\r' | sed -n 's/^[Cc]ontent-[Ss]ecurity-[Pp]olicy: //p')
+case "$csp" in
+*"script-src 'self'"*) ;;
+*) fail "GET / must send Content-Security-Policy with script-src 'self', got '$csp'" ;;
+esac
 
 cd "$HERE"
 npm ci --no-audit --no-fund --loglevel=error >/dev/null || fail "npm ci in tests/web failed"

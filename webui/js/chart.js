@@ -26,9 +26,13 @@ export function lineChart({title, series, fmt = (v) => String(v), width = 560, h
 	const all = series.flatMap((s) => s.points);
 	const now = Date.now();
 	const tMax = all.length ? Math.max(...all.map((p) => p[0])) : now;
-	const tMin = windowMs ? tMax - windowMs : (all.length ? Math.min(...all.map((p) => p[0])) : now - 60000);
-	let vMax = niceMax(Math.max(integer ? 4 : 0, ...all.map((p) => p[1])));
-	if (integer) vMax = Math.ceil(vMax / 4) * 4; // whole-number grid lines
+	// show the data we have (at least a minute), up to windowMs
+	const span = all.length ? tMax - Math.min(...all.map((p) => p[0])) : 0;
+	const shown = Math.max(60000, Math.min(windowMs || Infinity, span * 1.05));
+	const tMin = tMax - shown;
+	const top = Math.max(0, ...all.map((p) => p[1]));
+	// counts: whole-number grid lines (4 steps); amounts: a "nice" maximum
+	const vMax = integer ? Math.max(1, Math.ceil(top / 4)) * 4 : niceMax(top);
 	const x = (t) => m.l + ((t - tMin) / Math.max(1, tMax - tMin)) * w;
 	const y = (v) => m.t + hgt - (v / vMax) * hgt;
 	const titleId = newId('chart-t');
@@ -45,9 +49,10 @@ export function lineChart({title, series, fmt = (v) => String(v), width = 560, h
 			svg('line', {x1: m.l, x2: m.l + w, y1: y(v), y2: y(v), class: 'grid'}),
 			svg('text', {x: m.l - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis', text: fmt(v)}));
 	}
-	for (let i = 0; i <= 3; i++) {
-		const t = tMin + ((tMax - tMin) * i) / 3;
-		root.append(svg('text', {x: x(t), y: height - 8, 'text-anchor': i === 0 ? 'start' : i === 3 ? 'end' : 'middle',
+	const nx = width < 420 ? 2 : 3; // fewer time labels on narrow charts so they do not collide
+	for (let i = 0; i <= nx; i++) {
+		const t = tMin + ((tMax - tMin) * i) / nx;
+		root.append(svg('text', {x: x(t), y: height - 8, 'text-anchor': i === 0 ? 'start' : i === nx ? 'end' : 'middle',
 			class: 'axis', text: hhmmss(t)}));
 	}
 	series.forEach((s, i) => {
@@ -55,8 +60,8 @@ export function lineChart({title, series, fmt = (v) => String(v), width = 560, h
 		if (pts.length === 0) return;
 		const d = pts.map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ');
 		root.append(svg('path', {d, fill: 'none', stroke: COLORS[i % COLORS.length], 'stroke-width': 2, class: 'line'}));
-		if (pts.length === 1)
-			root.append(svg('circle', {cx: x(pts[0][0]), cy: y(pts[0][1]), r: 3, fill: COLORS[i % COLORS.length]}));
+		const lastPt = pts[pts.length - 1];
+		root.append(svg('circle', {cx: x(lastPt[0]), cy: y(lastPt[1]), r: 3, fill: COLORS[i % COLORS.length]}));
 	});
 	const legend = h('ul', {class: 'legend', 'aria-hidden': 'true'},
 		series.map((s, i) => h('li', null,

@@ -13,6 +13,29 @@ const ACL = {res: 'access-lists', key: 'name'};
 const POOL = {res: 'pools', key: 'name'};
 const AAA_GROUP = {res: 'aaa-server-groups', key: 'name'};
 
+// PIX-style one-line summaries of inline rows, for the tables
+function endpoint(e, side) {
+	const k = e[`${side}_kind`];
+	if (k === 'host') return `host ${e[`${side}_address`]}`;
+	if (k === 'network') return `${e[`${side}_address`]} ${e[`${side}_netmask`]}`;
+	if (k === 'group') return `object-group ${e[`${side}_group`] ?? ''}`;
+	if (k === 'interface') return `interface ${e[`${side}_interface`] ?? ''}`;
+	return k || '';
+}
+
+function ports(e, side) {
+	const op = e[`${side}_port_op`];
+	if (!op) return '';
+	return op === 'range' ? ` range ${e[`${side}_port_low`]} ${e[`${side}_port_high`]}` : ` ${op} ${e[`${side}_port_low`]}`;
+}
+
+function aclLine(e) {
+	if (e.action === 'remark') return `remark ${e.remark ?? ''}`;
+	return [e.action, e.protocol ?? `object-group ${e.protocol_group ?? ''}`,
+		endpoint(e, 'src') + ports(e, 'src'), endpoint(e, 'dst') + ports(e, 'dst'),
+		e.icmp_type ?? '', e.log ? 'log' : ''].filter(Boolean).join(' ');
+}
+
 export const WEAK = {
 	des: 'Single DES has a 56-bit key: it was broken by brute force in 1998 and can be cracked in about a day with rented hardware. Use AES (or at least 3DES).',
 	md5: 'MD5 is broken for collisions. As an HMAC it is still hard to forge, but it is deprecated and gives no margin; use SHA.',
@@ -49,7 +72,7 @@ export const RESOURCES = {
 			{name: 'ip_mode', label: 'Address mode', type: 'select', options: ['none', 'static', 'dhcp', 'pppoe']},
 			{name: 'address', label: 'IP address', type: 'ip'},
 			{name: 'netmask', label: 'Netmask', type: 'mask'},
-			{name: 'mtu', label: 'MTU', type: 'int', min: 64, max: 65535},
+			{name: 'mtu', label: 'MTU', type: 'int', placeholder: 'default 1500', min: 64, max: 65535},
 			{name: 'vlan', label: 'VLAN', type: 'int', min: 1, max: 4094},
 		],
 	},
@@ -73,7 +96,7 @@ export const RESOURCES = {
 			{name: 'destination', label: 'Destination', type: 'ip', required: true},
 			{name: 'netmask', label: 'Netmask', type: 'mask', required: true},
 			{name: 'gateway', label: 'Gateway', type: 'ip', required: true},
-			{name: 'metric', label: 'Metric', type: 'int', min: 1, max: 255},
+			{name: 'metric', label: 'Metric', type: 'int', placeholder: 'default 1', min: 1, max: 255},
 		],
 	},
 	'nat-globals': {
@@ -140,7 +163,8 @@ export const RESOURCES = {
 			{name: 'kind', label: 'Kind', type: 'select', options: ['network', 'service', 'protocol', 'icmp-type'], required: true},
 			{name: 'service_protocol', label: 'Service protocol', type: 'select', options: ['', 'tcp', 'udp', 'tcp-udp']},
 			{name: 'description', label: 'Description', type: 'text'},
-			{name: 'members', label: 'Members', one: 'member', type: 'rows', fields: [
+			{name: 'members', label: 'Members', one: 'member', type: 'rows',
+				summary: (x) => [x.kind, x.address, x.netmask, x.port_op, x.port_low, x.port_high, x.value, x.ref_group].filter((v) => v !== null && v !== undefined && v !== '').join(' '), fields: [
 				{name: 'kind', label: 'Kind', type: 'select', options: ['host', 'network', 'port', 'protocol', 'icmp-type', 'group']},
 				{name: 'address', label: 'Address', type: 'ip'},
 				{name: 'netmask', label: 'Netmask', type: 'mask'},
@@ -158,7 +182,7 @@ export const RESOURCES = {
 		columns: ['name', 'entries'],
 		fields: [
 			{name: 'name', label: 'Name', type: 'text', required: true},
-			{name: 'entries', label: 'Entries', one: 'entry', type: 'rows', fields: [
+			{name: 'entries', label: 'Entries', one: 'entry', type: 'rows', summary: aclLine, fields: [
 				{name: 'action', label: 'Action', type: 'select', options: ['permit', 'deny', 'remark']},
 				{name: 'protocol', label: 'Protocol', type: 'text', help: 'ip, tcp, udp, icmp, number'},
 				{name: 'src_kind', label: 'Source', type: 'select', options: ['any', 'host', 'network', 'group', 'interface']},
@@ -194,16 +218,17 @@ export const RESOURCES = {
 		fields: [
 			{name: 'name', label: 'Group name', type: 'text', required: true},
 			{name: 'protocol', label: 'Protocol', type: 'select', options: ['tacacs+', 'radius', 'local'], required: true},
-			{name: 'max_failed_attempts', label: 'Max failed attempts', type: 'int', min: 1, max: 5},
-			{name: 'deadtime_min', label: 'Dead time (minutes)', type: 'int', min: 0, max: 1440},
+			{name: 'max_failed_attempts', label: 'Max failed attempts', type: 'int', placeholder: 'default 3', min: 1, max: 5},
+			{name: 'deadtime_min', label: 'Dead time (minutes)', type: 'int', placeholder: 'default 10', min: 0, max: 1440},
 			{name: 'accounting_mode', label: 'Accounting mode', type: 'select', options: ['single', 'simultaneous']},
 			{name: 'fallback_local', label: 'Fall back to LOCAL', type: 'bool'},
-			{name: 'hosts', label: 'Hosts', one: 'host', type: 'rows', fields: [
+			{name: 'hosts', label: 'Hosts', one: 'host', type: 'rows',
+				summary: (x) => `${x.interface ? `(${x.interface}) ` : ''}host ${x.address}${x.key_set ? ' key set' : ' key not set'}`, fields: [
 				{name: 'interface', label: 'Interface', type: 'ref', ref: IFACE},
 				{name: 'address', label: 'Address', type: 'ip'},
 				{name: 'key', label: 'Key', type: 'secret'},
-				{name: 'timeout_s', label: 'Timeout (s)', type: 'int', min: 1, max: 300},
-				{name: 'retries', label: 'Retries', type: 'int', min: 0, max: 10},
+				{name: 'timeout_s', label: 'Timeout (s)', type: 'int', placeholder: 'default 5', min: 1, max: 300},
+				{name: 'retries', label: 'Retries', type: 'int', placeholder: 'default 2', min: 0, max: 10},
 				{name: 'auth_port', label: 'Auth port', type: 'int'},
 				{name: 'acct_port', label: 'Acct port', type: 'int'},
 			]},
@@ -246,7 +271,7 @@ export const RESOURCES = {
 		fields: [
 			{name: 'name', label: 'User name', type: 'text', required: true},
 			{name: 'password', label: 'Password', type: 'secret'},
-			{name: 'privilege', label: 'Privilege', type: 'int', min: 0, max: 15},
+			{name: 'privilege', label: 'Privilege', type: 'int', placeholder: 'default 2', min: 0, max: 15},
 		],
 	},
 	pools: {
@@ -293,7 +318,7 @@ export const RESOURCES = {
 			{name: 'encryption', label: 'Encryption', type: 'select', options: ['aes-256', 'aes-192', 'aes', '3des', 'des']},
 			{name: 'hash', label: 'Hash', type: 'select', options: ['sha256', 'sha', 'md5']},
 			{name: 'dh_group', label: 'DH group', type: 'select', options: ['14', '5', '2', '1'], int: true},
-			{name: 'lifetime_s', label: 'Lifetime (s)', type: 'int', min: 60},
+			{name: 'lifetime_s', label: 'Lifetime (s)', type: 'int', placeholder: 'default 86400', min: 60},
 		],
 		warn: (v) => ({
 			encryption: v.encryption === 'des' ? WEAK.des : null,
@@ -351,7 +376,7 @@ export const RESOURCES = {
 			{name: 'transform_sets', label: 'Transform sets', type: 'list', help: 'names, separated by spaces or commas'},
 			{name: 'peers', label: 'Peers', type: 'list', help: 'addresses, separated by spaces or commas'},
 			{name: 'pfs_group', label: 'PFS group', type: 'select', options: ['', '14', '5', '2', '1'], int: true},
-			{name: 'lifetime_s', label: 'Lifetime (s)', type: 'int'},
+			{name: 'lifetime_s', label: 'Lifetime (s)', type: 'int', placeholder: 'global default'},
 			{name: 'lifetime_kb', label: 'Lifetime (KB)', type: 'int'},
 		],
 		warn: (v) => ({pfs_group: String(v.pfs_group) === '1' ? WEAK.group1 : null}),
@@ -379,7 +404,7 @@ export const RESOURCES = {
 		fields: [
 			{name: 'name', label: 'Group name', type: 'text', required: true},
 			{name: 'pool', label: 'Address pool', type: 'ref', ref: POOL},
-			{name: 'password', label: 'Group password (pre-shared key)', type: 'secret'},
+			{name: 'password', label: 'Group password (pre-shared key)', type: 'secret', wantedFlag: 'has_password'},
 			{name: 'dns_server1', label: 'DNS server 1', type: 'ip'},
 			{name: 'dns_server2', label: 'DNS server 2', type: 'ip'},
 			{name: 'wins_server1', label: 'WINS server 1', type: 'ip'},
@@ -392,7 +417,7 @@ export const RESOURCES = {
 			{name: 'pfs', label: 'PFS', type: 'bool'},
 			{name: 'banner', label: 'Banner', type: 'textarea'},
 		],
-		warn: (v, item) => ({password: v.password || (item && item.password_set) ? WEAK.aggressive : null}),
+		warn: (v, item) => ({password: v.password || (item && (item.password_set || item.has_password)) ? WEAK.aggressive : null}),
 	},
 	timeouts: {
 		title: 'Timeouts',

@@ -98,7 +98,7 @@ http.createServer((req, res) => {
 			res.writeHead(200, {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store'});
 			res.write(': stream open\n\n');
 			const t = setInterval(() => res.write(`event: accounting\ndata: ${JSON.stringify({username: 'alice', record_type: 'stop', service: 'telnet'})}\n\n`), 4000);
-			req.on('close', () => clearInterval(t));
+			res.on('close', () => clearInterval(t));
 			return;
 		}
 		if (url.pathname.startsWith('/api/')) return api(req, res, url, body);

@@ -38,9 +38,18 @@ function cellValue(f, item) {
 	const v = item[f.name];
 	switch (f.type) {
 	case 'bool': return v ? 'yes' : 'no';
-	case 'secret': return item[`${f.name}_set`] ? 'set' : 'not set';
+	case 'secret':
+		if (item[`${f.name}_set`]) return 'set';
+		// configured but the value is missing (e.g. imported as ******** from a PIX)
+		return f.wantedFlag && item[f.wantedFlag] ? h('strong', {class: 'needs-secret'}, 'needed: not set yet') : 'not set';
 	case 'list': return Array.isArray(v) ? v.join(' ') : v;
-	case 'rows': return Array.isArray(v) ? `${v.length}` : null;
+	case 'rows': {
+		if (!Array.isArray(v)) return null;
+		if (!f.summary || v.length === 0) return `${v.length}`;
+		const shown = v.slice(0, 6).map((x) => h('li', null, f.summary(x)));
+		if (v.length > 6) shown.push(h('li', {class: 'muted'}, `… ${v.length - 6} more`));
+		return h('ul', {class: 'row-summary mono'}, shown);
+	}
 	default: return v;
 	}
 }
@@ -86,6 +95,7 @@ function makeControl(f, value, {editing, refs, item}) {
 	default:
 		c = h('input', {type: 'text', value: value ?? '', spellcheck: 'false', autocomplete: 'off'});
 	}
+	if (f.placeholder && !c.placeholder) c.placeholder = f.placeholder;
 	if (f.required) c.setAttribute('aria-required', 'true');
 	if (editing && f.readonlyOnEdit) {
 		if (c.tagName === 'SELECT') c.disabled = true;

@@ -12,6 +12,20 @@ function list(title, items) {
 		arr.length ? h('ul', null, arr.map((x) => h('li', null, typeof x === 'string' ? x : describe(x)))) : h('p', {class: 'muted'}, 'none'));
 }
 
+// "isakmp-key:0.0.0.0/0.0.0.0", "vpngroup:vpn3000", "aaa-server:AuthInbound/10.89.129.134"
+const SECRET_PAGES = {'isakmp-key': 'isakmp-keys', vpngroup: 'vpngroups', 'aaa-server': 'aaa-server-groups', 'local-user': 'local-users'};
+
+function secretsList(items) {
+	const arr = Array.isArray(items) ? items : [];
+	return h('div', {class: 'report-list'},
+		h('h3', null, `Secrets still needed (${arr.length})`),
+		arr.length ? h('ul', null, arr.map((x) => {
+			const text = typeof x === 'string' ? x : describe(x);
+			const page = SECRET_PAGES[text.split(':')[0]];
+			return h('li', null, text, page ? [' – ', h('a', {href: `#/config/${page}`}, 'set it')] : null);
+		})) : h('p', {class: 'muted'}, 'none'));
+}
+
 function describe(x) {
 	if (x === null || typeof x !== 'object') return String(x);
 	const parts = [];
@@ -62,7 +76,7 @@ export async function render(root) {
 			counts.length ? h('dl', {class: 'counts'}, counts.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, fmtNum(v))])) : null,
 			h('div', {class: 'report-grid'},
 				list('Added', r.added), list('Changed', r.changed), list('Removed', r.removed),
-				list('Secrets still needed', r.secrets_needed)),
+				secretsList(r.secrets_needed)),
 			dataTable({
 				caption: `Lines needing attention (${notable.length} of ${total})`,
 				columns: [
