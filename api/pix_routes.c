@@ -3,6 +3,7 @@
  * 503 "PIX translator not built" (the routes stay in the table and the OpenAPI document). */
 #include "api/api_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ api_pix_export(struct api_req *req)
 {
 	char *text = NULL;
 	bool secrets = query_true(req, "show_secrets");
+	struct pc_err err = {0};
 	int rc;
 
 	if (secrets && req->read_only) {
@@ -34,9 +36,9 @@ api_pix_export(struct api_req *req)
 		                "read-only tokens cannot see secrets");
 		return;
 	}
-	rc = pix_export(req->db, secrets, &text);
+	rc = pix_export(req->db, secrets, &text, &err);
 	if (rc < 0) {
-		api_reply_error(req, 500, "internal", NULL, "pix_export failed (%d)", rc);
+		api_reply_rc(req, rc, &err);
 		return;
 	}
 	if (secrets)
@@ -51,7 +53,9 @@ api_pix_import(struct api_req *req)
 	struct pix_report *rep = NULL;
 	struct pc_err err = {0};
 	const char *a = api_query(req, "apply");
+	const char *st = api_query(req, "strict");
 	bool apply = query_true(req, "apply");
+	char *text;
 	json_t *report;
 	int rc;
 
@@ -63,26 +67,42 @@ api_pix_import(struct api_req *req)
 		api_reply_error(req, 400, "bad_request", NULL, "expected PIX configuration text");
 		return;
 	}
+	opts.apply = apply;
+	opts.strict = st != NULL && (strcmp(st, "true") == 0 || strcmp(st, "1") == 0);
 	rc = api_change_begin(req, &err);
 	if (rc < 0) {
 		api_reply_rc(req, rc, &err);
 		return;
 	}
-	rc = pix_import(req->db, req->body, req->body_len, &opts, &rep);
-	if (rc < 0 || rep == NULL) {
+	rc = pix_import(req->db, req->body, req->body_len, &opts, &rep, &err);
+	text = rep != NULL ? pix_report_to_json(rep) : NULL;
+	report = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	pix_report_free(rep);
+	if (rc < 0 || report == NULL) {
 		db_rollback(req->db);
-		api_reply_error(req, 422, "invalid", NULL, "pix_import failed (%d)", rc);
+		if (report != NULL && err.kind == PC_ERR_INVALID) {
+			/* strict mode stopped at an error: the report says which lines */
+			json_object_set_new(report, "applied", json_false());
+			json_object_set_new(
+			        report, "error",
+			        json_pack("{s:s, s:s}", "code", "invalid", "message", err.msg));
+			api_reply_json(req, 422, report);
+			return;
+		}
+		json_decref(report);
+		if (err.kind == PC_ERR_NONE)
+			pc_err_set(&err, PC_ERR_INVALID, "", "PIX import failed (%d)", rc);
+		api_reply_rc(req, rc < 0 ? rc : -EINVAL, &err);
 		return;
 	}
-	report = pix_report_to_json(rep);
-	pix_report_free(rep);
 	if (!apply) {
 		db_rollback(req->db);
 		json_object_set_new(report, "applied", json_false());
 		api_reply_json(req, 200, report);
 		return;
 	}
-	rc = api_change_finish(req, "import", req->url, NULL, report, &err);
+	rc = api_change_finish(req, "import", req->url, NULL, NULL, &err);
 	if (rc < 0) {
 		db_rollback(req->db);
 		json_decref(report);

@@ -469,7 +469,14 @@ pix_import(struct db *db, const char *text, size_t len, const struct pix_import_
 			goto out;
 		}
 	}
-	if (opts->apply) {
+	if (opts->apply && db_in_transaction(db)) {
+		/* the caller's transaction (the API applies to the kernel before committing):
+		 * write, and leave commit or rollback to the caller */
+		rc = model_save(db, nm, err);
+		if (rc < 0)
+			goto out;
+		rep->applied = true;
+	} else if (opts->apply) {
 		rc = db_begin(db, err);
 		if (rc < 0)
 			goto out;

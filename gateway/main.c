@@ -116,8 +116,15 @@ on_reload_signal(struct loop *loop, int signo, void *arg)
 {
 	struct engine *eng = arg;
 
+	struct pc_err err = {0};
+
 	log_info(LOG_CORE, "received SIGHUP, reloading configuration from %s", eng->db_path);
-	/* Subsystems re-read the model here as they are added (engine_reload). */
+	if (engine_apply_stored(eng, &err) < 0)
+		log_error(LOG_CORE,
+		          "reload: applying the stored configuration failed, the previous "
+		          "one stays: %s",
+		          err.msg);
+	engine_reload(eng, NULL);
 }
 
 static int
@@ -260,6 +267,11 @@ main(int argc, char **argv)
 	    loop_add_signal(eng.loop, SIGHUP, on_reload_signal, &eng) < 0)
 		goto out;
 
+	if (engine_start(&eng, &err) < 0) {
+		log_error(LOG_CORE, "%s", err.msg);
+		goto out;
+	}
+
 	acfg.listen_fd = api_fd;
 	acfg.db_path = o.db_path;
 	acfg.webui_dir = o.webui_dir;
@@ -277,6 +289,7 @@ main(int argc, char **argv)
 	log_info(LOG_CORE, "stopped");
 out:
 	api_stop(api);
+	engine_stop(&eng);
 	if (api_fd >= 0)
 		close(api_fd);
 	loop_free(eng.loop);

@@ -19,6 +19,12 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 LAB_DIR=${PORTCULLIS_LAB_DIR:-/run/portcullis-lab}
 API=${PORTCULLIS_LAB_API:-127.0.0.1:8080}
 BUILD=${PORTCULLIS_LAB_BUILD:-$TOP/build/release}
+# Demo secrets (the seed masks its keys; the founding document gives cisco1234 and secretkey).
+LAB_WILDCARD_KEY=cisco1234
+LAB_GROUP_PASSWORD=vpn3000secret
+LAB_TACACS_KEY=secretkey
+LAB_USER=cisco_customer
+LAB_PASSWORD=cisco
 NSS=(pcl-osw pcl-out1 pcl-out2 pcl-gw pcl-rtr pcl-web pcl-aaa)
 
 log() { echo "lab: $*"; }
@@ -102,6 +108,17 @@ services() {
 	mkdir -p "$LAB_DIR/www"
 	echo "<h1>Portcullis demo web server 10.89.129.131</h1>" >"$LAB_DIR/www/index.html"
 	start_bg web pcl-web python3 -m http.server 80 --bind 10.89.129.131 --directory "$LAB_DIR/www"
+	start_bg tacacs pcl-aaa python3 "$TOP/tests/peers/tacacs_server.py" --listen 10.89.129.134 \
+		--port 49 --key "$LAB_TACACS_KEY" --user "$LAB_USER:$LAB_PASSWORD" \
+		--log "$LAB_DIR/tacacs-requests.log"
+}
+
+import_seed() {
+	local db=$1
+	"$BUILD/portcullis" --db "$db" import "$TOP/tests/data/seed.cfg" --apply \
+		--secret "isakmp-key:0.0.0.0/0.0.0.0=$LAB_WILDCARD_KEY" \
+		--secret "vpngroup:vpn3000=$LAB_GROUP_PASSWORD" \
+		--secret "aaa-server:AuthInbound/10.89.129.134=$LAB_TACACS_KEY" >"$LAB_DIR/import.txt"
 }
 
 lab_up() {
@@ -116,6 +133,7 @@ lab_up() {
 	services
 	local db=$LAB_DIR/portcullis.db
 	"$BUILD/portcullis" --db "$db" db-init >/dev/null
+	import_seed "$db"
 	# portcullisd starts in the root namespace so its API listens on the host's loopback, and
 	# enters pcl-gw for the data plane.
 	"$BUILD/portcullisd" --db "$db" --api "$API" --netns pcl-gw --log-level info \

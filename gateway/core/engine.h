@@ -25,6 +25,9 @@ struct engine_ops {
 	 * (the caller's connection, inside its open transaction). On failure nothing was changed in
 	 * the kernel, err says why, and the caller rolls the transaction back. */
 	int (*apply_config)(struct engine *eng, struct db *txn, struct pc_err *err);
+	/* After the caller committed: subsystems that keep tables in memory (IKE policies, AAA
+	 * servers, uauth rules) re-read the configuration. */
+	int (*config_committed)(struct engine *eng);
 	/* Live state as JSON arrays/objects (new references). */
 	int (*list_ike_sas)(struct engine *eng, json_t **out);
 	int (*list_ipsec_sas)(struct engine *eng, json_t **out);
@@ -50,8 +53,19 @@ struct engine {
 	struct nat *nat;
 	struct uauth *uauth;
 	struct engine_ops ops;
-	uint64_t started_ms;   /* loop_now_ms() at start */
-	int64_t started_epoch; /* wall clock at start */
+	bool ike_listening;
+	uint64_t tunnels_up, tunnels_down;          /* since start */
+	uint64_t bytes_in_closed, bytes_out_closed; /* of tunnels already down */
+	uint64_t started_ms;                        /* loop_now_ms() at start */
+	int64_t started_epoch;                      /* wall clock at start */
 };
+
+/* gateway/core/engine.c: start every subsystem in order (AAA, SA backend, nftables with the stored
+ * configuration, cut-through proxy, IKE), re-read the configuration, stop in reverse order. The
+ * data plane parts start only when eng->data_plane_ok. */
+int engine_start(struct engine *eng, struct pc_err *err);
+int engine_reload(struct engine *eng, struct pc_err *err);
+int engine_apply_stored(struct engine *eng, struct pc_err *err);
+void engine_stop(struct engine *eng);
 
 #endif

@@ -1,0 +1,599 @@
+/* The engine: starts the subsystems in order, connects their hooks (IKE -> AAA, uauth, accounting;
+ * uauth -> nftables set and AAA), and answers the API's requests on the loop thread. */
+#include "gateway/core/engine.h"
+#include "db/db.h"
+#include "gateway/aaa/aaa.h"
+#include "gateway/core/events.h"
+#include "gateway/core/log.h"
+#include "gateway/ike/ike.h"
+#include "gateway/ike/ike_crypto.h"
+#include "gateway/ipsec/backend.h"
+#include "gateway/ipsec/xfrm.h"
+#include "gateway/nat/nat.h"
+#include "gateway/uauth/uauth.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- small helpers ---- */
+
+static const char *
+ip4str(uint32_t host_order, char buf[16])
+{
+	struct in_addr a = {.s_addr = htonl(host_order)};
+
+	inet_ntop(AF_INET, &a, buf, 16);
+	return buf;
+}
+
+static void
+publish(const char *type, json_t *data)
+{
+	char *text = json_dumps(data, JSON_COMPACT);
+
+	if (text != NULL)
+		events_publish(type, text);
+	free(text);
+	json_decref(data);
+}
+
+/* The aaa-server group that authenticates and accounts VPN users: the crypto map's
+ * `client authentication GROUP`, else the group of the first accounting rule, else "". */
+static void
+vpn_aaa_group(struct engine *eng, char *out, size_t outlen, bool accounting)
+{
+	sqlite3_stmt *st = NULL;
+	const char *sql = accounting ? "SELECT g.name FROM aaa_rule r JOIN aaa_server_group g ON "
+	                               "g.id = r.group_id "
+	                               "WHERE r.kind = 'accounting' AND r.action = 'include' ORDER "
+	                               "BY r.position "
+	                               "LIMIT 1"
+	                             : "SELECT g.name FROM crypto_map_option o JOIN "
+	                               "aaa_server_group g ON g.id = "
+	                               "o.client_auth_group_id ORDER BY o.position LIMIT 1";
+
+	out[0] = '\0';
+	if (db_prepare(eng->db, sql, &st, NULL) < 0)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+		snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* ---- IKE hooks ---- */
+
+static int
+hook_authenticate(void *arg, const struct aaa_auth_req *req, aaa_auth_fn fn, void *fn_arg,
+                  uint64_t *req_id)
+{
+	struct engine *eng = arg;
+
+	if (eng->aaa == NULL)
+		return -ENOTCONN;
+	return aaa_authenticate(eng->aaa, req, fn, fn_arg, req_id);
+}
+
+static void
+hook_cancel(void *arg, uint64_t req_id)
+{
+	struct engine *eng = arg;
+
+	if (eng->aaa != NULL)
+		aaa_cancel(eng->aaa, req_id);
+}
+
+static void
+account_tunnel(struct engine *eng, const struct ike_tunnel_info *t, enum aaa_acct_type type,
+               const char *cause)
+{
+	struct aaa_acct_event ev = {.type = type};
+	struct pc_err err = {0};
+
+	if (eng->aaa == NULL || t->user[0] == '\0')
+		return;
+	vpn_aaa_group(eng, ev.group, sizeof(ev.group), true);
+	if (ev.group[0] == '\0')
+		vpn_aaa_group(eng, ev.group, sizeof(ev.group), false);
+	if (ev.group[0] == '\0')
+		return; /* no accounting configured */
+	snprintf(ev.session_id, sizeof(ev.session_id), "%08" PRIx64 "-%08x",
+	         (uint64_t)eng->started_epoch, (uint32_t)t->ike_sa_id);
+	ev.task_id = (uint32_t)t->ike_sa_id;
+	snprintf(ev.user, sizeof(ev.user), "%s", t->user);
+	snprintf(ev.user_group, sizeof(ev.user_group), "%s", t->group);
+	ev.caller_addr = t->assigned_addr;
+	ev.peer_addr = ntohl(t->peer.sin_addr.s_addr);
+	snprintf(ev.service, sizeof(ev.service), "ipsec");
+	snprintf(ev.protocol, sizeof(ev.protocol), "ip");
+	if (type == AAA_ACCT_STOP) {
+		uint64_t now = loop_now_ms();
+
+		ev.elapsed_s = t->stats.added_ms != 0 && now > t->stats.added_ms
+		                       ? (now - t->stats.added_ms) / 1000
+		                       : 0;
+		ev.bytes_in = t->stats.bytes_in;
+		ev.bytes_out = t->stats.bytes_out;
+		ev.packets_in = t->stats.packets_in;
+		ev.packets_out = t->stats.packets_out;
+		snprintf(ev.terminate_cause, sizeof(ev.terminate_cause), "%s",
+		         cause != NULL ? cause : "");
+	}
+	if (aaa_account(eng->aaa, &ev, &err) < 0)
+		log_error(LOG_AAA, "accounting %s for %s: %s",
+		          type == AAA_ACCT_START ? "start" : "stop", t->user, err.msg);
+}
+
+static void
+hook_tunnel_up(void *arg, const struct ike_tunnel_info *t, const char *reason)
+{
+	struct engine *eng = arg;
+	char a[16], p[16];
+
+	eng->tunnels_up++;
+	if (t->user[0] != '\0' && t->assigned_addr != 0 && eng->uauth != NULL)
+		uauth_add_ipsec(eng->uauth, t->user, t->assigned_addr, t->group);
+	account_tunnel(eng, t, AAA_ACCT_START, NULL);
+	publish("tunnel-up", json_pack("{s:I, s:s, s:s, s:s, s:s}", "ike_sa_id",
+	                               (json_int_t)t->ike_sa_id, "user", t->user, "group", t->group,
+	                               "assigned_address", ip4str(t->assigned_addr, a), "peer",
+	                               ip4str(ntohl(t->peer.sin_addr.s_addr), p)));
+}
+
+static void
+hook_tunnel_down(void *arg, const struct ike_tunnel_info *t, const char *reason)
+{
+	struct engine *eng = arg;
+	char a[16], p[16];
+
+	eng->tunnels_down++;
+	eng->bytes_in_closed += t->stats.bytes_in;
+	eng->bytes_out_closed += t->stats.bytes_out;
+	if (t->assigned_addr != 0 && eng->uauth != NULL)
+		uauth_remove_ipsec(eng->uauth, t->assigned_addr);
+	account_tunnel(eng, t, AAA_ACCT_STOP, reason);
+	publish("tunnel-down",
+	        json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "ike_sa_id",
+	                  (json_int_t)t->ike_sa_id, "user", t->user, "group", t->group,
+	                  "assigned_address", ip4str(t->assigned_addr, a), "peer",
+	                  ip4str(ntohl(t->peer.sin_addr.s_addr), p), "reason",
+	                  reason != NULL ? reason : "", "bytes_in", (json_int_t)t->stats.bytes_in,
+	                  "bytes_out", (json_int_t)t->stats.bytes_out));
+}
+
+/* ---- uauth hooks: the nftables set lives in the nat table ---- */
+
+static int
+set_add(void *arg, uint32_t addr, uint32_t timeout_s)
+{
+	struct engine *eng = arg;
+	struct pc_err err = {0};
+	int rc;
+
+	if (eng->nat == NULL)
+		return -ENOTCONN;
+	rc = nat_uauth_add(eng->nat, addr, timeout_s, &err);
+	if (rc < 0)
+		log_error(LOG_UAUTH, "uauth set add: %s", err.msg);
+	return rc;
+}
+
+static int
+set_del(void *arg, uint32_t addr)
+{
+	struct engine *eng = arg;
+	struct pc_err err = {0};
+	int rc;
+
+	if (eng->nat == NULL)
+		return -ENOTCONN;
+	rc = nat_uauth_del(eng->nat, addr, &err);
+	if (rc < 0 && rc != -ENOENT)
+		log_error(LOG_UAUTH, "uauth set del: %s", err.msg);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/* ---- API operations (engine thread) ---- */
+
+static int
+op_apply(struct engine *eng, struct db *txn, struct pc_err *err)
+{
+	if (!eng->data_plane_ok || eng->nat == NULL)
+		return 0; /* nothing programmed in this namespace: stored only */
+	return nat_apply(eng->nat, txn, err);
+}
+
+static int
+op_committed(struct engine *eng)
+{
+	return engine_reload(eng, NULL);
+}
+
+static json_t *
+sa_stats_json(const struct ipsec_sa_stats *s)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "bytes_in", (json_int_t)s->bytes_in,
+	                 "bytes_out", (json_int_t)s->bytes_out, "packets_in",
+	                 (json_int_t)s->packets_in, "packets_out", (json_int_t)s->packets_out,
+	                 "replay_drops", (json_int_t)s->replay_drops, "auth_failures",
+	                 (json_int_t)s->auth_failures);
+}
+
+#define MAX_LISTED_SAS 4096
+
+static int
+list_sas(struct engine *eng, json_t **out, bool ipsec)
+{
+	static struct ike_sa_info rows[MAX_LISTED_SAS];
+	json_t *arr = json_array();
+	int n;
+
+	*out = arr;
+	if (eng->ike == NULL)
+		return 0;
+	n = ike_list_sas(eng->ike, rows, MAX_LISTED_SAS);
+	if (n > MAX_LISTED_SAS)
+		n = MAX_LISTED_SAS;
+	for (int i = 0; i < n; i++) {
+		const struct ike_sa_info *r = &rows[i];
+		char peer[16], local[16], addr[16];
+		time_t created = time(NULL) - (time_t)r->age_s;
+		char when[32];
+
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&created));
+		ip4str(ntohl(r->peer.sin_addr.s_addr), peer);
+		ip4str(ntohl(r->local.sin_addr.s_addr), local);
+		ip4str(r->assigned_addr, addr);
+		if (!ipsec) {
+			json_array_append_new(
+			        arr,
+			        json_pack("{s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, "
+			                  "s:s, s:i, s:I, s:b, s:i, s:s}",
+			                  "id", (json_int_t)r->id, "peer", peer, "peer_port",
+			                  ntohs(r->peer.sin_port), "local", local, "user", r->user,
+			                  "group", r->group, "assigned_address", addr, "state",
+			                  r->state, "encryption", ike_enc_name(r->enc), "hash_id",
+			                  r->hash, "dh_group", r->dh_group, "hash",
+			                  ike_hash_name(r->hash), "auth", r->auth_method, "age_s",
+			                  (json_int_t)r->age_s, "natt", r->natt, "lifetime_s",
+			                  (int)r->lifetime_s, "created", when));
+			continue;
+		}
+		for (int k = 0; k < r->n_ipsec && k < 4; k++) {
+			json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id",
+			                      "", "ike_id", (json_int_t)r->id, "user", r->user,
+			                      "assigned_address", addr, "peer", peer, "spi_in", "",
+			                      "spi_out", "", "natt", r->natt, "created", when);
+			char id[40], si[12], so[12];
+
+			snprintf(id, sizeof(id), "%" PRIu64 ".%d", r->id, k);
+			snprintf(si, sizeof(si), "0x%08x", r->spi_in[k]);
+			snprintf(so, sizeof(so), "0x%08x", r->spi_out[k]);
+			json_object_set_new(o, "id", json_string(id));
+			json_object_set_new(o, "spi_in", json_string(si));
+			json_object_set_new(o, "spi_out", json_string(so));
+			json_object_update(o, sa_stats_json(&r->stats[k]));
+			json_array_append_new(arr, o);
+		}
+	}
+	return 0;
+}
+
+static int
+op_list_ike(struct engine *eng, json_t **out)
+{
+	return list_sas(eng, out, false);
+}
+
+static int
+op_list_ipsec(struct engine *eng, json_t **out)
+{
+	return list_sas(eng, out, true);
+}
+
+static int
+op_clear_sa(struct engine *eng, uint64_t id, struct pc_err *err)
+{
+	static struct ike_sa_info rows[MAX_LISTED_SAS];
+	int n;
+
+	if (eng->ike == NULL)
+		return pc_err_set(err, PC_ERR_NOTFOUND, "id", "no IKE engine running");
+	n = ike_list_sas(eng->ike, rows, MAX_LISTED_SAS);
+	for (int i = 0; i < n && i < MAX_LISTED_SAS; i++) {
+		if (rows[i].id != id)
+			continue;
+		ike_clear_sa(eng->ike, &rows[i].peer.sin_addr);
+		return 0;
+	}
+	return pc_err_set(err, PC_ERR_NOTFOUND, "id", "no IKE SA %" PRIu64, id);
+}
+
+static int
+op_list_uauth(struct engine *eng, json_t **out)
+{
+	if (eng->uauth == NULL) {
+		*out = json_pack("{s:i, s:i, s:i, s:i, s:[]}", "current", 0, "most_seen", 0,
+		                 "in_progress", 0, "in_progress_most_seen", 0, "items");
+		return 0;
+	}
+	return uauth_to_json(eng->uauth, out);
+}
+
+static int
+op_clear_uauth(struct engine *eng, const char *who, struct pc_err *err)
+{
+	if (eng->uauth == NULL)
+		return pc_err_set(err, PC_ERR_NOTFOUND, "", "cut-through proxy not running");
+	return uauth_clear(eng->uauth, who, err);
+}
+
+static int
+op_aaa_health(struct engine *eng, json_t **out)
+{
+	struct aaa_server_health h[64];
+	json_t *arr = json_array();
+	int n = eng->aaa != NULL ? aaa_server_health(eng->aaa, h, 64) : 0;
+
+	for (int i = 0; i < n && i < 64; i++)
+		json_array_append_new(
+		        arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:s}", "group",
+		                       h[i].group, "protocol", h[i].protocol, "server", h[i].host,
+		                       "state", h[i].dead ? "dead" : "up", "latency_ms",
+		                       (int)h[i].last_latency_ms, "consecutive_failures",
+		                       h[i].consecutive_failures, "requests",
+		                       (json_int_t)h[i].requests, "failures",
+		                       (json_int_t)h[i].failures, "last_error", h[i].last_error));
+	*out = arr;
+	return 0;
+}
+
+static int
+op_stats(struct engine *eng, json_t **out)
+{
+	static struct ike_sa_info rows[MAX_LISTED_SAS];
+	struct uauth_counts uc = {0};
+	uint64_t bin = eng->bytes_in_closed, bout = eng->bytes_out_closed;
+	int n = eng->ike != NULL ? ike_list_sas(eng->ike, rows, MAX_LISTED_SAS) : 0, tunnels = 0;
+	int backlog = eng->aaa != NULL ? aaa_outbox_pending(eng->aaa) : 0;
+
+	for (int i = 0; i < n && i < MAX_LISTED_SAS; i++) {
+		if (rows[i].n_ipsec > 0)
+			tunnels++;
+		for (int k = 0; k < rows[i].n_ipsec && k < 4; k++) {
+			bin += rows[i].stats[k].bytes_in;
+			bout += rows[i].stats[k].bytes_out;
+		}
+	}
+	if (eng->uauth != NULL)
+		uauth_get_counts(eng->uauth, &uc);
+	*out = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:s, s:b}",
+	                 "tunnels", tunnels, "ike_sas", n, "uauth_current", (int)uc.current,
+	                 "uauth_most_seen", (int)uc.most_seen, "auth_in_progress",
+	                 (int)uc.in_progress, "auth_in_progress_most_seen",
+	                 (int)uc.in_progress_most_seen, "tunnels_up_total",
+	                 (json_int_t)eng->tunnels_up, "tunnels_down_total",
+	                 (json_int_t)eng->tunnels_down, "bytes_in", (json_int_t)bin, "bytes_out",
+	                 (json_int_t)bout, "acct_backlog", backlog < 0 ? 0 : backlog, "sa_backend",
+	                 eng->ipsec != NULL ? eng->ipsec->ops->name : "none", "data_plane",
+	                 eng->data_plane_ok);
+	return 0;
+}
+
+static int
+op_acl_counters(struct engine *eng, json_t **out)
+{
+	if (eng->nat == NULL) {
+		*out = json_array();
+		return 0;
+	}
+	return nat_engine_acl_counters(eng, out);
+}
+
+/* ---- start, reload, stop ---- */
+
+/* The address IKE listens on: the first `isakmp enable` interface's static address. */
+static int
+ike_bind_address(struct engine *eng, struct sockaddr_in *sa)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -ENOENT;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	if (db_prepare(eng->db,
+	               "SELECT i.address FROM isakmp_interface k JOIN interface i ON i.id = "
+	               "k.interface_id WHERE i.address IS NOT NULL ORDER BY i.position LIMIT 1",
+	               &st, NULL) < 0)
+		return -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL &&
+	    inet_pton(AF_INET, (const char *)sqlite3_column_text(st, 0), &sa->sin_addr) == 1)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void
+start_ike_listener(struct engine *eng)
+{
+	struct sockaddr_in sa;
+	char a[16];
+
+	if (eng->ike == NULL || eng->ike_listening)
+		return;
+	if (ike_bind_address(eng, &sa) < 0) {
+		log_info(LOG_IKE, "IKE not listening: no `isakmp enable` interface with an address "
+		                  "in the configuration yet");
+		return;
+	}
+	if (ike_listen(eng->ike, &sa) < 0) {
+		log_error(LOG_IKE, "IKE cannot listen on %s:500/4500",
+		          ip4str(ntohl(sa.sin_addr.s_addr), a));
+		return;
+	}
+	eng->ike_listening = true;
+	if (eng->ipsec != NULL && strcmp(eng->ipsec->ops->name, "xfrm") == 0 &&
+	    eng->ipsec->natt_fd >= 0)
+		ipsec_xfrm_setup_natt_socket(eng->ipsec->natt_fd);
+	log_info(LOG_IKE, "IKE listening on %s:500 and :4500",
+	         ip4str(ntohl(sa.sin_addr.s_addr), a));
+}
+
+int
+engine_reload(struct engine *eng, struct pc_err *err)
+{
+	struct pc_err local = {0};
+	int rc = 0;
+
+	if (err == NULL)
+		err = &local;
+	if (eng->aaa != NULL && aaa_reload(eng->aaa, err) < 0) {
+		log_error(LOG_AAA, "reload: %s", err->msg);
+		rc = -EINVAL;
+	}
+	if (eng->ike != NULL && ike_reload(eng->ike, err) < 0) {
+		log_error(LOG_IKE, "reload: %s", err->msg);
+		rc = -EINVAL;
+	}
+	if (eng->uauth != NULL) {
+		struct uauth_config cfg;
+
+		uauth_config_defaults(&cfg);
+		if (uauth_config_load(eng->db, &cfg, err) < 0 ||
+		    uauth_reload(eng->uauth, &cfg, err) < 0) {
+			log_error(LOG_UAUTH, "reload: %s", err->msg);
+			rc = -EINVAL;
+		}
+	}
+	start_ike_listener(eng);
+	return rc;
+}
+
+/* Applies the stored configuration to the kernel (start and SIGHUP). */
+int
+engine_apply_stored(struct engine *eng, struct pc_err *err)
+{
+	if (!eng->data_plane_ok || eng->nat == NULL)
+		return 0;
+	return nat_apply(eng->nat, eng->db, err);
+}
+
+int
+engine_start(struct engine *eng, struct pc_err *err)
+{
+	struct ike_hooks ih = {
+	        .authenticate = hook_authenticate,
+	        .cancel = hook_cancel,
+	        .tunnel_up = hook_tunnel_up,
+	        .tunnel_down = hook_tunnel_down,
+	        .arg = eng,
+	};
+	struct uauth_hooks uh = {
+	        .set_add = set_add,
+	        .set_del = set_del,
+	        .set_arg = eng,
+	        .authenticate = hook_authenticate,
+	        .cancel = hook_cancel,
+	};
+	struct uauth_config ucfg;
+	char why[256] = "";
+	int rc;
+
+	eng->ops = (struct engine_ops){
+	        .apply_config = op_apply,
+	        .config_committed = op_committed,
+	        .list_ike_sas = op_list_ike,
+	        .list_ipsec_sas = op_list_ipsec,
+	        .clear_sa = op_clear_sa,
+	        .list_uauth = op_list_uauth,
+	        .clear_uauth = op_clear_uauth,
+	        .stats = op_stats,
+	        .acl_counters = op_acl_counters,
+	        .aaa_health = op_aaa_health,
+	};
+	events_init();
+
+	rc = aaa_new(eng->loop, eng->db_path, &eng->aaa);
+	if (rc < 0)
+		return pc_err_set(err, PC_ERR_INTERNAL, "", "AAA: cannot start (%s)",
+		                  strerror(-rc));
+	uh.aaa_arg = eng;
+
+	if (!eng->data_plane_ok) {
+		log_warn(LOG_CORE,
+		         "data plane off: no SA backend, nftables, interfaces or IKE in this "
+		         "namespace; the API and stored configuration work");
+		return 0;
+	}
+
+	rc = ipsec_backend_new(eng->sa_backend_kind, eng->loop, NULL, &eng->ipsec, why,
+	                       sizeof(why));
+	if (rc < 0)
+		return pc_err_set(err, PC_ERR_INTERNAL, "sa_backend", "SA backend %s: %s",
+		                  ipsec_backend_kind_name(eng->sa_backend_kind), why);
+	log_info(LOG_IPSEC, "SA backend: %s (%s)", eng->ipsec->ops->name, why);
+
+	{
+		struct nat_config nc = {
+		        .tun_ifname = strcmp(eng->ipsec->ops->name, "tun") == 0
+		                              ? IPSEC_TUN_DEFAULT_IFNAME
+		                              : NULL,
+		        .uauth_port = UAUTH_PORT_HTTP,
+		        .manage_net = true,
+		};
+
+		rc = nat_new(&nc, &eng->nat);
+		if (rc < 0)
+			return pc_err_set(err, PC_ERR_INTERNAL, "", "nftables: cannot start (%s)",
+			                  strerror(-rc));
+	}
+	rc = engine_apply_stored(eng, err);
+	if (rc < 0) {
+		char msg[sizeof(err->msg)];
+
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return pc_err_set(err, PC_ERR_APPLY, "",
+		                  "applying the stored configuration failed: %s", msg);
+	}
+
+	uauth_config_defaults(&ucfg);
+	if (uauth_config_load(eng->db, &ucfg, err) < 0)
+		return -EINVAL;
+	rc = uauth_new(eng->loop, eng->db, &ucfg, &uh, &eng->uauth, err);
+	if (rc < 0)
+		return rc;
+
+	rc = ike_new(eng->loop, eng->db, &ih, &eng->ike);
+	if (rc < 0)
+		return pc_err_set(err, PC_ERR_INTERNAL, "", "IKE: cannot start (%s)",
+		                  strerror(-rc));
+	ike_set_backend(eng->ike, eng->ipsec);
+	start_ike_listener(eng);
+	return 0;
+}
+
+void
+engine_stop(struct engine *eng)
+{
+	ike_free(eng->ike); /* DELETEs to peers, tunnel-down hooks (stop records) */
+	eng->ike = NULL;
+	uauth_free(eng->uauth);
+	eng->uauth = NULL;
+	aaa_free(eng->aaa);
+	eng->aaa = NULL;
+	if (eng->nat != NULL) {
+		struct pc_err err = {0};
+
+		if (nat_flush(eng->nat, &err) < 0)
+			log_warn(LOG_NAT, "removing the nftables table: %s", err.msg);
+	}
+	nat_free(eng->nat);
+	eng->nat = NULL;
+	ipsec_backend_free(eng->ipsec);
+	eng->ipsec = NULL;
+	events_shutdown();
+}
