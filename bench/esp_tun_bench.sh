@@ -7,7 +7,8 @@
 #   inner 10.89.129.200)
 #
 # iperf3 TCP client (inner address) -> host for $SECS seconds, then the reverse (-R), and 100
-# pings. Run as root:  bench/esp_tun_bench.sh [portcullis|strongswan|both] [seconds]
+# pings. Besides throughput it reports the CPU time (user + system) both tunnel endpoints spent
+# per GB carried, which says more than throughput on a machine shared with other work. Run as root:  bench/esp_tun_bench.sh [portcullis|strongswan|both] [seconds]
 # Needs a build of esp_peer_test (PORTCULLIS_BUILD_DIR, default build/rel: a Release build
 # without sanitizers gives the numbers that mean something).
 set -euo pipefail
@@ -20,6 +21,7 @@ P=pc-espb-$$
 NS_H=$P-host NS_G=$P-gw NS_C=$P-cli
 WORK=$(mktemp -d /tmp/esp_tun_bench.XXXXXX)
 PIDS=()
+TUN_PIDS=() # the processes doing ESP (both ends), for CPU accounting
 
 cleanup() {
 	local pid
@@ -72,6 +74,7 @@ start_portcullis() {
 			ESP_PEER_READY="$WORK/$2.ready" ESP_PEER_STATS="$WORK/$2.stats" \
 			ip netns exec "$1" "$PEER" >"$WORK/$2.log" 2>&1 &
 		PIDS+=($!)
+		TUN_PIDS+=($!) # env and ip netns exec exec the peer: this is its pid
 	}
 	peer "$NS_G" gw 192.168.1.1 192.168.1.5 00001001 00002001 "$k1" "$k2" "$a1" "$a2" \
 		10.89.129.200/32 0.0.0.0/0
@@ -158,26 +161,43 @@ start_strongswan() {
 			--file "$WORK/$d/swanctl.conf" >"$WORK/$d-swanctl.log" 2>&1 ||
 			die "swanctl --load-all ($d)"
 	done
+	TUN_PIDS=("$(cat "$WORK/gw/charon.pid")" "$(cat "$WORK/cli/charon.pid")")
 	nsenter -t "$(cat "$WORK/cli/charon.pid")" -m -n swanctl --initiate --child bench \
 		>"$WORK/initiate.log" 2>&1 || die "swanctl --initiate"
 }
 
-measure() { # label
-	local label=$1 up down rtt
+# CPU time (user + system, ms) the tunnel processes used so far: the implementations' cost
+# per byte, which the other load on a shared machine does not distort as much as throughput.
+cpu_ms() {
+	local pid total=0 t
+	for pid in "${TUN_PIDS[@]}"; do
+		t=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+		total=$((total + t))
+	done
+	echo $((total * 1000 / $(getconf CLK_TCK)))
+}
+
+iperf_run() { # extra iperf3 args -> "Mbit/s bytes"
 	ip netns exec "$NS_H" iperf3 -s -1 -D -B 10.89.129.131 --logfile "$WORK/iperf-s.log"
 	sleep 0.5
+	ip netns exec "$NS_C" iperf3 -c 10.89.129.131 -B 10.89.129.200 -t "$SECS" -J "$@" |
+		python3 -c 'import json,sys; e=json.load(sys.stdin)["end"]["sum_received"]; print("%.0f %d" % (e["bits_per_second"]/1e6, e["bytes"]))'
+}
+
+measure() { # label
+	local label=$1 up down rtt c0 c1 c2 b_up b_down
 	ip netns exec "$NS_C" ping -c 3 -W 2 -I 10.89.129.200 10.89.129.131 >/dev/null ||
 		die "$label: no connectivity through the tunnel"
-	up=$(ip netns exec "$NS_C" iperf3 -c 10.89.129.131 -B 10.89.129.200 -t "$SECS" -J |
-		python3 -c 'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))')
-	ip netns exec "$NS_H" iperf3 -s -1 -D -B 10.89.129.131 --logfile "$WORK/iperf-s.log"
-	sleep 0.5
-	down=$(ip netns exec "$NS_C" iperf3 -c 10.89.129.131 -B 10.89.129.200 -t "$SECS" -R -J |
-		python3 -c 'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))')
+	c0=$(cpu_ms)
+	read -r up b_up < <(iperf_run)
+	c1=$(cpu_ms)
+	read -r down b_down < <(iperf_run -R)
+	c2=$(cpu_ms)
 	rtt=$(ip netns exec "$NS_C" ping -q -c 100 -i 0.01 -I 10.89.129.200 10.89.129.131 |
 		sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p')
-	printf '%-12s client->host %6s Mbit/s   host->client %6s Mbit/s   ping avg %s ms\n' \
-		"$label" "$up" "$down" "$rtt"
+	printf '%-11s client->host %5s Mbit/s %5s ms CPU/GB | host->client %5s Mbit/s %5s ms CPU/GB | ping %s ms\n' \
+		"$label" "$up" "$(((c1 - c0) * 1000000000 / b_up))" "$down" \
+		"$(((c2 - c1) * 1000000000 / b_down))" "$rtt"
 }
 
 stop_all() {
@@ -185,6 +205,7 @@ stop_all() {
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 	PIDS=()
+	TUN_PIDS=()
 	for ns in "$NS_H" "$NS_G" "$NS_C"; do ip netns del "$ns" 2>/dev/null || true; done
 }
 
