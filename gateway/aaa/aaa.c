@@ -38,6 +38,7 @@ struct aaa_group {
 	int max_failed;
 	uint64_t deadtime_ms;
 	bool fallback_local;
+	bool simultaneous; /* accounting_mode: every host gets every record */
 	struct aaa_host hosts[AAA_MAX_HOSTS_PER_GROUP];
 	int nhosts;
 };
@@ -91,6 +92,7 @@ struct aaa_job {
 	struct aaa_acct_record rec; /* JOB_ACCT */
 	struct aaa_attempt_result res;
 	bool round_transmitted; /* JOB_ACCT: some host of this round got the record */
+	bool fanout;            /* JOB_ACCT, simultaneous mode: one of several copies */
 	char round_error[256];
 	struct aaa_job *next;
 };
@@ -117,6 +119,15 @@ struct aaa {
 	uint64_t backoff_base_ms, backoff_max_ms;
 	int64_t inflight[AAA_OUTBOX_INFLIGHT];
 	int ninflight;
+	struct acct_fan {
+		int64_t id;
+		int outstanding; /* copies still out */
+		bool failed;
+		bool transmitted;
+		int attempts;
+		char err[200];
+	} fans[AAA_OUTBOX_INFLIGHT]; /* simultaneous-mode records in flight */
+	int nfans;
 	struct loop_timer *pump;
 	uint64_t pump_due;
 	struct drain_waiter *waiters;
@@ -135,6 +146,7 @@ struct aaa {
 
 static void pump_schedule(struct aaa *aaa, uint64_t delay_ms);
 static void done_drain(struct aaa *aaa);
+static void job_submit(struct aaa *aaa, struct aaa_job *j);
 static void auth_step(struct aaa *aaa, struct auth_req *r);
 
 const char *
@@ -326,7 +338,7 @@ load_groups(struct aaa *aaa, struct aaa_group **out, int *nout, struct pc_err *e
 	        "SELECT g.name, g.protocol, g.max_failed_attempts, g.deadtime_min, "
 	        "g.fallback_local,"
 	        " h.id, h.address, h.key_secret, h.timeout_s, h.retries, h.auth_port, h.acct_port,"
-	        " i.address"
+	        " i.address, g.accounting_mode"
 	        " FROM aaa_server_group g"
 	        " LEFT JOIN aaa_server_host h ON h.group_id = g.id"
 	        " LEFT JOIN interface i ON i.id = h.interface_id"
@@ -364,6 +376,9 @@ load_groups(struct aaa *aaa, struct aaa_group **out, int *nout, struct pc_err *e
 			g->max_failed = sqlite3_column_int(st, 2);
 			g->deadtime_ms = (uint64_t)sqlite3_column_int64(st, 3) * 60000u;
 			g->fallback_local = sqlite3_column_int(st, 4) != 0;
+			g->simultaneous = sqlite3_column_text(st, 13) != NULL &&
+			                  strcmp((const char *)sqlite3_column_text(st, 13),
+			                         "simultaneous") == 0;
 		}
 		if (sqlite3_column_type(st, 5) == SQLITE_NULL || g->proto == PROTO_LOCAL)
 			continue;
@@ -823,7 +838,7 @@ rec_load(struct aaa *aaa, int64_t id, struct aaa_acct_record *rec)
 	        "SELECT created_at_ms, record_type, session_id, task_id, username, group_name,"
 	        " caller_address, peer_address, service, protocol, elapsed_s, bytes_in, bytes_out,"
 	        " packets_in, packets_out, terminate_cause, server_group, attempts,"
-	        " possible_duplicate FROM acct_record WHERE id = ?";
+	        " possible_duplicate, delivered_to FROM acct_record WHERE id = ?";
 	sqlite3_stmt *st = NULL;
 	char type[16];
 	int rc = db_prepare(aaa->db, sql, &st, NULL);
@@ -859,30 +874,180 @@ rec_load(struct aaa *aaa, int64_t id, struct aaa_acct_record *rec)
 	copy_col(st, 16, rec->server_group, sizeof(rec->server_group));
 	rec->attempts = sqlite3_column_int(st, 17);
 	rec->possible_duplicate = sqlite3_column_int(st, 18) != 0;
+	copy_col(st, 19, rec->delivered_to, sizeof(rec->delivered_to));
 	sqlite3_finalize(st);
 	return 0;
 }
 
 /* The round of tries for a record failed on every usable host: back off. */
+/* A round of tries for record id failed: back off. The error says whether anything may have
+ * reached a server ("sent") or not ("not sent"), which decides possible_duplicate later. */
 static void
-acct_round_failed(struct aaa *aaa, struct aaa_job *j, const char *why)
+acct_retry_later(struct aaa *aaa, int64_t id, int attempts, bool transmitted, const char *why)
 {
-	uint64_t delay = aaa_backoff_ms(j->rec.attempts, aaa->backoff_base_ms, aaa->backoff_max_ms);
+	uint64_t delay = aaa_backoff_ms(attempts, aaa->backoff_base_ms, aaa->backoff_max_ms);
 	char err[300];
 
-	snprintf(err, sizeof(err), "%s: %s", j->round_transmitted ? "sent" : "not sent", why);
+	snprintf(err, sizeof(err), "%s: %s", transmitted ? "sent" : "not sent", why);
 	exec_bound(aaa,
 	           "UPDATE acct_record SET last_error = ?2, next_attempt_at_ms = ?4"
 	           " WHERE id = ?1 AND state = 'pending'",
-	           "acct_record retry", j->rec.id, err, NULL, (int64_t)(epoch_ms() + delay));
+	           "acct_record retry", id, err, NULL, (int64_t)(epoch_ms() + delay));
 	log_warn(LOG_AAA,
-	         "accounting record %" PRId64 " (%s %s, group %s): attempt %d failed, "
-	         "retry in %" PRIu64 " ms: %s",
-	         j->rec.id, acct_type_names[j->rec.type], j->rec.session_id, j->rec.server_group,
-	         j->rec.attempts, delay, why);
-	inflight_del(aaa, j->rec.id);
-	job_wipe_free(j);
+	         "accounting record %" PRId64 ": attempt %d failed, retry in %" PRIu64 " ms: %s",
+	         id, attempts, delay, why);
+	inflight_del(aaa, id);
 	pump_schedule(aaa, delay < 1000 ? delay : 1000);
+}
+
+static void
+acct_round_failed(struct aaa *aaa, struct aaa_job *j, const char *why)
+{
+	acct_retry_later(aaa, j->rec.id, j->rec.attempts, j->round_transmitted, why);
+	job_wipe_free(j);
+}
+
+static void
+acct_mark_delivered(struct aaa *aaa, const struct aaa_acct_record *rec, const char *to)
+{
+	exec_bound(aaa,
+	           "UPDATE acct_record SET state = 'delivered', delivered_at_ms = ?4,"
+	           " delivered_to = coalesce(?2, delivered_to), last_error = ?3 WHERE id = ?1",
+	           "acct_record delivered", rec->id, to, NULL, (int64_t)epoch_ms());
+	log_info(LOG_AAA, "accounting record %" PRId64 " (%s %s) delivered to %s%s", rec->id,
+	         acct_type_names[rec->type], rec->session_id,
+	         to != NULL ? to : "every server of its group",
+	         rec->possible_duplicate ? " (possible duplicate)" : "");
+	inflight_del(aaa, rec->id);
+	pump_schedule(aaa, 0);
+}
+
+/* ---- simultaneous mode: one copy per server, delivered once every server acknowledged ---- */
+
+static struct acct_fan *
+fan_find(struct aaa *aaa, int64_t id)
+{
+	for (int i = 0; i < aaa->nfans; i++)
+		if (aaa->fans[i].id == id)
+			return &aaa->fans[i];
+	return NULL;
+}
+
+static bool
+listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		const char *c = strchr(p, ',');
+		size_t len = c != NULL ? (size_t)(c - p) : strlen(p);
+
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		p = c != NULL ? c + 1 : NULL;
+	}
+	return false;
+}
+
+static void
+fan_complete(struct aaa *aaa, struct acct_fan *f, const struct aaa_acct_record *rec)
+{
+	struct acct_fan done = *f;
+
+	*f = aaa->fans[--aaa->nfans];
+	if (done.failed)
+		acct_retry_later(aaa, done.id, done.attempts, done.transmitted, done.err);
+	else
+		acct_mark_delivered(aaa, rec, NULL);
+}
+
+/* One copy came back, or will never be sent (aaa_free). */
+static void
+fan_done(struct aaa *aaa, struct aaa_job *j)
+{
+	struct acct_fan *f = fan_find(aaa, j->rec.id);
+
+	if (f == NULL) {
+		job_wipe_free(j);
+		return;
+	}
+	if (j->res.status == AAA_ATT_ACCEPT) {
+		exec_bound(aaa,
+		           "UPDATE acct_record SET delivered_to = CASE WHEN delivered_to IS NULL OR"
+		           " delivered_to = '' THEN ?2 ELSE delivered_to || ',' || ?2 END WHERE id "
+		           "= ?1",
+		           "acct_record delivered_to", j->rec.id, j->srv.name, NULL, 0);
+	} else {
+		f->failed = true;
+		f->transmitted = f->transmitted || j->res.transmitted;
+		snprintf(f->err, sizeof(f->err), "%s", j->res.msg);
+	}
+	if (--f->outstanding == 0)
+		fan_complete(aaa, f, &j->rec);
+	job_wipe_free(j);
+}
+
+/* Fills j to go to host i of g (accounting port). */
+static void
+job_target(struct aaa_job *j, const struct aaa_group *g, int i)
+{
+	char a[INET_ADDRSTRLEN];
+
+	j->kind = JOB_ACCT;
+	j->proto = g->proto;
+	j->host_idx = i;
+	j->host_id = g->hosts[i].id;
+	snprintf(j->group, sizeof(j->group), "%s", g->name);
+	j->srv = g->hosts[i].auth;
+	j->srv.port = g->hosts[i].acct_port;
+	ip_str(j->srv.addr, a);
+	snprintf(j->srv.name, sizeof(j->srv.name), "%s:%u", a, j->srv.port);
+}
+
+/* Sends a copy of the template j to every usable server that has not acknowledged the record
+ * yet; frees j. */
+static void
+acct_fanout(struct aaa *aaa, struct aaa_job *j, const struct aaa_group *g)
+{
+	struct acct_fan *f = &aaa->fans[aaa->nfans++];
+	uint64_t now = loop_now_ms();
+
+	*f = (struct acct_fan){.id = j->rec.id, .attempts = j->rec.attempts, .outstanding = 1};
+	for (int i = 0; i < g->nhosts; i++) {
+		struct aaa_job *c;
+
+		job_target(j, g, i);
+		if (listed(j->rec.delivered_to, j->srv.name))
+			continue;
+		if (!aaa_health_usable(&aaa->groups[g - aaa->groups].hosts[i].health, now)) {
+			f->failed = true;
+			snprintf(f->err, sizeof(f->err), "%s is marked dead", j->srv.name);
+			continue;
+		}
+		c = malloc(sizeof(*c));
+		if (c == NULL) {
+			f->failed = true;
+			snprintf(f->err, sizeof(f->err), "out of memory");
+			break;
+		}
+		*c = *j;
+		c->fanout = true;
+		f->outstanding++;
+		job_submit(aaa, c);
+	}
+	/* the extra count held while submitting keeps a fast copy from completing the record */
+	j->fanout = true;
+	j->res.status = AAA_ATT_NOT_SENT;
+	snprintf(j->res.msg, sizeof(j->res.msg), "%s", f->err);
+	j->res.transmitted = false;
+	if (!f->failed) {
+		/* fan_done on the template must not count as a failure */
+		if (--f->outstanding == 0)
+			fan_complete(aaa, f, &j->rec);
+		job_wipe_free(j);
+		return;
+	}
+	fan_done(aaa, j);
 }
 
 /* Sends j's record to the first usable host of its group at or after index from. */
@@ -905,38 +1070,20 @@ acct_dispatch(struct aaa *aaa, struct aaa_job *j, int from)
 		                                    : "every server of the group is dead");
 		return;
 	}
-	j->kind = JOB_ACCT;
-	j->proto = g->proto;
-	j->host_idx = i;
-	j->host_id = g->hosts[i].id;
-	snprintf(j->group, sizeof(j->group), "%s", g->name);
-	j->srv = g->hosts[i].auth;
-	j->srv.port = g->hosts[i].acct_port;
-	snprintf(j->srv.name, sizeof(j->srv.name), "%s", g->hosts[i].auth.name);
-	{
-		char a[INET_ADDRSTRLEN];
-
-		ip_str(j->srv.addr, a);
-		snprintf(j->srv.name, sizeof(j->srv.name), "%s:%u", a, j->srv.port);
-	}
+	job_target(j, g, i);
 	job_submit(aaa, j);
 }
 
 static void
 acct_done(struct aaa *aaa, struct aaa_job *j)
 {
+	if (j->fanout) {
+		fan_done(aaa, j);
+		return;
+	}
 	if (j->res.status == AAA_ATT_ACCEPT) {
-		exec_bound(aaa,
-		           "UPDATE acct_record SET state = 'delivered', delivered_at_ms = ?4,"
-		           " delivered_to = ?2, last_error = ?3 WHERE id = ?1",
-		           "acct_record delivered", j->rec.id, j->srv.name, NULL,
-		           (int64_t)epoch_ms());
-		log_info(LOG_AAA, "accounting record %" PRId64 " (%s %s) delivered to %s%s",
-		         j->rec.id, acct_type_names[j->rec.type], j->rec.session_id, j->srv.name,
-		         j->rec.possible_duplicate ? " (possible duplicate)" : "");
-		inflight_del(aaa, j->rec.id);
+		acct_mark_delivered(aaa, &j->rec, j->srv.name);
 		job_wipe_free(j);
-		pump_schedule(aaa, 0);
 		return;
 	}
 	j->round_transmitted = j->round_transmitted || j->res.transmitted;
@@ -993,7 +1140,10 @@ acct_begin(struct aaa *aaa, int64_t id)
 		return;
 	}
 	aaa->inflight[aaa->ninflight++] = id;
-	acct_dispatch(aaa, j, 0);
+	if (g->simultaneous)
+		acct_fanout(aaa, j, g);
+	else
+		acct_dispatch(aaa, j, 0);
 }
 
 static int
@@ -1374,10 +1524,16 @@ aaa_free(struct aaa *aaa)
 	/* jobs never started: an accounting record's attempt did not send anything */
 	while ((j = aaa->q_head) != NULL) {
 		aaa->q_head = j->next;
-		if (j->kind == JOB_ACCT && aaa->db != NULL)
+		if (j->kind == JOB_ACCT && aaa->db != NULL && j->fanout) {
+			j->res.status = AAA_ATT_NOT_SENT;
+			j->res.transmitted = false;
+			snprintf(j->res.msg, sizeof(j->res.msg), "gateway stopped before sending");
+			fan_done(aaa, j);
+		} else if (j->kind == JOB_ACCT && aaa->db != NULL) {
 			acct_round_failed(aaa, j, "gateway stopped before sending");
-		else
+		} else {
 			job_wipe_free(j);
+		}
 	}
 	while (aaa->reqs != NULL) {
 		struct auth_req *r = aaa->reqs;

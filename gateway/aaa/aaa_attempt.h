@@ -53,6 +53,7 @@ struct aaa_acct_record {
 	uint64_t bytes_in, bytes_out, packets_in, packets_out;
 	char terminate_cause[32];
 	char server_group[64];
+	char delivered_to[256]; /* simultaneous mode: servers that acknowledged, comma separated */
 	int attempts;
 	bool possible_duplicate;
 };

@@ -124,10 +124,12 @@ srv_main(void *arg)
 	return NULL;
 }
 
+/* A server on 127.0.0.x (x = host), any free port. */
 static void
-srv_start(struct fake_srv *s, int mode)
+srv_start_on(struct fake_srv *s, int mode, uint8_t host)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + host)};
 	socklen_t sl = sizeof(sa);
 
 	memset(s, 0, sizeof(*s));
@@ -140,6 +142,12 @@ srv_start(struct fake_srv *s, int mode)
 	s->port = ntohs(sa.sin_port);
 	assert_int_equal(pthread_create(&s->thread, NULL, srv_main, s), 0);
 	s->running = true;
+}
+
+static void
+srv_start(struct fake_srv *s, int mode)
+{
+	srv_start_on(s, mode, 1);
 }
 
 static void
@@ -175,6 +183,7 @@ struct fx {
 	struct loop *loop;
 	struct aaa *aaa;
 	struct fake_srv srv;
+	struct fake_srv srv2;
 };
 
 static void sql(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -244,6 +253,7 @@ teardown(void **state)
 
 	aaa_free(f->aaa);
 	srv_stop(&f->srv);
+	srv_stop(&f->srv2);
 	loop_free(f->loop);
 	db_close(f->db);
 	unlink(f->dbpath);
@@ -512,6 +522,68 @@ test_restart_and_duplicate(void **state)
 	srv_stop(&f->srv);
 }
 
+/* accounting_mode simultaneous: every server gets the record; one that is down gets it later,
+ * and the one that already acknowledged does not get it twice. */
+static void
+test_simultaneous(void **state)
+{
+	struct fx *f = *state;
+	struct aaa_acct_event ev = {.type = AAA_ACCT_START, .task_id = 3};
+	struct pc_err err = {0};
+	int drained = 0;
+
+	srv_start(&f->srv, SRV_ACK);
+	srv_start_on(&f->srv2, SRV_ACK, 2);
+	sql(f,
+	    "INSERT INTO aaa_server_group(id, name, protocol, accounting_mode, deadtime_min) "
+	    "VALUES (1, 'S', 'tacacs+', 'simultaneous', 0);"
+	    "INSERT INTO aaa_server_host(id, group_id, address, key_secret, timeout_s, auth_port, "
+	    "position) VALUES (1, 1, '127.0.0.1', '%s', 2, %u, 0), (2, 1, '127.0.0.2', '%s', 2, "
+	    "%u, 1)",
+	    KEY, f->srv.port, KEY, f->srv2.port);
+	new_aaa(f);
+	snprintf(ev.group, sizeof(ev.group), "S");
+	snprintf(ev.session_id, sizeof(ev.session_id), "sim-1");
+	snprintf(ev.user, sizeof(ev.user), "u");
+	snprintf(ev.service, sizeof(ev.service), "ipsec");
+	assert_int_equal(aaa_account(f->aaa, &ev, &err), 0);
+	assert_int_equal(aaa_outbox_wait(f->aaa, 5000, on_drained, &drained), 0);
+	while (drained == 0)
+		run_for(f, 100);
+	assert_int_equal(drained, 1);
+	assert_int_equal(__atomic_load_n(&f->srv.acct, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(__atomic_load_n(&f->srv2.acct, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(q(f, "SELECT COUNT(*) FROM acct_record WHERE state = 'delivered' AND "
+	                      "delivered_to LIKE '%%,%%'"),
+	                 1);
+	/* the second server goes away: the record waits for it */
+	srv_stop(&f->srv2);
+	snprintf(ev.session_id, sizeof(ev.session_id), "sim-2");
+	assert_int_equal(aaa_account(f->aaa, &ev, &err), 0);
+	run_for(f, 500);
+	assert_int_equal(__atomic_load_n(&f->srv.acct, __ATOMIC_SEQ_CST), 2);
+	assert_int_equal(q(f,
+	                   "SELECT COUNT(*) FROM acct_record WHERE session_id = 'sim-2' AND "
+	                   "state = 'pending' AND delivered_to = '127.0.0.1:%u' AND "
+	                   "last_error LIKE 'not sent:%%'",
+	                   f->srv.port),
+	                 1);
+	/* it comes back on another port: only it gets the record */
+	srv_start_on(&f->srv2, SRV_ACK, 2);
+	sql(f, "UPDATE aaa_server_host SET auth_port = %u WHERE id = 2", f->srv2.port);
+	assert_int_equal(aaa_reload(f->aaa, &err), 0);
+	drained = 0;
+	assert_int_equal(aaa_outbox_wait(f->aaa, 5000, on_drained, &drained), 0);
+	while (drained == 0)
+		run_for(f, 100);
+	assert_int_equal(drained, 1);
+	assert_int_equal(__atomic_load_n(&f->srv.acct, __ATOMIC_SEQ_CST), 2);
+	assert_int_equal(__atomic_load_n(&f->srv2.acct, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(q(f, "SELECT COUNT(*) FROM acct_record WHERE session_id = 'sim-2' AND "
+	                      "state = 'delivered' AND possible_duplicate = 0"),
+	                 1);
+}
+
 struct many {
 	int calls[64];
 	int accepted;
@@ -583,6 +655,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_outbox_retry_backoff, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_restart_and_duplicate, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_many_concurrent, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_simultaneous, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
