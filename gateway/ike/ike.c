@@ -146,22 +146,53 @@ fill_tunnel(struct ike_sa *sa, struct ike_child *c, struct ike_tunnel_info *t)
 	}
 }
 
-/* Removes one IPsec SA pair from the backend and reports it down. */
+static int
+live_children(const struct ike_sa *sa)
+{
+	int n = 0;
+
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		n += sa->child[i].used;
+	return n;
+}
+
+/* Removes one IPsec SA pair from the backend. The tunnel is reported down only with the last
+ * pair (earlier ones were replaced by Quick Mode rekeys); its counters include the replaced
+ * pairs'. */
 void
 ike_child_kill(struct ike_sa *sa, struct ike_child *c, const char *reason)
 {
 	struct ike *ike = sa->ike;
 	struct ike_tunnel_info t;
+	bool last = live_children(sa) <= 1;
+	char p[32];
 
 	fill_tunnel(sa, c, &t);
 	if (ike->be != NULL) {
 		if (ike->be->ops->sa_stats != NULL)
 			ike->be->ops->sa_stats(ike->be, c->handle, &t.stats);
-		ike->be->ops->sa_del(ike->be, c->handle);
+		if (!c->backend_gone)
+			ike->be->ops->sa_del(ike->be, c->handle);
 	}
+	sa->acct.bytes_in += t.stats.bytes_in;
+	sa->acct.bytes_out += t.stats.bytes_out;
+	sa->acct.packets_in += t.stats.packets_in;
+	sa->acct.packets_out += t.stats.packets_out;
+	OPENSSL_cleanse(c, sizeof(*c));
+	if (!last) {
+		ike_peer_str(&sa->peer, p, sizeof(p));
+		log_info(LOG_IKE,
+		         "%s: IPsec SA spi 0x%08x removed (%s); a newer one carries the tunnel", p,
+		         t.spi_in, reason);
+		return;
+	}
+	t.stats.bytes_in = sa->acct.bytes_in;
+	t.stats.bytes_out = sa->acct.bytes_out;
+	t.stats.packets_in = sa->acct.packets_in;
+	t.stats.packets_out = sa->acct.packets_out;
+	memset(&sa->acct, 0, sizeof(sa->acct));
 	if (ike->hooks.tunnel_down != NULL)
 		ike->hooks.tunnel_down(ike->hooks.arg, &t, reason);
-	OPENSSL_cleanse(c, sizeof(*c));
 }
 
 void
@@ -206,6 +237,8 @@ ike_tunnel_up(struct ike_sa *sa, struct ike_child *c)
 {
 	struct ike_tunnel_info t;
 
+	if (live_children(sa) != 1)
+		return; /* a Quick Mode rekey: the tunnel is already up */
 	fill_tunnel(sa, c, &t);
 	if (sa->ike->hooks.tunnel_up != NULL)
 		sa->ike->hooks.tunnel_up(sa->ike->hooks.arg, &t, NULL);
@@ -715,12 +748,41 @@ ike_reload(struct ike *ike, struct pc_err *err)
 	return r;
 }
 
+static void
+on_backend_event(void *arg, uint64_t owner, uint64_t handle, enum ipsec_event ev)
+{
+	struct ike *ike = arg;
+
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		if (sa->id != owner)
+			continue;
+		for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
+			struct ike_child *c = &sa->child[i];
+
+			if (!c->used || c->handle != handle)
+				continue;
+			if (ev == IPSEC_EV_SOFT_EXPIRE) {
+				/* the client rekeys (the PIX never initiates Quick Mode to it) */
+				log_debug(LOG_IKE, "IPsec SA spi 0x%08x soft lifetime reached",
+				          c->spi_in);
+				return;
+			}
+			c->backend_gone = true;
+			ike_child_kill(sa, c, "lifetime expired");
+			return;
+		}
+	}
+}
+
 void
 ike_set_backend(struct ike *ike, struct ipsec_backend *be)
 {
 	ike->be = be;
-	if (be != NULL)
+	if (be != NULL) {
 		be->natt_fd = ike->fd4500;
+		be->on_event = on_backend_event;
+		be->event_arg = ike;
+	}
 }
 
 void

@@ -195,6 +195,7 @@ struct ike_xchg {
 
 struct ike_child {
 	bool used;
+	bool backend_gone; /* the backend removed it already (hard lifetime) */
 	uint32_t spi_in, spi_out;
 	uint64_t handle;
 	uint64_t added_ms;
@@ -276,6 +277,7 @@ struct ike_sa {
 
 	struct ike_qm qm;
 	struct ike_child child[IKE_MAX_CHILDREN];
+	struct ipsec_sa_stats acct; /* counters of IPsec SAs already replaced */
 
 	/* retransmission of the last message we sent that expects an answer */
 	uint8_t rtx[IKE_MAX_DATAGRAM];

@@ -423,9 +423,16 @@ install(struct ike_sa *sa, const char *peer)
 			break;
 		}
 	if (c == NULL) {
-		log_warn(LOG_IKE, "%s: too many IPsec SAs on one IKE SA (max %d)", peer,
-		         IKE_MAX_CHILDREN);
-		return -ENOSPC;
+		/* every slot holds a pair: the oldest is superseded by this rekey */
+		c = &sa->child[0];
+		for (int i = 1; i < IKE_MAX_CHILDREN; i++)
+			if (sa->child[i].added_ms < c->added_ms)
+				c = &sa->child[i];
+		log_info(LOG_IKE,
+		         "%s: %d IPsec SAs on one IKE SA: deleting the oldest (spi 0x%08x)", peer,
+		         IKE_MAX_CHILDREN, c->spi_in);
+		ike_info_delete_esp(sa, c->spi_in);
+		ike_child_kill(sa, c, "superseded");
 	}
 	memset(c, 0, sizeof(*c));
 	p = &c->params;

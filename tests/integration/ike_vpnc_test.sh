@@ -57,7 +57,7 @@ CAP_PID=$!
 for _ in $(seq 100); do grep -q "listening on" "$WORK/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
 
 IKE_RESPONDER_SERVE=1 IKE_RESPONDER_ADDR=192.168.1.1 IKE_RESPONDER_DB="$WORK/db.sqlite" \
-	IKE_RESPONDER_RECORD="$WORK/record" IKE_RESPONDER_HALF_OPEN_S=5 \
+	IKE_RESPONDER_RECORD="$WORK/record" IKE_RESPONDER_HALF_OPEN_S=5 IKE_RESPONDER_DEBUG=1 \
 	ip netns exec "$NS_GW" "$RESP" >"$WORK/resp.log" 2>&1 &
 RESP_PID=$!
 for _ in $(seq 50); do grep -q "serving on" "$WORK/resp.log" 2>/dev/null && break; sleep 0.1; done
@@ -147,4 +147,10 @@ if tshark -r "$WORK/cap.pcap" -V 2>/dev/null | grep -qi "malformed"; then
 	fail "tshark reports a malformed packet"
 fi
 grep -q "ERROR: AddressSanitizer\|runtime error" "$WORK/resp.log" && fail "sanitizer report in the responder"
+# 6. No secret in the responder's log, even at debug level (group password, wildcard key, Xauth
+#    passwords: "cisco" is checked as a whole word, the user name contains it).
+if grep -Eq "vpnsecret|wrongsecret|cisco1234|wrongpass|[^_a-z]cisco([^_a-z0-9]|$)" "$WORK/resp.log"; then
+	grep -En "vpnsecret|wrongsecret|cisco1234|wrongpass|[^_a-z]cisco([^_a-z0-9]|$)" "$WORK/resp.log" | head >&2
+	fail "a secret appears in the responder log"
+fi
 echo "ike_vpnc_test: OK ($n packets decoded)"

@@ -322,6 +322,15 @@ cmd_short_max(struct loop *loop, void *arg)
 	return 0;
 }
 
+static int
+cmd_expire_first(struct loop *loop, void *arg)
+{
+	/* the backend reports the hard lifetime of the first pair (it removed it itself) */
+	R.sas[0].live = false;
+	R.be.on_event(R.be.event_arg, R.sas[0].p.owner, 0, IPSEC_EV_HARD_EXPIRE);
+	return 0;
+}
+
 static void
 cfg_init(struct ike_init_cfg *c, bool unity, const char *user, const char *pw)
 {
@@ -780,6 +789,34 @@ test_idle_and_max_time(void **state)
 	ike_init_close(&b);
 }
 
+static void
+test_quick_mode_rekey(void **state)
+{
+	struct ike_init in;
+	struct ike_init_result res, res2;
+
+	connect_full(&in, &res, true, "cisco_customer");
+	assert_int_equal(wait_for(cmd_count_live, 1), 1);
+	/* the client rekeys phase 2 on the same IKE SA: a second pair, the tunnel stays "up" once */
+	res2 = res;
+	if (ike_init_quick(&in, &res2) < 0)
+		fail_msg("rekey: %s", in.err);
+	assert_int_equal(wait_for(cmd_count_live, 2), 2);
+	assert_int_not_equal(res2.spi_out, res.spi_out);
+	assert_memory_equal(R.sas[1].p.in.enc_key, res2.keymat_out, 8);
+	assert_int_equal(R.ups, 1);
+	/* the old pair reaches its hard lifetime in the backend: no tunnel-down yet */
+	assert_int_equal(loop_call(R.loop, cmd_expire_first, NULL, 1000), 0);
+	assert_int_equal(loop_call(R.loop, cmd_count_live, NULL, 1000), 1);
+	assert_int_equal(R.downs, 0);
+	assert_int_equal(loop_call(R.loop, cmd_count_sas, NULL, 1000), 1);
+	/* deleting the IKE SA takes the last pair and reports the tunnel down once */
+	assert_int_equal(ike_init_delete(&in), 0);
+	assert_int_equal(wait_for(cmd_count_live, 0), 0);
+	assert_int_equal(R.downs, 1);
+	ike_init_close(&in);
+}
+
 int
 main(void)
 {
@@ -800,6 +837,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_natt_port_esp_goes_to_backend, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_idle_and_max_time, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_quick_mode_rekey, setup, teardown),
 	};
 
 	log_set_all_levels(getenv("IKE_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_ERROR);

@@ -356,12 +356,48 @@ test_engine_listens_and_lists(void **state)
 	db_close(db);
 }
 
+static void
+test_reload(void **state)
+{
+	struct db *db = NULL;
+	struct loop *loop = NULL;
+	struct ike *ike = NULL;
+	struct pc_err err = {0};
+
+	assert_int_equal(seed_db(dbpath, &db), 0);
+	assert_int_equal(loop_new(&loop), 0);
+	assert_int_equal(ike_new(loop, db, &hooks, &ike), 0);
+	assert_int_equal(ike->conf.npol, 2);
+	assert_int_equal(
+	        db_exec(db,
+	                "INSERT INTO isakmp_policy VALUES (5, 'pre-share', 'aes-256', 'sha', "
+	                "14, 3600); UPDATE vpngroup SET password_secret = 'newsecret';",
+	                &err),
+	        0);
+	assert_int_equal(ike_reload(ike, &err), 0);
+	assert_int_equal(ike->conf.npol, 3);
+	assert_int_equal(ike->conf.pol[0].prio, 5);
+	assert_int_equal(ike->conf.pol[0].enc, IKE_ENC_AES);
+	assert_int_equal(ike->conf.pol[0].keybits, 256);
+	assert_int_equal(ike->conf.pol[0].group, 14);
+	assert_string_equal(ike->conf.grp[0].password, "newsecret");
+	/* a reload that fails keeps the configuration in force */
+	assert_int_equal(db_exec(db, "DROP TABLE isakmp_key;", &err), 0);
+	assert_int_not_equal(ike_reload(ike, &err), 0);
+	assert_int_equal(ike->conf.npol, 3);
+	assert_string_equal(ike->conf.key[0].secret, "cisco1234");
+	ike_free(ike);
+	loop_free(loop);
+	db_close(db);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_seed_config_loads, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_engine_listens_and_lists, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 	};
 
 	if (getenv("IKE_RESPONDER_SERVE") != NULL)
