@@ -237,6 +237,8 @@ cmd_import(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	io.secrets = secrets;
 	io.nsecrets = nsecrets;
+	io.actor = "cli";
+	io.source = "cli";
 	r = pix_import(db, text, len, &io, &rep, &err);
 	/* the report is meaningful when the text was parsed (and, strict, when it stopped) */
 	if (rep != NULL && (r == 0 || rep->stopped)) {

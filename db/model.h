@@ -7,10 +7,15 @@
  * The `position` column is not held: it is the row's index in its array.
  *
  * Setting keys (table `setting`): version, hostname, domain-name, enable-password,
- * enable-password-kind, passwd, passwd-kind, names (on), pager-lines, arp-timeout, floodguard
+ * enable-password-kind, passwd, passwd-kind, names (on|off), pager-lines (N, or off for
+ * `no pager`), arp-timeout, floodguard
  * (enable|disable), isakmp-identity, isakmp-keepalive, isakmp-nat-traversal,
  * ipsec-sa-lifetime-seconds, ipsec-sa-lifetime-kb, telnet-timeout, ssh-timeout, console-timeout,
- * terminal-width, http-server (on). */
+ * terminal-width, http-server (on).
+ *
+ * passthrough_line.section is one of pix_sections[] (db/pix_parse.h: "interface", "access-list",
+ * "logging", ...) or "object-group:NAME" for a line inside that object-group block; export prints
+ * the kept lines of a section after the section's modelled commands, in position order. */
 #ifndef PORTCULLIS_DB_MODEL_H
 #define PORTCULLIS_DB_MODEL_H
 

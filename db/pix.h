@@ -38,6 +38,9 @@ struct pix_import_opts {
 	bool strict;                      /* any error stops the import */
 	const struct pix_secret *secrets; /* supplied secrets, may be NULL */
 	size_t nsecrets;
+	const char
+	        *actor; /* for audit_log on apply (e.g. admin or token name, "cli"); NULL: none */
+	const char *source; /* peer address or "cli" */
 };
 
 enum pix_line_kind {

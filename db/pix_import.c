@@ -425,6 +425,35 @@ out:
 	return rc;
 }
 
+/* One audit_log row for an applied import, in the import's transaction. */
+static int
+audit(struct db *db, const struct pix_import_opts *opts, const struct pix_report *rep,
+      struct pc_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	char after[256];
+	int rc;
+
+	snprintf(after, sizeof(after),
+	         "{\"lines\":%zu,\"unsupported\":%zu,\"errors\":%zu,\"added\":%zu,"
+	         "\"changed\":%zu,\"removed\":%zu}",
+	         rep->lines, rep->unsupported, rep->errors, rep->added_total, rep->changed_total,
+	         rep->removed_total);
+	rc = db_prepare(db,
+	                "INSERT INTO audit_log (actor, action, object, after_json, source) VALUES "
+	                "(?1, 'import', '/config', ?2, ?3)",
+	                &st, err);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, opts->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, after, -1, SQLITE_STATIC);
+	if (opts->source != NULL)
+		sqlite3_bind_text(st, 3, opts->source, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(db, err, "INSERT INTO audit_log");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int
 pix_import(struct db *db, const char *text, size_t len, const struct pix_import_opts *opts,
            struct pix_report **out, struct pc_err *err)
@@ -481,6 +510,8 @@ pix_import(struct db *db, const char *text, size_t len, const struct pix_import_
 		if (rc < 0)
 			goto out;
 		rc = model_save(db, nm, err);
+		if (rc == 0 && opts->actor != NULL)
+			rc = audit(db, opts, rep, err);
 		if (rc == 0)
 			rc = db_commit(db, err);
 		if (rc < 0) {

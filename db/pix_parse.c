@@ -74,6 +74,7 @@ struct pctx {
 	bool negated;
 	char reason[512];
 	char warn[512];
+	const char *shown; /* the current line with its secret masked, NULL if it has none */
 };
 
 static enum pr fail(struct pctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -495,7 +496,7 @@ keep_line(struct pctx *c, const struct toks *t, const char *section, bool suppor
 
 	ADD(r, MT_PASSTHROUGH);
 	SET(r, MT_PASSTHROUGH, "section", section);
-	SET(r, MT_PASSTHROUGH, "text", t->line);
+	SET(r, MT_PASSTHROUGH, "text", c->shown != NULL ? c->shown : t->line);
 	SET(r, MT_PASSTHROUGH, "supported", supported ? "1" : "0");
 	SET(r, MT_PASSTHROUGH, "reason", reason);
 	return PR_OK;
@@ -2880,6 +2881,51 @@ record(struct pctx *c, enum pix_line_kind kind, const char *text, size_t len, co
 	return pix_report_add(c->rep, c->line, kind, text, len, reason);
 }
 
+/* The word of a line that is a secret (a key or a clear-text password), -1 if none: it is shown
+ * as ******** in reports and in lines kept verbatim, so a secret never leaves its secret column. */
+static int
+secret_tok(const struct toks *t)
+{
+	if (t->n >= 3 && teq(t, 0, "isakmp") && teq(t, 1, "key"))
+		return 2;
+	if (t->n >= 4 && teq(t, 0, "vpngroup") && teq(t, 2, "password"))
+		return 3;
+	if (t->n >= 4 && teq(t, 0, "username") && teq(t, 2, "password") && !teq(t, 4, "encrypted"))
+		return 3;
+	if (t->n == 3 && teq(t, 0, "enable") && teq(t, 1, "password"))
+		return 2;
+	if (t->n == 2 && teq(t, 0, "passwd"))
+		return 1;
+	if (t->n >= 4 && teq(t, 0, "failover") && teq(t, 1, "lan") && teq(t, 2, "key"))
+		return 3;
+	if (t->n >= 2 && (teq(t, 0, "pre-shared-key") || teq(t, 0, "key")))
+		return 1;
+	if (t->n >= 5 && teq(t, 0, "aaa-server")) {
+		for (int i = 2; i + 2 < t->n; i++) {
+			if (!teq(t, i, "host"))
+				continue;
+			int k = i + 2;
+
+			if (teq(t, k, "key"))
+				k++;
+			if (k < t->n && !teq(t, k, "timeout") && !teq(t, k, "retries"))
+				return k;
+			return -1;
+		}
+	}
+	return -1;
+}
+
+static char *
+mask_at(const char *s, size_t off, size_t len)
+{
+	char *out = NULL;
+
+	if (asprintf(&out, "%.*s********%s", (int)off, s, s + off + len) < 0)
+		return NULL;
+	return out;
+}
+
 static int
 process_line(struct pctx *c, char *buf, size_t len, bool strict, bool probe)
 {
@@ -2889,6 +2935,8 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict, bool probe)
 	enum pr pr;
 	size_t before[MT_COUNT];
 	long og_before;
+	char *shown = NULL, *kept = NULL; /* the line with its secret masked */
+	int si = -1;
 	int rc;
 
 	/* the raw (trimmed) text is kept for the report and passthrough */
@@ -2929,6 +2977,21 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict, bool probe)
 		memmove(&t.off[0], &t.off[1], (size_t)(t.n - 1) * sizeof(t.off[0]));
 		t.n--;
 	}
+	c->shown = NULL;
+	si = secret_tok(&t);
+	if (si >= 0 && !pix_is_masked(t.t[si])) {
+		size_t tl = strlen(t.t[si]);
+
+		shown = mask_at(l, t.off[si], tl);
+		kept = mask_at(copy, (size_t)(l - copy) + t.off[si], tl);
+		if (shown == NULL || kept == NULL) {
+			free(shown);
+			free(kept);
+			free(copy);
+			return -ENOMEM;
+		}
+		c->shown = shown;
+	}
 	for (int i = 0; i < MT_COUNT; i++)
 		before[i] = c->m->t[i].n;
 	og_before = c->og_cur;
@@ -2964,6 +3027,8 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict, bool probe)
 		snprintf(keep_section, sizeof(keep_section), "%s", c->cmd_section);
 	}
 	if (pr == PR_NOMEM) {
+		free(shown);
+		free(kept);
 		free(copy);
 		return -ENOMEM;
 	}
@@ -2975,6 +3040,8 @@ process_line(struct pctx *c, char *buf, size_t len, bool strict, bool probe)
 		if (probe) {
 			/* a trial (wrapped-line detection): nothing is recorded */
 			c->og_cur = og_before;
+			free(shown);
+			free(kept);
 			free(copy);
 			return 1;
 		}
@@ -2983,8 +3050,8 @@ done:
 	if (pr == PR_OK) {
 		if (cmd != NULL || is_og_sub(t.t[0]))
 			c->section = c->cmd_section;
-		rc = record(c, c->warn[0] ? PIX_LINE_WARNING : PIX_LINE_MAPPED, l, strlen(l),
-		            c->warn[0] ? c->warn : NULL);
+		rc = record(c, c->warn[0] ? PIX_LINE_WARNING : PIX_LINE_MAPPED, shown ? shown : l,
+		            strlen(shown ? shown : l), c->warn[0] ? c->warn : NULL);
 	} else {
 		enum pix_line_kind k = pr == PR_ERROR ? PIX_LINE_ERROR : PIX_LINE_UNSUPPORTED;
 		struct model_row *r;
@@ -2992,18 +3059,23 @@ done:
 
 		snprintf(reason, sizeof(reason), "%s%s", pr == PR_ERROR ? "error: " : "",
 		         c->reason);
-		rc = record(c, k, l, strlen(l), c->reason);
+		rc = record(c, k, shown ? shown : l, strlen(shown ? shown : l), c->reason);
 		if (rc == 0 && !(pr == PR_ERROR && strict)) {
 			r = model_row_add(c->m, MT_PASSTHROUGH);
 			if (r == NULL ||
 			    model_row_set(r, MT_PASSTHROUGH, "section", keep_section) < 0 ||
-			    model_row_set(r, MT_PASSTHROUGH, "text", copy) < 0 ||
+			    model_row_set(r, MT_PASSTHROUGH, "text", kept ? kept : copy) < 0 ||
 			    model_row_set(r, MT_PASSTHROUGH, "reason", reason) < 0)
 				rc = -ENOMEM;
 			else
 				r->line = c->line;
 		}
 	}
+	if (shown != NULL)
+		explicit_bzero(copy, len);
+	c->shown = NULL;
+	free(shown);
+	free(kept);
 	free(copy);
 	return rc;
 }

@@ -100,7 +100,12 @@ static struct pix_report *
 import(struct db *db, const char *text, bool apply, bool strict, const struct pix_secret *s,
        size_t ns, int want_rc)
 {
-	struct pix_import_opts o = {.apply = apply, .strict = strict, .secrets = s, .nsecrets = ns};
+	struct pix_import_opts o = {.apply = apply,
+	                            .strict = strict,
+	                            .secrets = s,
+	                            .nsecrets = ns,
+	                            .actor = "unit-test",
+	                            .source = "cli"};
 	struct pix_report *rep = NULL;
 	struct pc_err err = {0};
 	int rc = pix_import(db, text, strlen(text), &o, &rep, &err);
@@ -261,6 +266,9 @@ test_seed_round_trip(void **state)
 	assert_true(rep->applied);
 	assert_int_equal(rep->removed_total, 0);
 	pix_report_free(rep);
+	assert_int_equal(count(db, "SELECT count(*) FROM audit_log WHERE actor = 'unit-test' AND "
+	                           "action = 'import' AND after_json LIKE '{\"lines\":99,%'"),
+	                 1);
 	assert_int_equal(model_load(db, &m1, &err), 0);
 
 	e1 = export(db, false);
@@ -440,6 +448,7 @@ test_dry_run_writes_nothing(void **state)
 	                    "gateway=192.168.1.3"));
 	assert_int_equal(count(db, "SELECT count(*) FROM interface"), 0);
 	assert_int_equal(count(db, "SELECT count(*) FROM setting"), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM audit_log"), 0);
 	pix_report_free(rep);
 	free(seed);
 	db_close(db);
@@ -524,6 +533,8 @@ test_failed_apply_rolls_back(void **state)
 	pix_report_free(rep);
 	assert_false(db_in_transaction(db));
 	assert_int_equal(db_exec(db, "DROP TRIGGER pc_fail", &err), 0);
+	/* only the first import is in the audit log */
+	assert_int_equal(count(db, "SELECT count(*) FROM audit_log"), 1);
 	after = export(db, true);
 	assert_string_equal(before, after);
 	free(before);

@@ -404,6 +404,46 @@ test_pix7_and_garbage_do_not_crash(void **state)
 	}
 }
 
+static void
+test_secrets_masked_in_report_and_kept_lines(void **state)
+{
+	static const char text[] = "nameif ethernet0 outside security0\n"
+	                           "isakmp key sekrit1 address 1.2.3.4 netmask 255.0.255.0\n"
+	                           "isakmp key sekrit2 address 1.2.3.5\n"
+	                           "aaa-server T protocol tacacs+\n"
+	                           "aaa-server T (outside) host 1.1.1.1 sekrit3 timeout 5\n"
+	                           "aaa-server T (nowhere) host 1.1.1.2 key sekrit4 timeout 5\n"
+	                           "failover lan key sekrit5\n"
+	                           "vpngroup g password sekrit6\n"
+	                           "username u password sekrit7 privilege 3\n";
+	struct pix_report *rep;
+	int rc;
+	struct model *m = parse_str(text, false, &rep, &rc);
+
+	assert_int_equal(rc, 0);
+	for (size_t i = 0; i < rep->nentries; i++)
+		assert_null(strstr(rep->entries[i].text, "sekrit"));
+	for (size_t i = 0; i < m->t[MT_PASSTHROUGH].n; i++)
+		assert_null(
+		        strstr(model_row_get(&m->t[MT_PASSTHROUGH].rows[i], MT_PASSTHROUGH, "text"),
+		               "sekrit"));
+	/* kept lines: the bad-mask key line (error), the bad interface host line, failover */
+	assert_int_equal(m->t[MT_PASSTHROUGH].n, 3);
+	assert_string_equal(entry_at(rep, 2)->text,
+	                    "isakmp key ******** address 1.2.3.4 netmask 255.0.255.0");
+	/* the mapped ones are stored in their secret columns */
+	assert_string_equal(
+	        model_row_get(&m->t[MT_ISAKMP_KEY].rows[0], MT_ISAKMP_KEY, "key_secret"),
+	        "sekrit2");
+	assert_string_equal(model_row_get(&m->t[MT_AAA_HOST].rows[0], MT_AAA_HOST, "key_secret"),
+	                    "sekrit3");
+	assert_string_equal(
+	        model_row_get(&m->t[MT_VPNGROUP].rows[0], MT_VPNGROUP, "password_secret"),
+	        "sekrit6");
+	model_free(m);
+	pix_report_free(rep);
+}
+
 int
 main(void)
 {
@@ -416,6 +456,7 @@ main(void)
 	        cmocka_unit_test(test_nat_static_global_forms),
 	        cmocka_unit_test(test_vpn_vocabulary),
 	        cmocka_unit_test(test_pix7_and_garbage_do_not_crash),
+	        cmocka_unit_test(test_secrets_masked_in_report_and_kept_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
