@@ -308,10 +308,31 @@ test_server_sent_events(void **state)
 	assert_true(read_until(fd, "cisco_customer", buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "event: tunnel-up\ndata: {\"user\""));
 	close(fd);
-	parked_fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(connect(parked_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(write(parked_fd, req, strlen(req)), (ssize_t)strlen(req));
-	assert_true(read_until(parked_fd, ": portcullis events", buf, sizeof(buf)));
+	/* at most API_SSE_MAX streams: one more is refused with 503, not queued. (The stream
+	 * closed above may still hold its slot until its next keepalive finds the peer gone.) */
+	{
+		int fds[API_SSE_MAX + 1], opened = 0;
+		bool refused = false;
+
+		for (int i = 0; i <= API_SSE_MAX && !refused; i++) {
+			fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+			assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+			assert_int_equal(write(fds[i], req, strlen(req)), (ssize_t)strlen(req));
+			assert_true(read_until(fds[i], "\r\n\r\n", buf, sizeof(buf)));
+			if (strncmp(buf, "HTTP/1.1 503", 12) == 0) {
+				assert_non_null(strstr(buf, "Content-Type: application/json"));
+				refused = true;
+			} else {
+				assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
+				opened++;
+			}
+		}
+		assert_true(refused);
+		assert_in_range(opened, API_SSE_MAX - 1, API_SSE_MAX);
+		parked_fd = fds[0]; /* stays open: api_stop() must end it without hanging */
+		for (int i = 1; i < opened + 1; i++)
+			close(fds[i]);
+	}
 }
 
 static void
