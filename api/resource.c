@@ -298,8 +298,8 @@ text_ok(const char *s)
 
 /* -EBADMSG: 400 (type); -EINVAL: 422 (value). */
 static int
-validate_value(struct db *db, const struct res_col *c, const char *field, json_t *v, json_t *row,
-               struct pc_err *err)
+validate_value(struct db *db, const struct res_col *c, const char *field, json_t *v, bool by_name,
+               json_t *row, struct pc_err *err)
 {
 	uint32_t a;
 	int64_t id;
@@ -329,7 +329,7 @@ validate_value(struct db *db, const struct res_col *c, const char *field, json_t
 		json_object_set_new(row, c->name, json_integer(json_is_true(v)));
 		return 0;
 	case RT_REF:
-		if (json_is_string(v) && c->alias != NULL && strcmp(field, c->name) != 0) {
+		if (json_is_string(v) && by_name) {
 			rc = ref_lookup(db, c, json_string_value(v), &id);
 			if (rc < 0)
 				return pc_err_set(err, PC_ERR_INTERNAL, field, "lookup failed");
@@ -530,7 +530,7 @@ validate_children(struct db *db, const struct res_child *ch, json_t *arr, const 
 				}
 			}
 		} else {
-			rc = validate_value(db, ch->col, f, v, row, err);
+			rc = validate_value(db, ch->col, f, v, true, row, err);
 			if (rc == 0 && json_is_null(json_object_get(row, ch->col->name)))
 				rc = pc_err_set(err, PC_ERR_INVALID, f, "%s: must not be null", f);
 		}
@@ -634,7 +634,7 @@ validate_object(struct db *db, const struct api_resource *res, json_t *in, json_
 			/* the key of an existing item: same type checks, but it may not change */
 			json_t *tmp = json_object();
 
-			rc = validate_value(db, c, field, v, tmp, err);
+			rc = validate_value(db, c, field, v, by_alias, tmp, err);
 			if (rc == 0 && !json_equal(json_object_get(tmp, c->name),
 			                           json_object_get(row, c->name)))
 				rc = pc_err_set(err, PC_ERR_INVALID, field,
@@ -645,7 +645,7 @@ validate_object(struct db *db, const struct api_resource *res, json_t *in, json_
 				return rc;
 			continue;
 		}
-		rc = validate_value(db, c, field, v, row, err);
+		rc = validate_value(db, c, field, v, by_alias, row, err);
 		if (rc < 0)
 			return rc;
 	}

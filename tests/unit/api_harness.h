@@ -180,6 +180,21 @@ h_call(struct harness *h, enum h_auth auth, const char *method, const char *path
 	return h_request(h, method, path, hdr, body, body != NULL ? strlen(body) : 0, r);
 }
 
+/* Sends a request and returns only its status (or -1). */
+static __attribute__((unused)) int
+h_status(struct harness *h, enum h_auth auth, const char *method, const char *path,
+         const char *body)
+{
+	struct h_resp r;
+	int status;
+
+	if (h_call(h, auth, method, path, body, &r) < 0)
+		return -1;
+	status = r.status;
+	h_resp_free(&r);
+	return status;
+}
+
 static __attribute__((unused)) int
 h_login(struct harness *h, const char *user, const char *pass)
 {

@@ -100,11 +100,9 @@ test_login_session_logout(void **state)
 	assert_int_equal(strlen(json_string_value(json_object_get(r.json, "csrf_token"))), 64);
 	h_resp_free(&r);
 	/* unknown fields and wrong types in the login body are 400 */
-	assert_int_equal(h_call(&h, H_NONE, "POST", "/api/v1/auth/login",
-	                        "{\"username\":\"alice\",\"password\":\"x\",\"otp\":1}", &r),
-	                 0);
-	assert_int_equal(r.status, 400);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_NONE, "POST", "/api/v1/auth/login",
+	                          "{\"username\":\"alice\",\"password\":\"x\",\"otp\":1}"),
+	                 400);
 	assert_int_equal(h_login(&h, "alice", "correct horse"), 200);
 	assert_int_equal(h_call(&h, H_SESSION_NO_CSRF, "GET", "/api/v1/auth/session", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
@@ -115,9 +113,7 @@ test_login_session_logout(void **state)
 	assert_int_equal(r.status, 204);
 	assert_non_null(strstr(r.headers, "Max-Age=0"));
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_SESSION, "GET", "/api/v1/auth/session", NULL, &r), 0);
-	assert_int_equal(r.status, 401);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_SESSION, "GET", "/api/v1/auth/session", NULL), 401);
 	assert_int_equal(h_count(&h, "SELECT count(*) FROM audit_log WHERE action = 'login' AND "
 	                             "actor = 'alice'"),
 	                 2);
@@ -208,24 +204,14 @@ test_tokens_and_admins_over_api(void **state)
 	h_resp_free(&r);
 	memcpy(saved, h.ro_token, sizeof(saved));
 	memcpy(h.ro_token, tok, sizeof(tok));
-	assert_int_equal(h_call(&h, H_RO_TOKEN, "GET", "/api/v1/pools", NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_RO_TOKEN, "POST", "/api/v1/tokens", "{\"name\":\"x\"}", &r),
-	                 0);
-	assert_int_equal(r.status, 403);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_RO_TOKEN, "GET", "/api/v1/pools", NULL), 200);
+	assert_int_equal(h_status(&h, H_RO_TOKEN, "POST", "/api/v1/tokens", "{\"name\":\"x\"}"),
+	                 403);
 	snprintf(url, sizeof(url), "/api/v1/tokens/%lld", (long long)id);
-	assert_int_equal(h_call(&h, H_SESSION, "DELETE", url, NULL, &r), 0);
-	assert_int_equal(r.status, 204);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_RO_TOKEN, "GET", "/api/v1/pools", NULL, &r), 0);
-	assert_int_equal(r.status, 401);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_SESSION, "DELETE", url, NULL), 204);
+	assert_int_equal(h_status(&h, H_RO_TOKEN, "GET", "/api/v1/pools", NULL), 401);
 	memcpy(h.ro_token, saved, sizeof(saved));
-	assert_int_equal(h_call(&h, H_SESSION, "DELETE", url, NULL, &r), 0);
-	assert_int_equal(r.status, 404);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_SESSION, "DELETE", url, NULL), 404);
 
 	/* admins */
 	assert_int_equal(h_call(&h, H_SESSION, "POST", "/api/v1/admins",
@@ -240,16 +226,12 @@ test_tokens_and_admins_over_api(void **state)
 	assert_int_equal(r.status, 201);
 	id = json_integer_value(json_object_get(r.json, "id"));
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_SESSION, "POST", "/api/v1/admins",
-	                        "{\"name\":\"bob\",\"password\":\"bob password\"}", &r),
-	                 0);
-	assert_int_equal(r.status, 409);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_SESSION, "POST", "/api/v1/admins",
+	                          "{\"name\":\"bob\",\"password\":\"bob password\"}"),
+	                 409);
 	snprintf(url, sizeof(url), "/api/v1/admins/%lld", (long long)id);
-	assert_int_equal(h_call(&h, H_SESSION, "PATCH", url, "{\"password\":\"new bob pass\"}", &r),
-	                 0);
-	assert_int_equal(r.status, 200);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_SESSION, "PATCH", url, "{\"password\":\"new bob pass\"}"),
+	                 200);
 	assert_int_equal(h_login(&h, "bob", "new bob pass"), 200);
 	assert_int_equal(h_call(&h, H_SESSION, "GET", "/api/v1/admins", NULL, &r), 0);
 	assert_null(strstr(r.body, "pbkdf2"));
@@ -282,7 +264,6 @@ test_server_sent_events(void **state)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)h.port)};
 	char req[512], buf[16384];
-	struct h_resp r;
 	int fd;
 
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
@@ -295,23 +276,41 @@ test_server_sent_events(void **state)
 	assert_true(read_until(fd, ": portcullis events", buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "text/event-stream"));
 	/* while the stream is parked, the API still answers other requests */
-	assert_int_equal(h_call(&h, H_TOKEN, "POST", "/api/v1/pools",
-	                        "{\"name\":\"EvPool\",\"start_address\":\"10.5.0.1\","
-	                        "\"end_address\":\"10.5.0.2\"}",
-	                        &r),
-	                 0);
-	assert_int_equal(r.status, 201);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "POST", "/api/v1/pools",
+	                          "{\"name\":\"EvPool\",\"start_address\":\"10.5.0.1\","
+	                          "\"end_address\":\"10.5.0.2\"}"),
+	                 201);
 	assert_true(read_until(fd, "\"object\":\"/api/v1/pools/", buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "event: config-applied\ndata: {"));
 	events_publish("tunnel-up", "{\"user\":\"cisco_customer\",\"peer\":\"192.168.1.2\"}");
 	assert_true(read_until(fd, "cisco_customer", buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "event: tunnel-up\ndata: {\"user\""));
 	close(fd);
-	parked_fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(connect(parked_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(write(parked_fd, req, strlen(req)), (ssize_t)strlen(req));
-	assert_true(read_until(parked_fd, ": portcullis events", buf, sizeof(buf)));
+	/* at most API_SSE_MAX streams: one more is refused with 503, not queued. (The stream
+	 * closed above may still hold its slot until its next keepalive finds the peer gone.) */
+	{
+		int fds[API_SSE_MAX + 1], opened = 0;
+		bool refused = false;
+
+		for (int i = 0; i <= API_SSE_MAX && !refused; i++) {
+			fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+			assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+			assert_int_equal(write(fds[i], req, strlen(req)), (ssize_t)strlen(req));
+			assert_true(read_until(fds[i], "\r\n\r\n", buf, sizeof(buf)));
+			if (strncmp(buf, "HTTP/1.1 503", 12) == 0) {
+				assert_non_null(strstr(buf, "Content-Type: application/json"));
+				refused = true;
+			} else {
+				assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
+				opened++;
+			}
+		}
+		assert_true(refused);
+		assert_in_range(opened, API_SSE_MAX - 1, API_SSE_MAX);
+		parked_fd = fds[0]; /* stays open: api_stop() must end it without hanging */
+		for (int i = 1; i < opened + 1; i++)
+			close(fds[i]);
+	}
 }
 
 static void
@@ -363,13 +362,9 @@ test_accounting_and_csv(void **state)
 	                json_array_get(json_object_get(r.json, "items"), 0), "username")),
 	        "old");
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?type=bogus", NULL, &r), 0);
-	assert_int_equal(r.status, 400);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?from=yesterday", NULL, &r),
-	                 0);
-	assert_int_equal(r.status, 400);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/accounting?type=bogus", NULL), 400);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/accounting?from=yesterday", NULL),
+	                 400);
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting.csv", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.headers, "Content-Type: text/csv"));
@@ -388,9 +383,7 @@ test_accounting_and_csv(void **state)
 	assert_int_equal(r.status, 200);
 	assert_null(strstr(r.body, ",start,"));
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?limit=50000", NULL, &r), 0);
-	assert_int_equal(r.status, 400);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/accounting?limit=50000", NULL), 400);
 	/* metrics and stats: database counters plus the engine's */
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/metrics", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
@@ -414,17 +407,11 @@ test_live_state_through_engine(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "most_seen")), 1);
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "DELETE", "/api/v1/uauth/1", NULL, &r), 0);
-	assert_int_equal(r.status, 204);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "DELETE", "/api/v1/uauth/1", NULL), 204);
 	assert_string_equal(cleared, "1");
-	assert_int_equal(h_call(&h, H_TOKEN, "DELETE", "/api/v1/uauth", NULL, &r), 0);
-	assert_int_equal(r.status, 204);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "DELETE", "/api/v1/uauth", NULL), 204);
 	assert_string_equal(cleared, "(all)");
-	assert_int_equal(h_call(&h, H_TOKEN, "DELETE", "/api/v1/uauth/9", NULL, &r), 0);
-	assert_int_equal(r.status, 404);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "DELETE", "/api/v1/uauth/9", NULL), 404);
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/sa/ipsec", NULL, &r), 0);
 	assert_int_equal(r.status, 503);
 	assert_non_null(strstr(r.body, "ipsec subsystem not running"));
@@ -463,9 +450,7 @@ test_static_files(void **state)
 		assert_non_null(strstr(r.headers, "X-Frame-Options: DENY"));
 		h_resp_free(&r);
 	}
-	assert_int_equal(h_call(&h, H_NONE, "POST", "/index.html", "{}", &r), 0);
-	assert_int_equal(r.status, 405);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_NONE, "POST", "/index.html", "{}"), 405);
 }
 
 /* Last: it blocks 127.0.0.1 from logging in. */
