@@ -5,12 +5,15 @@
 
 int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_db_init(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_aaa(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_uauth(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
         {"version", "version                      print the version", false, false, cmd_version},
         {"db-init", "db-init                      create and migrate the database (--db)", true,
          false, cmd_db_init},
+        {"aaa", "aaa test|account-test|deliver|outbox|hash  drive AAA servers (--db)", true, false,
+         cmd_aaa},
         {"uauth",
          "uauth [show|clear [USER|ADDR]] show uauth / clear uauth (--api live, --db stored)", false,
          false, cmd_uauth},
