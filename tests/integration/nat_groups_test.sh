@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Object groups become nftables interval sets looked up by one rule per ACL entry: a network group
 # (nested, with overlapping members) as source and a service group (a port range) as destination
-# port, in the kernel, with real packets.
+# port, in the kernel, with real packets. And a fixup becoming a conntrack helper assignment.
 source "$(dirname "$0")/nat_lib.sh"
 
 build_topology
@@ -43,6 +43,14 @@ r=$(inns $NS_OUT timeout 5 nc -w 2 -s 192.168.1.3 192.168.1.11 9005 </dev/null 2
 r=$(inns $NS_OUT timeout 5 nc -w 2 -s 192.168.1.2 192.168.1.11 9011 </dev/null 2>/dev/null || true)
 [ "$r" = "hello from web9011" ] && ok "192.168.1.2 -> :9011 (outside og_alt) permitted" || fail "192.168.1.2 -> 9011 (got '$r')"
 [ "$(counter 2 60)" -gt 0 ] && ok "deny entry counted $(counter 2 60) packet(s)" || fail "deny counter"
+
+# fixup protocol ftp 21: new connections to port 21 get the kernel's ftp conntrack helper
+listen $NS_WEB 10.89.129.131 21 web21
+wait_listen $NS_WEB 21
+r=$(connect $NS_OUT 192.168.1.11 21)
+[ "$r" = "hello from web21" ] && ok "outside -> 192.168.1.11:21 answered" || fail "ftp port (got '$r')"
+contains 'dport=21 .*helper=ftp' inns $NS_GW conntrack -L -p tcp --dport 21 &&
+	ok "conntrack entry for port 21 carries helper=ftp" || fail "no ftp helper: $(inns $NS_GW conntrack -L -p tcp 2>&1)"
 
 if [ "$FAILS" -ne 0 ]; then
 	echo "$FAILS check(s) failed" >&2
