@@ -16,6 +16,9 @@ int cmd_uauth(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_ipsec_probe(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_interface(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_nat(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_interface(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_nat(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_uauth(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
         {"version", "version                      print the version", false, false, cmd_version},
@@ -47,6 +50,9 @@ const struct cli_command cli_commands[] = {
          false, cmd_interface},
         {"nat", "nat apply|show|counters|uauth|flush [--netns NAME] [--tun IF] [--no-net]", false,
          false, cmd_nat},
+        {"uauth",
+         "uauth [show|clear [USER|ADDR]] show uauth / clear uauth (--api live, --db stored)", false,
+         false, cmd_uauth},
 };
 
 const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));

@@ -272,7 +272,11 @@ nat_uauth_del(struct nat *nat, uint32_t addr, struct pc_err *err)
 
 	if (rc < 0)
 		return rc;
-	return nat_nl_uauth(nat->nl, nat->table, false, addr, 0, err);
+	rc = nat_nl_uauth(nat->nl, nat->table, false, addr, 0, err);
+	if (rc == -ENOENT)
+		pc_err_set(err, PC_ERR_NOTFOUND, "address", "uauth: %u.%u.%u.%u is not in the set",
+		           addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
+	return rc;
 }
 
 int

@@ -260,8 +260,10 @@ send_and_ack(struct nat_nl *nl, struct batch *b, struct pc_err *err)
 			           strerror(errno), acked, expect);
 			return rc;
 		}
-		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, (int)n);
-		     h = mnl_nlmsg_next(h, (int *)&n)) {
+		int left = (int)n;
+
+		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, left);
+		     h = mnl_nlmsg_next(h, &left)) {
 			if (h->nlmsg_pid != nl->portid)
 				continue;
 			if (h->nlmsg_type != NLMSG_ERROR) {

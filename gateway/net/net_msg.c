@@ -150,23 +150,30 @@ attr_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-/* Walks every attribute after the fixed header; refuses a message whose attributes do not exactly
- * fill it (one running past the end, or trailing bytes that are not an attribute). */
+/* Walks every attribute after the fixed header, bounded by nlmsg_len itself (libmnl's walk
+ * rounds the end up to the alignment, which may lie past a short buffer); refuses a message whose
+ * attributes do not exactly fill it (one running past the end, or a stray tail). */
 static int
 parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, struct attrs *t)
 {
-	const struct nlattr *a;
-	size_t used = 0, total;
+	const char *p, *end;
 
 	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(hdrlen))
 		return -EINVAL;
-	total = nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(hdrlen);
-	mnl_attr_for_each(a, nlh, hdrlen)
-	{
+	p = (const char *)nlh + MNL_NLMSG_HDRLEN + MNL_ALIGN(hdrlen);
+	end = (const char *)nlh + nlh->nlmsg_len;
+	while (p < end) {
+		const struct nlattr *a = (const struct nlattr *)p;
+
+		if ((size_t)(end - p) < MNL_ATTR_HDRLEN || a->nla_len < MNL_ATTR_HDRLEN ||
+		    a->nla_len > (size_t)(end - p))
+			return -EINVAL;
 		attr_cb(a, t);
-		used += MNL_ALIGN(a->nla_len);
+		if (MNL_ALIGN(a->nla_len) >= (size_t)(end - p))
+			break;
+		p += MNL_ALIGN(a->nla_len);
 	}
-	return MNL_ALIGN(used) == MNL_ALIGN(total) ? 0 : -EINVAL;
+	return 0;
 }
 
 static int

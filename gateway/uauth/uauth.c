@@ -76,9 +76,7 @@ uauth_config_defaults(struct uauth_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->hostname, sizeof(cfg->hostname), "portcullis");
 	cfg->timeout_s = 300; /* PIX default: timeout uauth 0:05:00 absolute */
-	cfg->port_http = UAUTH_PORT_HTTP;
-	cfg->port_ftp = UAUTH_PORT_FTP;
-	cfg->port_telnet = UAUTH_PORT_TELNET;
+	cfg->port = UAUTH_PORT;
 }
 
 static int
@@ -745,7 +743,7 @@ uauth_new(struct loop *loop, struct db *db, const struct uauth_config *cfg,
 	u->db = db;
 	u->cfg = *cfg;
 	u->hooks = *hooks;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < UAUTH_NLISTENERS; i++)
 		u->lst[i].fd = -1;
 	if (db != NULL) {
 		rc = restore(u, err);
@@ -783,9 +781,10 @@ uauth_free(struct uauth *u)
 int
 uauth_reload(struct uauth *u, const struct uauth_config *cfg, struct pc_err *err)
 {
-	bool ports_changed =
-	        cfg->port_http != u->cfg.port_http || cfg->port_ftp != u->cfg.port_ftp ||
-	        cfg->port_telnet != u->cfg.port_telnet || cfg->listen_addr != u->cfg.listen_addr;
+	bool ports_changed = cfg->port != u->cfg.port || cfg->port_http != u->cfg.port_http ||
+	                     cfg->port_ftp != u->cfg.port_ftp ||
+	                     cfg->port_telnet != u->cfg.port_telnet ||
+	                     cfg->listen_addr != u->cfg.listen_addr;
 	struct uauth_entry *e, *next;
 	int rc;
 
@@ -917,7 +916,7 @@ uauth_format_text(const json_t *view, char *buf, size_t len)
 			put(buf, len, &pos, "ipsec user '%s' at %s, authenticated\n", user, addr);
 			continue;
 		}
-		put(buf, len, &pos, "user '%s' at %s, authenticated (%s)\n", user, addr, meth);
+		put(buf, len, &pos, "user '%s' at %s, authenticated\n", user, addr);
 		hms(exp != NULL ? iso_parse(exp) - now : 0, left, sizeof(left));
 		put(buf, len, &pos, "   absolute   timeout: %s\n", absolute ? left : zero);
 		put(buf, len, &pos, "   inactivity timeout: %s\n", absolute ? zero : left);

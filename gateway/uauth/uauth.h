@@ -14,11 +14,13 @@
  *   - for every `aaa authentication include SERVICE IF LOCAL/MASK FOREIGN/MASK GROUP`, in the
  *     prerouting nat chain BEFORE the static/dynamic DNAT rules (only the first NAT binding
  *     counts):  iifname IF ip daddr <LOCAL, or its static global> ip saddr FOREIGN tcp dport
- *     <80|21|23> ip saddr != @uauth ip saddr != @uauth_static redirect to :<UAUTH_PORT_...>
+ *     <80|21|23> ip saddr != @uauth ip saddr != @uauth_static redirect to :UAUTH_PORT
+ *     (one port for all three: the listener picks HTTP, FTP or Telnet from the original
+ *     destination port, 21 FTP, 23 Telnet, anything else HTTP; nat_config.uauth_port).
  *     (service `any` / tcp/0 redirects 80, 21 and 23 to the matching listener). `exclude`
  *     rules are `accept` rules placed before them.
  *   - the listeners must be reachable on the redirect ports (input filter accepts tcp dport
- *     UAUTH_PORT_* in ct status dnat).
+ *     UAUTH_PORT in ct status dnat; connections straight to it are refused by uauth anyway).
  *   - `timeout uauth H:MM:SS inactivity`: in the forward filter chain, for traffic of
  *     authenticated users: `ip saddr @uauth update @uauth { ip saddr timeout <T>s }`, so the
  *     kernel refreshes the element on every packet and expires it after T idle seconds.
@@ -39,10 +41,8 @@ struct db;
 struct uauth;
 typedef struct json_t json_t;
 
-/* Local TCP ports of the listeners (the redirect targets of the NAT rules). */
-#define UAUTH_PORT_HTTP         1080
-#define UAUTH_PORT_FTP          1021
-#define UAUTH_PORT_TELNET       1023
+/* The local TCP port every cut-through redirect goes to (nat_config.uauth_port). */
+#define UAUTH_PORT              1080
 #define UAUTH_PORT_EPHEMERAL    65535 /* in uauth_config: bind any free port (tests) */
 
 #define UAUTH_MAX_RULES         64
@@ -83,12 +83,14 @@ struct uauth_config {
 	uint32_t
 	        timeout_s; /* `timeout uauth`: 0 disables caching (every connection authenticates) */
 	bool inactivity;   /* false: absolute */
-	uint32_t listen_addr;                      /* host order; 0 = any */
-	uint16_t port_http, port_ftp, port_telnet; /* 0: that listener is not opened */
-	uint32_t prompt_timeout_ms;                /* 0: UAUTH_PROMPT_TIMEOUT_MS */
-	uint32_t splice_idle_ms;                   /* 0: UAUTH_SPLICE_IDLE_MS */
-	uint32_t aaa_timeout_ms;                   /* passed in aaa_auth_req.timeout_ms */
-	int max_tries;                             /* 0: UAUTH_MAX_TRIES */
+	uint32_t listen_addr; /* host order; 0 = any */
+	uint16_t port;        /* the redirect listener, service from the original port; 0: closed */
+	/* Optional listeners for one service each (whatever the original port); 0: closed. */
+	uint16_t port_http, port_ftp, port_telnet;
+	uint32_t prompt_timeout_ms; /* 0: UAUTH_PROMPT_TIMEOUT_MS */
+	uint32_t splice_idle_ms;    /* 0: UAUTH_SPLICE_IDLE_MS */
+	uint32_t aaa_timeout_ms;    /* passed in aaa_auth_req.timeout_ms */
+	int max_tries;              /* 0: UAUTH_MAX_TRIES */
 	int nrules;
 	struct uauth_rule rules[UAUTH_MAX_RULES];
 };
@@ -159,7 +161,8 @@ size_t uauth_show_text(struct uauth *u, char *buf, size_t len);
 size_t uauth_format_text(const json_t *view, char *buf, size_t len);
 
 const char *uauth_method_name(enum uauth_method m);
-/* Bound listener port (tests bind port 0); 0 if that listener is closed. */
+/* Bound port of the per-service listener for m (UAUTH_METHOD_IPSEC: the redirect listener);
+ * tests bind port 0. 0 if that listener is closed. */
 uint16_t uauth_listen_port(struct uauth *u, enum uauth_method m);
 
 #endif

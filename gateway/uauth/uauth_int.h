@@ -22,9 +22,11 @@ struct uauth_entry {
 	struct uauth_entry *prev, *next;
 };
 
+#define UAUTH_NLISTENERS 4
+
 struct uauth_listener {
 	struct uauth *u;
-	enum uauth_method svc;
+	enum uauth_method svc; /* UAUTH_METHOD_IPSEC marks the redirect listener */
 	int fd;
 	uint16_t port; /* configured; the bound one is in bound_port */
 	uint16_t bound_port;
@@ -41,8 +43,8 @@ struct uauth {
 	struct uauth_conn *conns;
 	int nconns;
 	int in_progress, in_progress_most_seen;
-	struct uauth_listener lst[3]; /* http, ftp, telnet */
-	uint64_t next_id;             /* ids when there is no database */
+	struct uauth_listener lst[UAUTH_NLISTENERS]; /* http, ftp, telnet, redirect (mux) */
+	uint64_t next_id;                            /* ids when there is no database */
 };
 
 int64_t uauth_epoch_ms(void);

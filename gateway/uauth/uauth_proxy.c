@@ -42,6 +42,7 @@ struct uauth_conn {
 	struct uauth *u;
 	struct uauth_conn *prev, *next;
 	enum uauth_method svc;
+	bool mux; /* accepted on the redirect listener: svc from the original port */
 	enum conn_state state;
 	int cfd, sfd;
 	bool c_watched, s_watched;
@@ -76,6 +77,7 @@ struct uauth_conn {
 };
 
 static void conn_after(struct uauth_conn *c, int rc);
+static const char *listener_name(const struct uauth_listener *l);
 static void on_conn_fd(struct loop *loop, int fd, uint32_t ev, void *arg);
 static int start_connect(struct uauth_conn *c);
 static int start_prompt_or_pass(struct uauth_conn *c);
@@ -915,6 +917,12 @@ start_prompt_or_pass(struct uauth_conn *c)
 	rc = original_dst(c);
 	if (rc < 0)
 		return fail_generic(c, "not a redirected connection");
+	if (c->mux) {
+		/* One redirect port for every service: the original port says which. */
+		c->svc = c->odport == 21   ? UAUTH_METHOD_FTP
+		         : c->odport == 23 ? UAUTH_METHOD_TELNET
+		                           : UAUTH_METHOD_HTTP;
+	}
 	rc = uauth_rule_lookup(&u->cfg, c->svc, c->src, c->odst, c->rdst, c->odport, c->group,
 	                       sizeof(c->group));
 	if (rc == -ENOENT) {
@@ -989,7 +997,7 @@ on_listen(struct loop *loop, int fd, uint32_t events, void *arg)
 		}
 		if (u->nconns >= UAUTH_MAX_CONNS) {
 			log_warn(LOG_UAUTH, "%s listener: %d connections already, refusing one",
-			         uauth_method_name(l->svc), UAUTH_MAX_CONNS);
+			         listener_name(l), UAUTH_MAX_CONNS);
 			close(cfd);
 			continue;
 		}
@@ -999,7 +1007,9 @@ on_listen(struct loop *loop, int fd, uint32_t events, void *arg)
 			return;
 		}
 		c->u = u;
-		c->svc = l->svc;
+		c->mux = l->svc == UAUTH_METHOD_IPSEC;
+		c->svc = c->mux ? UAUTH_METHOD_HTTP
+		                : l->svc; /* mux: until the original port is known */
 		c->cfd = cfd;
 		c->sfd = -1;
 		c->src = ntohl(sa.sin_addr.s_addr);
@@ -1034,6 +1044,12 @@ on_listen(struct loop *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
+static const char *
+listener_name(const struct uauth_listener *l)
+{
+	return l->svc == UAUTH_METHOD_IPSEC ? "redirect" : uauth_method_name(l->svc);
+}
+
 static int
 open_listener(struct uauth *u, struct uauth_listener *l, struct pc_err *err)
 {
@@ -1044,14 +1060,14 @@ open_listener(struct uauth *u, struct uauth_listener *l, struct pc_err *err)
 	l->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0)
 		return pc_err_set(err, PC_ERR_INTERNAL, "", "uauth %s listener: socket: %s",
-		                  uauth_method_name(l->svc), strerror(errno));
+		                  listener_name(l), strerror(errno));
 	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	sa.sin_addr.s_addr = htonl(u->cfg.listen_addr);
 	sa.sin_port = htons(l->port == UAUTH_PORT_EPHEMERAL ? 0 : l->port);
 	if (bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l->fd, 128) < 0) {
 		rc = pc_err_set(err, PC_ERR_INTERNAL, "",
-		                "uauth %s listener: bind/listen port %u: %s",
-		                uauth_method_name(l->svc), l->port, strerror(errno));
+		                "uauth %s listener: bind/listen port %u: %s", listener_name(l),
+		                l->port, strerror(errno));
 		close(l->fd);
 		l->fd = -1;
 		return rc;
@@ -1063,22 +1079,22 @@ open_listener(struct uauth *u, struct uauth_listener *l, struct pc_err *err)
 		close(l->fd);
 		l->fd = -1;
 		return pc_err_set(err, PC_ERR_INTERNAL, "", "uauth %s listener: loop_add_fd: %s",
-		                  uauth_method_name(l->svc), strerror(-rc));
+		                  listener_name(l), strerror(-rc));
 	}
-	log_info(LOG_UAUTH, "%s cut-through listener on port %u", uauth_method_name(l->svc),
-	         l->bound_port);
+	log_info(LOG_UAUTH, "%s cut-through listener on port %u", listener_name(l), l->bound_port);
 	return 0;
 }
 
 int
 uauth_proxy_open(struct uauth *u, struct pc_err *err)
 {
-	const uint16_t ports[3] = {u->cfg.port_http, u->cfg.port_ftp, u->cfg.port_telnet};
-	const enum uauth_method svcs[3] = {UAUTH_METHOD_HTTP, UAUTH_METHOD_FTP,
-	                                   UAUTH_METHOD_TELNET};
+	const uint16_t ports[UAUTH_NLISTENERS] = {u->cfg.port_http, u->cfg.port_ftp,
+	                                          u->cfg.port_telnet, u->cfg.port};
+	const enum uauth_method svcs[UAUTH_NLISTENERS] = {UAUTH_METHOD_HTTP, UAUTH_METHOD_FTP,
+	                                                  UAUTH_METHOD_TELNET, UAUTH_METHOD_IPSEC};
 	int rc;
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < UAUTH_NLISTENERS; i++) {
 		u->lst[i] =
 		        (struct uauth_listener){.u = u, .svc = svcs[i], .fd = -1, .port = ports[i]};
 		if (ports[i] == 0)
@@ -1095,7 +1111,7 @@ uauth_proxy_open(struct uauth *u, struct pc_err *err)
 void
 uauth_proxy_close_listeners(struct uauth *u)
 {
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < UAUTH_NLISTENERS; i++) {
 		if (u->lst[i].pause != NULL)
 			loop_timer_cancel(u->loop, u->lst[i].pause);
 		u->lst[i].pause = NULL;
@@ -1118,7 +1134,7 @@ uauth_proxy_close_all(struct uauth *u)
 uint16_t
 uauth_listen_port(struct uauth *u, enum uauth_method m)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < UAUTH_NLISTENERS; i++)
 		if (u->lst[i].svc == m && u->lst[i].fd >= 0)
 			return u->lst[i].bound_port;
 	return 0;

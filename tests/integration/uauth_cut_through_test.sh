@@ -9,8 +9,10 @@
 # Telnet to it from sources not in set @uauth redirected to the uauth listeners. The uauth module
 # runs inside the gateway namespace through the driver in tests/unit/uauth_serve_test.c
 # (UAUTH_SERVE=1): its configuration (timeout uauth, the seed's three `aaa authentication include`
-# rules, hostname) comes from a real Portcullis database, its set operations are `nft` commands,
-# the AAA layer is a fake that accepts alice/secret (the aaa branch has no commits yet).
+# rules, hostname) comes from a real Portcullis database, its set operations are `nft` commands
+# (the nat branch is not merged here), and authentication goes through the real gateway/aaa/ to
+# the seed's TACACS+ server group AuthInbound: 10.89.129.134, key secretkey, served by the aaa
+# branch's test server tests/peers/tacacs_server.py (user alice, password secret).
 # Real clients: curl (HTTP, FTP), the Debian telnet client and small python3 socket scripts.
 # Servers: python3 -m http.server, python3 stand-ins for FTP and Telnet (busybox has no ftpd here).
 set -euo pipefail
@@ -114,6 +116,7 @@ ip -n "$RT" route add default via 10.89.129.194
 ip netns exec "$RT" sysctl -qw net.ipv4.ip_forward=1
 
 ip -n "$WEB" addr add 10.89.129.131/27 dev eth0
+ip -n "$WEB" addr add 10.89.129.134/27 dev eth0 # the seed's TACACS+ server, same inside LAN
 ip -n "$WEB" link set eth0 up
 ip -n "$WEB" route add default via 10.89.129.129
 
@@ -127,9 +130,10 @@ table ip pcuauth {
 	chain pre {
 		type nat hook prerouting priority dstnat; policy accept;
 		# aaa authentication include http|ftp|telnet outside 10.89.129.131/32 0/0 AuthInbound
+		# (one listener port, UAUTH_PORT; the original port tells it HTTP, FTP or Telnet)
 		iifname "outside" ip daddr 192.168.1.11 tcp dport 80 ip saddr != @uauth redirect to :1080
-		iifname "outside" ip daddr 192.168.1.11 tcp dport 21 ip saddr != @uauth redirect to :1021
-		iifname "outside" ip daddr 192.168.1.11 tcp dport 23 ip saddr != @uauth redirect to :1023
+		iifname "outside" ip daddr 192.168.1.11 tcp dport 21 ip saddr != @uauth redirect to :1080
+		iifname "outside" ip daddr 192.168.1.11 tcp dport 23 ip saddr != @uauth redirect to :1080
 		# static (inside,outside) 192.168.1.11 10.89.129.131
 		ip daddr 192.168.1.11 dnat to 10.89.129.131
 	}
@@ -215,6 +219,9 @@ EOF
 (cd "$TMP/www" && ip netns exec "$WEB" "$PY" -m http.server 80 --bind 0.0.0.0 >"$TMP/http.log" 2>&1 &)
 ip netns exec "$WEB" "$PY" "$TMP/ftpd.py" >"$TMP/ftpd.log" 2>&1 &
 ip netns exec "$WEB" "$PY" "$TMP/telnetd.py" >"$TMP/telnetd.log" 2>&1 &
+ip netns exec "$WEB" "$PY" "$SRC/tests/peers/tacacs_server.py" --listen 10.89.129.134 --port 49 \
+	--key secretkey --user alice:secret --log "$TMP/tacacs.log" >"$TMP/tacacs.out" 2>&1 &
+for i in $(seq 50); do grep -q listening "$TMP/tacacs.out" && break; sleep 0.1; done
 for i in $(seq 50); do
 	if ip netns exec "$WEB" bash -c 'exec 3<>/dev/tcp/127.0.0.1/80 && exec 4<>/dev/tcp/127.0.0.1/21 && exec 5<>/dev/tcp/127.0.0.1/23' 2>/dev/null; then break; fi
 	sleep 0.1
@@ -226,6 +233,8 @@ cat >"$TMP/seed.sql" <<'EOF'
 INSERT INTO setting (name, value) VALUES ('hostname', 'pixfirewall');
 INSERT INTO timeout (name, seconds, option) VALUES ('uauth', 300, 'absolute');
 INSERT INTO aaa_server_group (id, name, protocol) VALUES (1, 'AuthInbound', 'tacacs+');
+INSERT INTO aaa_server_host (group_id, address, key_secret, timeout_s) VALUES
+	(1, '10.89.129.134', 'secretkey', 10);
 INSERT INTO aaa_rule (kind, action, service, direction, local_address, local_netmask,
 	foreign_address, foreign_netmask, group_id, position) VALUES
 	('authentication', 'include', 'http', 'inbound', '10.89.129.131', '255.255.255.255', '0.0.0.0', '0.0.0.0', 1, 1),
@@ -236,8 +245,8 @@ EOF
 SQL_ONCE=$TMP/seed.sql
 start_uauth() {
 	: >"$TMP/serve.out"
-	ip netns exec "$GW" env UAUTH_SERVE=1 UAUTH_SERVE_SQL="$SQL_ONCE" UAUTH_SERVE_DB="$DB" UAUTH_SERVE_CTL="$CTL" \
-		UAUTH_SERVE_USER=alice UAUTH_SERVE_PASSWORD=secret \
+	ip netns exec "$GW" env UAUTH_SERVE=1 UAUTH_SERVE_AAA=real UAUTH_SERVE_SQL="$SQL_ONCE" UAUTH_SERVE_DB="$DB" UAUTH_SERVE_CTL="$CTL" \
+		UAUTH_SERVE_USER=unused UAUTH_SERVE_PASSWORD=unused \
 		UAUTH_SERVE_STATIC=192.168.1.11=10.89.129.131 UAUTH_SERVE_SET="ip pcuauth uauth" \
 		"$DRIVER" >"$TMP/serve.out" 2>>"$TMP/serve.log" &
 	SERVE_PID=$!
@@ -306,7 +315,7 @@ log "show uauth (PIX text) and the API JSON"
 ctl show >"$TMP/show"
 cat "$TMP/show"
 check "show uauth: counts header" grep -q '^Authenticated Users       1          1' "$TMP/show"
-check "show uauth: alice at 192.168.1.2" grep -q "^user 'alice' at 192.168.1.2, authenticated (http)" "$TMP/show"
+check "show uauth: alice at 192.168.1.2" grep -q "^user 'alice' at 192.168.1.2, authenticated" "$TMP/show"
 ctl "ipsec-add cisco_customer 10.89.129.200 vpn3000" >/dev/null
 ctl show >"$TMP/show"
 check "show uauth: the seed's ipsec line" grep -qx "ipsec user 'cisco_customer' at 10.89.129.200, authenticated" "$TMP/show"
@@ -360,6 +369,10 @@ check "telnet client: reached the server" grep -q 'web-telnet-service ready' "$T
 check "telnet client: spliced both ways" grep -q 'echo: hi-from-telnet' "$TMP/telnet.out"
 grep -q 'echo: hi-from-telnet' "$TMP/telnet.out" || cat -A "$TMP/telnet.out"
 
+log "the TACACS+ server answered the gateway"
+check "TACACS+ server log has alice's authentications" grep -q alice "$TMP/tacacs.log"
+check "the password never appears in its log" bash -c "! grep -q secret '$TMP/tacacs.log'"
+
 log "FTP: USER local@remote / PASS localpass@remotepass, logged in on to the server"
 ip -n "$OUT" addr add 192.168.1.5/24 dev eth0
 out=$(in_out curl -s -m 15 --interface 192.168.1.5 -u 'alice@webuser:wrong@webpass' ftp://192.168.1.11/hello.txt 2>&1; echo "rc=$?")
@@ -390,7 +403,7 @@ stop_uauth
 in_gw nft flush set ip pcuauth uauth
 check "stored rows after stop" [ "$(sqlite3 "$DB" 'SELECT count(*) FROM uauth_entry')" -ge 12 ]
 "$CLI" --db "$DB" uauth show >"$TMP/cli-show" 2>&1 || true
-check "portcullis --db uauth show lists alice at 192.168.1.5" grep -q "user 'alice' at 192.168.1.5, authenticated (ftp)" "$TMP/cli-show"
+check "portcullis --db uauth show lists alice at 192.168.1.5" grep -q "user 'alice' at 192.168.1.5, authenticated" "$TMP/cli-show"
 start_uauth
 check "192.168.1.20 restored to @uauth" in_set 192.168.1.20
 check "192.168.1.5 restored to @uauth" in_set 192.168.1.5

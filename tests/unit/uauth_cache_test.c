@@ -47,7 +47,8 @@ setup(void **state)
 	f->aaa.password = "secret";
 	fake_hooks(&f->hooks, &f->set, &f->aaa);
 	uauth_config_defaults(&f->cfg);
-	f->cfg.port_http = f->cfg.port_ftp = f->cfg.port_telnet = 0; /* no listeners here */
+	f->cfg.port = f->cfg.port_http = f->cfg.port_ftp = f->cfg.port_telnet =
+	        0; /* no listeners */
 	snprintf(f->cfg.hostname, sizeof(f->cfg.hostname), "pixfirewall");
 	events_init();
 	*state = f;
@@ -221,7 +222,7 @@ test_cut_through_absolute_expiry(void **state)
 	                 0);
 	assert_int_equal(fake_set_timeout(&f->set, IP(192, 168, 1, 2)), 1);
 	uauth_show_text(f->u, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "user 'alice' at 192.168.1.2, authenticated (http)\n"
+	assert_non_null(strstr(buf, "user 'alice' at 192.168.1.2, authenticated\n"
 	                            "   absolute   timeout: 0:00:0"));
 	assert_non_null(strstr(buf, "   inactivity timeout: 0:00:00\n"));
 	assert_int_equal(uauth_to_json(f->u, &v), 0);
@@ -425,7 +426,8 @@ test_config_load_seed(void **state)
 	assert_string_equal(cfg.hostname, "pixfirewall");
 	assert_int_equal(cfg.timeout_s, 300);
 	assert_false(cfg.inactivity);
-	assert_int_equal(cfg.port_http, UAUTH_PORT_HTTP);
+	assert_int_equal(cfg.port, UAUTH_PORT);
+	assert_int_equal(cfg.port_http, 0);
 	assert_int_equal(cfg.nrules, 5); /* udp/53 and the accounting rule are not ours */
 	assert_false(cfg.rules[0].include);
 	assert_int_equal(cfg.rules[1].service, UAUTH_SVC_HTTP);
@@ -486,7 +488,7 @@ test_format_text_from_api_json(void **state)
 	uauth_format_text(v, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "Authenticated Users       2          3\n"));
 	assert_non_null(strstr(buf, "Authen In Progress        1          4\n"));
-	assert_non_null(strstr(buf, "user 'u1' at 10.0.0.1, authenticated (telnet)\n"
+	assert_non_null(strstr(buf, "user 'u1' at 10.0.0.1, authenticated\n"
 	                            "   absolute   timeout: 0:00:00\n"
 	                            "   inactivity timeout: "));
 	json_decref(v);

@@ -216,7 +216,8 @@ struct pfx {
 	struct uauth_hooks hooks;
 	struct srv http, telnet, ftp;
 	pthread_t loop_th;
-	bool no_rule_dst; /* original_dst answers an address no rule covers */
+	bool no_rule_dst;   /* original_dst answers an address no rule covers */
+	uint16_t mux_dport; /* original port of connections to the redirect listener */
 };
 
 static int
@@ -231,12 +232,29 @@ orig_dst(void *arg, int fd, uint32_t *addr, uint16_t *port)
 		return -EINVAL;
 	lport = ntohs(sa.sin_port);
 	*addr = p->no_rule_dst ? LO(99) : LO(1);
-	if (lport == uauth_listen_port(p->u, UAUTH_METHOD_HTTP))
+	if (lport == uauth_listen_port(p->u, UAUTH_METHOD_IPSEC))
+		*port = p->mux_dport; /* map_dst finds the stand-in server */
+	else if (lport == uauth_listen_port(p->u, UAUTH_METHOD_HTTP))
 		*port = p->http.port;
 	else if (lport == uauth_listen_port(p->u, UAUTH_METHOD_TELNET))
 		*port = p->telnet.port;
 	else
 		*port = p->ftp.port;
+	return 0;
+}
+
+/* Static NAT stand-in for the redirect listener: well-known port -> stand-in server. */
+static int
+map_dst(void *arg, uint32_t *addr, uint16_t *port)
+{
+	struct pfx *p = arg;
+
+	if (*port == 80)
+		*port = p->http.port;
+	else if (*port == 21)
+		*port = p->ftp.port;
+	else if (*port == 23)
+		*port = p->telnet.port;
 	return 0;
 }
 
@@ -264,11 +282,13 @@ setup(void **state)
 	p->aaa.delay_ms = 20;
 	fake_hooks(&p->hooks, &p->set, &p->aaa);
 	p->hooks.original_dst = orig_dst;
+	p->hooks.map_dst = map_dst;
 	p->hooks.set_arg = p;
 	uauth_config_defaults(&p->cfg);
 	snprintf(p->cfg.hostname, sizeof(p->cfg.hostname), "testgw");
 	p->cfg.listen_addr = INADDR_ANY;
-	p->cfg.port_http = p->cfg.port_ftp = p->cfg.port_telnet = UAUTH_PORT_EPHEMERAL;
+	p->cfg.port = p->cfg.port_http = p->cfg.port_ftp = p->cfg.port_telnet =
+	        UAUTH_PORT_EPHEMERAL;
 	p->cfg.nrules = 1;
 	p->cfg.rules[0] = (struct uauth_rule){.include = true,
 	                                      .service = UAUTH_SVC_ANY,
@@ -812,6 +832,47 @@ test_client_gone_during_aaa(void **state)
 	assert_false(q.authed);
 }
 
+/* One redirect port for all services (what gateway/nat/ emits): the original destination port
+ * picks the dialogue. */
+static void
+test_redirect_port_picks_service(void **state)
+{
+	struct pfx *p = *state;
+	char buf[4096];
+	int fd;
+
+	start(p);
+	p->mux_dport = 23;
+	fd = cl_connect(p, UAUTH_METHOD_IPSEC, 30);
+	cl_until(fd, buf, sizeof(buf), "Username: ");
+	close(fd);
+	assert_non_null(strstr(buf, "testgw: authentication required"));
+
+	p->mux_dport = 21;
+	fd = cl_connect(p, UAUTH_METHOD_IPSEC, 30);
+	cl_until(fd, buf, sizeof(buf), "\r\n");
+	assert_non_null(strstr(buf, "220 testgw cut-through authentication"));
+	sends(fd, "USER alice@bob\r\n");
+	cl_until(fd, buf, sizeof(buf), "\r\n");
+	sends(fd, "PASS secret@bobpw\r\n");
+	cl_until(fd, buf, sizeof(buf), "\r\n");
+	assert_string_equal(buf, "230 bob logged in\r\n");
+	close(fd);
+	assert_int_equal(p->aaa.last_service, AAA_SVC_FTP);
+	assert_int_equal(fake_set_timeout(&p->set, LO(30)), 300);
+
+	p->mux_dport = 80;
+	fd = cl_connect(p, UAUTH_METHOD_IPSEC, 31);
+	http_get(fd, NULL);
+	cl_until(fd, buf, sizeof(buf), "</html>\n");
+	assert_non_null(strstr(buf, "401 Unauthorized"));
+	http_get(fd, basic_alice);
+	cl_until(fd, buf, sizeof(buf), NULL);
+	close(fd);
+	assert_non_null(strstr(buf, "hello-from-server"));
+	assert_int_equal(p->aaa.last_service, AAA_SVC_HTTP);
+}
+
 int
 main(void)
 {
@@ -827,6 +888,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_timeout_zero_no_cache, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_aaa_unavailable_and_no_rule, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_client_gone_during_aaa, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_redirect_port_picks_service, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

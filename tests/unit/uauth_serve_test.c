@@ -7,7 +7,8 @@
  * real SO_ORIGINAL_DST, static NAT UAUTH_SERVE_STATIC ("192.168.1.11=10.89.129.131") for the
  * connect-on, and a fake AAA layer that accepts UAUTH_SERVE_USER / UAUTH_SERVE_PASSWORD. A unix
  * socket UAUTH_SERVE_CTL answers one command per connection: `show`, `json`, `clear [sel]`,
- * `ipsec-add USER ADDR GROUP`, `ipsec-del ADDR`. UAUTH_SERVE_SQL names an SQL file run on the
+ * `ipsec-add USER ADDR GROUP`, `ipsec-del ADDR`. UAUTH_SERVE_AAA=real uses gateway/aaa/ (the
+ * server groups in the database) instead of the fake. UAUTH_SERVE_SQL names an SQL file run on the
  * database first (configuration rows). Prints "READY" when listening.
  *
  * Without UAUTH_SERVE it checks the driver's pieces (static map parsing, nft command text) and
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "gateway/aaa/aaa.h"
 #include "gateway/core/log.h"
 #include "gateway/core/loop.h"
 #include "gateway/uauth/uauth.h"
@@ -322,6 +324,20 @@ run_sql_file(struct db *db, const char *path)
 	return 0;
 }
 
+/* The engine's wiring of the real AAA layer (what gateway/main.c will do). */
+static int
+real_authenticate(void *arg, const struct aaa_auth_req *req, aaa_auth_fn fn, void *cb_arg,
+                  uint64_t *req_id)
+{
+	return aaa_authenticate(arg, req, fn, cb_arg, req_id);
+}
+
+static void
+real_cancel(void *arg, uint64_t req_id)
+{
+	aaa_cancel(arg, req_id);
+}
+
 static void
 on_term(struct loop *loop, int signo, void *arg)
 {
@@ -335,6 +351,8 @@ serve(void)
 	const char *st = getenv("UAUTH_SERVE_STATIC"), *set = getenv("UAUTH_SERVE_SET");
 	static struct serve sv;
 	static struct fake_aaa aaa;
+	struct aaa *real = NULL;
+	const char *mode = getenv("UAUTH_SERVE_AAA");
 	struct uauth_hooks hooks;
 	struct uauth_config cfg;
 	struct pc_err err = {0};
@@ -377,6 +395,18 @@ serve(void)
 	aaa.password = getenv("UAUTH_SERVE_PASSWORD");
 	aaa.delay_ms = 50;
 	fake_hooks(&hooks, NULL, &aaa);
+	if (mode != NULL && strcmp(mode, "real") == 0) {
+		/* gateway/aaa/ with the server groups of the database (TACACS+, RADIUS, LOCAL) */
+		int arc = aaa_new(sv.loop, dbp, &real);
+
+		if (arc < 0) {
+			fprintf(stderr, "uauth serve: aaa_new: %s\n", strerror(-arc));
+			goto out;
+		}
+		hooks.authenticate = real_authenticate;
+		hooks.cancel = real_cancel;
+		hooks.aaa_arg = real;
+	}
 	hooks.set_add = nft_set_add;
 	hooks.set_del = nft_set_del;
 	hooks.set_get = nft_set_get;
@@ -394,14 +424,14 @@ serve(void)
 		fprintf(stderr, "uauth serve: control socket %s: %s\n", ctl, strerror(errno));
 		goto out;
 	}
-	printf("READY timeout=%u inactivity=%d rules=%d http=%u ftp=%u telnet=%u\n", cfg.timeout_s,
-	       cfg.inactivity, cfg.nrules, uauth_listen_port(sv.u, UAUTH_METHOD_HTTP),
-	       uauth_listen_port(sv.u, UAUTH_METHOD_FTP),
-	       uauth_listen_port(sv.u, UAUTH_METHOD_TELNET));
+	printf("READY timeout=%u inactivity=%d rules=%d port=%u aaa=%s\n", cfg.timeout_s,
+	       cfg.inactivity, cfg.nrules, uauth_listen_port(sv.u, UAUTH_METHOD_IPSEC),
+	       real != NULL ? "gateway/aaa" : "fake");
 	fflush(stdout);
 	rc = loop_run(sv.loop) == 0 ? 0 : 1;
 out:
 	uauth_free(sv.u);
+	aaa_free(real);
 	if (cfd >= 0) {
 		close(cfd);
 		unlink(ctl);
@@ -480,17 +510,17 @@ test_direct_connection_refused(void **state)
 	fake_hooks(&hooks, &set, &aaa);
 	uauth_config_defaults(&cfg);
 	cfg.listen_addr = INADDR_LOOPBACK;
-	cfg.port_http = UAUTH_PORT_EPHEMERAL;
-	cfg.port_ftp = cfg.port_telnet = 0;
+	cfg.port = UAUTH_PORT_EPHEMERAL;
 	cfg.nrules = 1;
 	cfg.rules[0] = (struct uauth_rule){.include = true, .group = "LOCAL"};
 	assert_int_equal(uauth_new(loop, NULL, &cfg, &hooks, &u, &err), 0);
 	assert_int_equal(uauth_listen_port(u, UAUTH_METHOD_FTP), 0);
+	assert_int_equal(uauth_listen_port(u, UAUTH_METHOD_HTTP), 0);
 	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	sa.sin_port = htons(uauth_listen_port(u, UAUTH_METHOD_HTTP));
+	sa.sin_port = htons(uauth_listen_port(u, UAUTH_METHOD_IPSEC)); /* the redirect port */
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	send(fd, "GET / HTTP/1.1\r\nAuthorization: Basic YWxpY2U6c2VjcmV0\r\n\r\n", 57,
 	     MSG_NOSIGNAL);
