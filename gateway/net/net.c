@@ -19,9 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NET_MAX_ENTRIES        65536 /* cap on dumped addresses/routes/neighbours we keep */
-#define NET_MSG_BUF            4096
-#define NET_PROXY_ROUTE_METRIC 4000000000u
+#define NET_MAX_ENTRIES 65536 /* cap on dumped addresses/routes/neighbours we keep */
+#define NET_MSG_BUF     4096
 
 struct net {
 	struct net_config cfg;
