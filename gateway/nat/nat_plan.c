@@ -1,5 +1,24 @@
 /* The ruleset plan: a pure function from the model to chains, sets, helpers and rules, and its
- * rendering as `nft -f` text. No kernel access here (unit-tested without one). */
+ * rendering as `nft -f` text. No kernel access here (unit-tested without one).
+ *
+ * Layout of `table ip portcullis`:
+ *   mark_in        filter prerouting -150: iifname X -> meta mark bits (mark_mask) = interface
+ *                  number, so postrouting NAT knows where a packet entered
+ *   nat_pre        nat prerouting -100: [ip saddr != @uauth jump uauth_redirect] then statics
+ *                  (iifname MAPPED ip daddr MAPPED [l4 dport] dnat to REAL[:port])
+ *   uauth_redirect aaa authentication include http|ftp|telnet -> redirect to :uauth_port
+ *   forward        filter forward 0, policy drop: established,related accept; invalid drop;
+ *                  ct helper set for fixups; permit-ipsec (meta secpath exists, iifname TUN);
+ *                  iifname X jump in_NAMEIF
+ *   in_NAMEIF      [oifname HIGHER, not DNATed -> jump untranslated_HIGHER] then the
+ *                  access-group ACL (one counted rule per entry, userdata pc:acl=A:ace=E) and
+ *                  its implicit deny, or security levels (higher -> lower accept) and drop
+ *   untranslated_H nat 0 access-list exemptions (reversed) return, else drop
+ *   nat_post       nat postrouting 100: mark == X -> jump nat_NAMEIF
+ *   nat_NAMEIF     jump nat0_NAMEIF (exemption ACL: permit accept, deny return), statics
+ *                  (snat to MAPPED), nat 0 ADDR (identity accept), nat N + global N (snat to
+ *                  range, or masquerade for global interface)
+ *   set uauth      ipv4_addr, flags timeout; sets og_NAME for object groups (interval) */
 #include "gateway/nat/nat_model.h"
 
 #include <errno.h>

@@ -19,9 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NET_MAX_ENTRIES        65536 /* cap on dumped addresses/routes/neighbours we keep */
-#define NET_MSG_BUF            4096
-#define NET_PROXY_ROUTE_METRIC 4000000000u
+#define NET_MAX_ENTRIES 65536 /* cap on dumped addresses/routes/neighbours we keep */
+#define NET_MSG_BUF     4096
 
 struct net {
 	struct net_config cfg;
@@ -561,6 +560,23 @@ route_same(const struct net_route *a, const struct net_route *b)
 	       a->priority == b->priority && (a->oif == 0 || b->oif == 0 || a->oif == b->oif);
 }
 
+/* Total order on (dst, dst_len, gateway, priority, oif): exact identity of a route of ours. */
+static int
+route_cmp(const void *x, const void *y)
+{
+	const struct net_route *a = x, *b = y;
+
+	if (a->dst != b->dst)
+		return a->dst < b->dst ? -1 : 1;
+	if (a->dst_len != b->dst_len)
+		return a->dst_len < b->dst_len ? -1 : 1;
+	if (a->gateway != b->gateway)
+		return a->gateway < b->gateway ? -1 : 1;
+	if (a->priority != b->priority)
+		return a->priority < b->priority ? -1 : 1;
+	return a->oif < b->oif ? -1 : a->oif > b->oif;
+}
+
 static int
 apply_routes(struct apply_ctx *A)
 {
@@ -599,9 +615,9 @@ apply_routes(struct apply_ctx *A)
 			if (route_same(&have[k], &w))
 				wanted = true;
 		}
-		for (size_t i = 0; i < A->nextra; i++)
-			if (route_same(&have[k], &A->extra[i]))
-				wanted = true;
+		if (A->nextra > 0 &&
+		    bsearch(&have[k], A->extra, A->nextra, sizeof(*A->extra), route_cmp) != NULL)
+			wanted = true;
 		if (wanted)
 			continue;
 		rc = do_route(A->net, RTM_DELROUTE, &have[k]);
@@ -634,6 +650,10 @@ apply_routes(struct apply_ctx *A)
 			                  "route %s/%u via %s: interface not managed (no nameif)",
 			                  ip_str(w.dst, a1), w.dst_len, ip_str(w.gateway, a2));
 		w.oif = A->ifindex[r->interface];
+		/* a route through a shut-down interface is inactive, as on the PIX (the kernel
+		 * flushed it when the link went down and refuses it while the link is down) */
+		if (A->m->ifs[r->interface].shutdown)
+			continue;
 		for (size_t k = 0; k < cur.n; k++)
 			if (have[k].protocol == A->net->cfg.protocol && route_same(&have[k], &w))
 				present = true;
@@ -653,14 +673,20 @@ apply_routes(struct apply_ctx *A)
 		log_info(LOG_NET, "route %s/%u via %s metric %u", ip_str(w.dst, a1), w.dst_len,
 		         ip_str(w.gateway, a2), w.priority);
 	}
-	for (size_t i = 0; i < A->nextra && rc == 0; i++) {
-		bool present = false;
+	/* ours among the current routes, sorted, to find each proxy route in log time */
+	struct net_route *mine = calloc(cur.n + 1, sizeof(*mine));
+	size_t nmine = 0;
 
-		for (size_t k = 0; k < cur.n; k++)
-			if (have[k].protocol == A->net->cfg.protocol &&
-			    route_same(&have[k], &A->extra[i]))
-				present = true;
-		if (present)
+	if (mine == NULL && rc == 0)
+		rc = pc_err_set(A->err, PC_ERR_INTERNAL, "", "net: out of memory");
+	for (size_t k = 0; mine != NULL && k < cur.n; k++)
+		if (have[k].protocol == A->net->cfg.protocol)
+			mine[nmine++] = have[k];
+	if (nmine > 1)
+		qsort(mine, nmine, sizeof(*mine), route_cmp);
+	for (size_t i = 0; i < A->nextra && rc == 0; i++) {
+		if (nmine > 0 &&
+		    bsearch(&A->extra[i], mine, nmine, sizeof(*mine), route_cmp) != NULL)
 			continue;
 		rc = do_route(A->net, RTM_NEWROUTE, &A->extra[i]);
 		if (rc < 0) {
@@ -674,6 +700,7 @@ apply_routes(struct apply_ctx *A)
 		if (undo_push(A->u, &op) < 0)
 			rc = pc_err_set(A->err, PC_ERR_INTERNAL, "", "net: out of memory");
 	}
+	free(mine);
 	free(cur.v);
 	return rc;
 }
@@ -684,21 +711,18 @@ static int
 want_range(struct apply_ctx *A, struct vec *want, int i, uint32_t lo, uint32_t hi)
 {
 	const struct nm_interface *it = &A->m->ifs[i];
+	uint32_t net_lo = it->address & it->netmask, net_hi = net_lo | ~it->netmask;
 
-	if (A->ifindex[i] == 0 || !it->has_address || hi < lo)
+	if (A->ifindex[i] == 0 || !it->has_address || hi < lo || hi < net_lo || lo > net_hi)
 		return 0;
+	if (lo < net_lo)
+		lo = net_lo;
+	if (hi > net_hi)
+		hi = net_hi;
 	for (uint64_t a = lo; a <= hi; a++) {
-		const struct net_neigh *wv = want->v;
 		struct net_neigh *n;
-		bool dup = false;
 
-		if (((uint32_t)a & it->netmask) != (it->address & it->netmask) ||
-		    (uint32_t)a == it->address)
-			continue;
-		for (size_t k = 0; k < want->n; k++)
-			if (wv[k].dst == (uint32_t)a && wv[k].ifindex == A->ifindex[i])
-				dup = true;
-		if (dup)
+		if ((uint32_t)a == it->address)
 			continue;
 		n = vec_add(want);
 		if (n == NULL)
@@ -709,6 +733,38 @@ want_range(struct apply_ctx *A, struct vec *want, int i, uint32_t lo, uint32_t h
 		                        .proxy = true};
 	}
 	return 0;
+}
+
+static int
+neigh_cmp(const void *x, const void *y)
+{
+	const struct net_neigh *a = x, *b = y;
+
+	if (a->ifindex != b->ifindex)
+		return a->ifindex < b->ifindex ? -1 : 1;
+	return a->dst < b->dst ? -1 : a->dst > b->dst;
+}
+
+/* Sorts by (ifindex, dst) and drops duplicates (overlapping pools, statics and globals). */
+static void
+neigh_unique(struct vec *v)
+{
+	struct net_neigh *n = v->v;
+	size_t out = 0;
+
+	if (v->n == 0)
+		return;
+	qsort(n, v->n, sizeof(*n), neigh_cmp);
+	for (size_t i = 1; i < v->n; i++)
+		if (neigh_cmp(&n[i], &n[out]) != 0)
+			n[++out] = n[i];
+	v->n = out + 1;
+}
+
+static bool
+neigh_in(const struct vec *v, const struct net_neigh *key)
+{
+	return v->n > 0 && bsearch(key, v->v, v->n, sizeof(struct net_neigh), neigh_cmp) != NULL;
 }
 
 /* The addresses the gateway answers ARP for: VPN pool addresses inside a connected subnet, and
@@ -745,18 +801,12 @@ compute_proxies(struct apply_ctx *A)
 		    want_range(A, want, gl->interface, gl->start, gl->end) < 0)
 			goto toomany;
 	}
+	neigh_unique(want);
 	wv = want->v;
 	A->extra = calloc(want->n + 1, sizeof(*A->extra));
 	if (A->extra == NULL)
 		return pc_err_set(A->err, PC_ERR_INTERNAL, "", "net: out of memory");
-	for (size_t i = 0; i < want->n; i++) {
-		bool dup = false;
-
-		for (size_t k = 0; k < A->nextra; k++)
-			if (A->extra[k].dst == wv[i].dst)
-				dup = true;
-		if (dup || lo == 0)
-			continue;
+	for (size_t i = 0; i < want->n && lo != 0; i++) {
 		A->extra[A->nextra++] = (struct net_route){
 		        .dst = wv[i].dst,
 		        .dst_len = 32,
@@ -767,6 +817,16 @@ compute_proxies(struct apply_ctx *A)
 		        .scope = RT_SCOPE_LINK,
 		        .type = RTN_UNICAST,
 		};
+	}
+	/* the same address proxied on two interfaces needs one route */
+	if (A->nextra > 0) {
+		size_t out = 0;
+
+		qsort(A->extra, A->nextra, sizeof(*A->extra), route_cmp);
+		for (size_t i = 1; i < A->nextra; i++)
+			if (route_cmp(&A->extra[i], &A->extra[out]) != 0)
+				A->extra[++out] = A->extra[i];
+		A->nextra = out + 1;
 	}
 	return 0;
 toomany:
@@ -803,14 +863,7 @@ apply_proxy(struct apply_ctx *A)
 	}
 	have = cur.v;
 	for (size_t k = 0; k < cur.n && rc == 0; k++) {
-		bool keep = false;
-
-		if (have[k].protocol != A->net->cfg.protocol)
-			continue;
-		for (size_t i = 0; i < want.n; i++)
-			if (wv[i].ifindex == have[k].ifindex && wv[i].dst == have[k].dst)
-				keep = true;
-		if (keep)
+		if (have[k].protocol != A->net->cfg.protocol || neigh_in(&want, &have[k]))
 			continue;
 		rc = do_neigh(A->net, RTM_DELNEIGH, &have[k]);
 		if (rc < 0) {
@@ -823,13 +876,9 @@ apply_proxy(struct apply_ctx *A)
 		if (undo_push(A->u, &op) < 0)
 			rc = pc_err_set(A->err, PC_ERR_INTERNAL, "", "net: out of memory");
 	}
+	neigh_unique(&cur);
 	for (size_t i = 0; i < want.n && rc == 0; i++) {
-		bool present = false;
-
-		for (size_t k = 0; k < cur.n; k++)
-			if (wv[i].ifindex == have[k].ifindex && wv[i].dst == have[k].dst)
-				present = true;
-		if (present)
+		if (neigh_in(&cur, &wv[i]))
 			continue;
 		rc = do_neigh(A->net, RTM_NEWNEIGH, &wv[i]);
 		if (rc < 0) {

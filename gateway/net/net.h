@@ -18,6 +18,10 @@ struct net_undo;
 struct nat_model;
 
 #define NET_RTPROT_PORTCULLIS 80 /* rtm_protocol / NDA_PROTOCOL marking Portcullis's entries */
+/* Proxied addresses (pool, static, global) get a host route via lo with this metric, because the
+ * kernel answers a proxy ARP entry only when the route to the address leaves through another
+ * device. SA backends routing a pool address (tun: "/32 dev pcxN") must use a lower metric. */
+#define NET_PROXY_ROUTE_METRIC 4000000000u
 
 struct net_config {
 	bool enable_forwarding; /* write 1 to /proc/sys/net/ipv4/ip_forward (this namespace) */

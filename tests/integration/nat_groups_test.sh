@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Object groups become nftables interval sets looked up by one rule per ACL entry: a network group
 # (nested, with overlapping members) as source and a service group (a port range) as destination
-# port, in the kernel, with real packets. And a fixup becoming a conntrack helper assignment.
+# port, in the kernel, with real packets. A fixup becoming a conntrack helper assignment; shutdown.
 source "$(dirname "$0")/nat_lib.sh"
 
 build_topology
@@ -51,6 +51,15 @@ r=$(connect $NS_OUT 192.168.1.11 21)
 [ "$r" = "hello from web21" ] && ok "outside -> 192.168.1.11:21 answered" || fail "ftp port (got '$r')"
 contains 'dport=21 .*helper=ftp' inns $NS_GW conntrack -L -p tcp --dport 21 &&
 	ok "conntrack entry for port 21 carries helper=ftp" || fail "no ftp helper: $(inns $NS_GW conntrack -L -p tcp 2>&1)"
+
+# shutdown: the mapped Linux interface goes down, and comes back up
+echo "UPDATE interface SET shutdown = 1 WHERE hw_name = 'ethernet1';" | sql
+pcnat apply --tun 'pcx*' >/dev/null 2>&1 || fail "apply with shutdown"
+contains '<BROADCAST,MULTICAST>' inns $NS_GW ip link show pcin && ok "shutdown: pcin is down" || fail "pcin: $(inns $NS_GW ip link show pcin)"
+echo "UPDATE interface SET shutdown = 0 WHERE hw_name = 'ethernet1';" | sql
+pcnat apply --tun 'pcx*' >/dev/null 2>&1 || fail "apply without shutdown"
+contains '<BROADCAST,MULTICAST,UP' inns $NS_GW ip link show pcin && ok "no shutdown: pcin is up" || fail "pcin: $(inns $NS_GW ip link show pcin)"
+contains '^10.89.129.128/25 via 10.89.129.193 dev pcin proto 80 metric 1' inns $NS_GW ip route show && ok "inside route back after up" || fail "routes after up: $(inns $NS_GW ip route)"
 
 if [ "$FAILS" -ne 0 ]; then
 	echo "$FAILS check(s) failed" >&2
