@@ -137,6 +137,14 @@ describe('web console', () => {
 		assert.match(await warn.textContent(), /group 1/i, 'DH group 1 is explained as weak');
 		assert.match(await dlg.locator('[data-field="encryption"] .field-warning').textContent(), /DES/);
 		await shot(page, ART, 'config-isakmp-policy-edit-desktop');
+		// saving a weak setting asks first and says why
+		await dlg.getByRole('button', {name: 'Save changes'}).click();
+		const weak = page.getByRole('dialog', {name: 'This weakens security'});
+		await weak.waitFor({timeout: T});
+		assert.match(await weak.textContent(), /DH group.*group 1/s);
+		await shot(page, ART, 'config-weak-confirm-desktop');
+		await weak.getByRole('button', {name: 'Cancel'}).click();
+		await weak.waitFor({state: 'detached', timeout: T});
 		await page.keyboard.press('Escape');
 		await dlg.waitFor({state: 'detached', timeout: T});
 

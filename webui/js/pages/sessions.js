@@ -1,7 +1,7 @@
 // VPN sessions: IKE SAs joined with their IPsec SAs; disconnect = DELETE /sa/ike/{id}.
-import {h, fmtBytes, fmtDuration, ageSeconds, fmtNum} from '../dom.js';
+import {h, fmtBytes, fmtDuration, ageSeconds, fmtNum, fmtTime} from '../dom.js';
 import {api, seg} from '../api.js';
-import {pageHeader, section, dataTable, replace, errorBox, confirmDialog, announce, errorText} from '../ui.js';
+import {pageHeader, section, dataTable, replace, errorBox, confirmDialog, announce, errorText, field, pager} from '../ui.js';
 
 const REFRESH_MS = 5000;
 
@@ -15,7 +15,14 @@ export async function render(root) {
 	root.append(pageHeader('VPN sessions', refresh));
 	const ikeBox = h('div');
 	const ipsecBox = h('div');
-	root.append(section('IKE (phase 1) SAs', ikeBox), section('IPsec (phase 2) SAs', ipsecBox));
+	const leaseBox = h('div');
+	const leaseState = h('select', null, [['active', 'active'], ['released', 'released'], ['', 'all']]
+		.map(([v, t]) => h('option', {value: v}, t)));
+	root.append(section('IKE (phase 1) SAs', ikeBox), section('IPsec (phase 2) SAs', ipsecBox),
+		section('Address leases (Mode Config)',
+			h('div', {class: 'toolbar'}, field({name: 'lease-state', label: 'Show leases', control: leaseState})),
+			leaseBox));
+	let leaseOffset = 0;
 	let timer = null;
 	let stopped = false;
 
@@ -36,7 +43,37 @@ export async function render(root) {
 		}
 	}
 
+	async function loadLeases() {
+		let p;
+		try {
+			p = await api.get('/leases', {state: leaseState.value, offset: leaseOffset, limit: 50});
+		} catch (e) {
+			if (e.status === 401) throw e;
+			replace(leaseBox, errorBox(e));
+			return;
+		}
+		const items = (p && p.items) || [];
+		const total = Number(p.total ?? items.length);
+		replace(leaseBox,
+			total > 50 ? pager({offset: leaseOffset, limit: 50, total, label: 'leases', onPage: (o) => { leaseOffset = o; loadLeases().catch(() => {}); }}) : null,
+			dataTable({
+				caption: `Address leases (${total})`,
+				columns: [
+					{label: 'Address', get: (r) => r.address},
+					{label: 'Pool', get: (r) => r.pool},
+					{label: 'User', get: (r) => r.username},
+					{label: 'Public address', get: (r) => r.peer_address},
+					{label: 'State', get: (r) => r.state},
+					{label: 'Assigned', get: (r) => fmtTime(r.assigned_at)},
+					{label: 'Released', get: (r) => fmtTime(r.released_at)},
+				],
+				rows: items,
+				empty: 'No leases.',
+			}));
+	}
+
 	async function load() {
+		await loadLeases();
 		let ike;
 		let ipsec;
 		try {
@@ -107,6 +144,10 @@ export async function render(root) {
 		}, REFRESH_MS);
 	}
 
+	leaseState.addEventListener('change', () => {
+		leaseOffset = 0;
+		loadLeases().catch(() => {});
+	});
 	refresh.addEventListener('click', () => load().then(() => announce('Sessions refreshed.')).catch(() => {}));
 	await load();
 	schedule();
