@@ -74,16 +74,11 @@ export async function render(root) {
 
 	async function load() {
 		await loadLeases();
-		let ike;
-		let ipsec;
-		try {
-			[ike, ipsec] = await Promise.all([api.get('/sa/ike'), api.get('/sa/ipsec')]);
-		} catch (e) {
-			if (e.status === 401) throw e;
-			replace(ikeBox, errorBox(e));
-			replace(ipsecBox);
-			return;
-		}
+		// the two lists are fetched separately so one failing subsystem does not hide the other
+		const [ikeR, ipsecR] = await Promise.allSettled([api.get('/sa/ike'), api.get('/sa/ipsec')]);
+		for (const r of [ikeR, ipsecR]) if (r.status === 'rejected' && r.reason && r.reason.status === 401) throw r.reason;
+		const ike = ikeR.status === 'fulfilled' ? ikeR.value : null;
+		const ipsec = ipsecR.status === 'fulfilled' ? ipsecR.value : null;
 		const ikeItems = (ike && ike.items) || [];
 		const ipsecItems = (ipsec && ipsec.items) || [];
 		const byIke = new Map();
@@ -92,7 +87,8 @@ export async function render(root) {
 			l.push(c);
 			byIke.set(c.ike_id, l);
 		}
-		replace(ikeBox, dataTable({
+		if (ikeR.status === 'rejected') replace(ikeBox, errorBox(ikeR.reason));
+		else replace(ikeBox, dataTable({
 			caption: `IKE SAs (${ikeItems.length})`,
 			columns: [
 				{label: 'User', get: (r) => r.user},
@@ -115,7 +111,8 @@ export async function render(root) {
 			rows: ikeItems,
 			empty: 'No IKE SAs: no VPN client is connected.',
 		}));
-		replace(ipsecBox, dataTable({
+		if (ipsecR.status === 'rejected') replace(ipsecBox, errorBox(ipsecR.reason));
+		else replace(ipsecBox, dataTable({
 			caption: `IPsec SAs (${ipsecItems.length})`,
 			columns: [
 				{label: 'User', get: (r) => r.user},
