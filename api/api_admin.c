@@ -154,16 +154,18 @@ api_admin_delete(struct db *db, int64_t id, struct pc_err *err)
 	return rc;
 }
 
-static json_t *
-column_json(sqlite3_stmt *st, int i)
+json_t *
+api_sql_value(sqlite3_stmt *st, int col)
 {
-	switch (sqlite3_column_type(st, i)) {
+	switch (sqlite3_column_type(st, col)) {
 	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
+		return json_integer(sqlite3_column_int64(st, col));
 	case SQLITE_NULL:
 		return json_null();
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, col));
 	default:
-		return json_string((const char *)sqlite3_column_text(st, i));
+		return json_string((const char *)sqlite3_column_text(st, col));
 	}
 }
 
@@ -184,7 +186,7 @@ list_rows(struct db *db, const char *sql, const char *const *names, const bool *
 		for (int i = 0; names[i] != NULL; i++)
 			json_object_set_new(o, names[i],
 			                    bools[i] ? json_boolean(sqlite3_column_int(st, i))
-			                             : column_json(st, i));
+			                             : api_sql_value(st, i));
 		json_array_append_new(arr, o);
 	}
 	if (rc != SQLITE_DONE) {
@@ -209,27 +211,112 @@ api_admin_list(struct db *db, json_t **out, struct pc_err *err)
 	                 names, bools, out, err);
 }
 
+/* Where an admin login may be found, in order. Imported PIX hashes (local users with privilege
+ * 15) are accepted and replaced by PBKDF2 at first use. */
+static const struct {
+	const char *what;
+	const char *find;
+	const char *rehash;
+	const char *touch;
+} cred_sources[] = {
+        {"admin", "SELECT id, hash_kind, password_hash FROM admin_user WHERE name = ?",
+         "UPDATE admin_user SET password_hash = ?, hash_kind = 'pbkdf2-sha256' WHERE id = ?",
+         "UPDATE admin_user SET last_login_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id "
+         "= ?"},
+        {"local user (privilege 15)",
+         "SELECT id, hash_kind, password_hash FROM local_user WHERE name = ? AND privilege = 15 "
+         "AND password_hash IS NOT NULL",
+         "UPDATE local_user SET password_hash = ?, hash_kind = 'pbkdf2-sha256' WHERE id = ?", NULL},
+};
+
+/* PIX `enable password HASH encrypted` (setting enable_password) logs in as user enable_15, the
+ * name PDM used. On success an admin enable_15 with a PBKDF2 hash is created; the setting stays
+ * as imported so the PIX export is unchanged. */
+#define ENABLE_USER "enable_15"
+
+static int
+find_cred(struct db *db, const char *sql, const char *name, int64_t *id, char *kind, size_t klen,
+          char *stored, size_t slen)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (db_prepare(db, sql, &st, NULL) < 0)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		snprintf(kind, klen, "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(stored, slen, "%s", (const char *)sqlite3_column_text(st, 2));
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int
+check_enable(struct db *db, const char *password, int64_t *id_out, struct pc_err *err)
+{
+	char kind[32], stored[API_HASH_MAX], hash[API_HASH_MAX];
+	int64_t dummy;
+	int ok, rc;
+
+	if (find_cred(db,
+	              "SELECT 0, CASE WHEN value LIKE 'pbkdf2-sha256$%' THEN 'pbkdf2-sha256' ELSE "
+	              "'pix-md5' END, value FROM setting WHERE name IN ('enable_password', "
+	              "'enable password') AND ? IS NOT NULL ORDER BY name LIMIT 1",
+	              "", &dummy, kind, sizeof(kind), stored, sizeof(stored)) != 1)
+		return 0;
+	ok = api_hash_verify(kind, stored, password);
+	OPENSSL_cleanse(stored, sizeof(stored));
+	if (ok != 1)
+		return 0;
+	if (api_hash_password(password, hash, sizeof(hash)) < 0)
+		return pc_err_set(err, PC_ERR_INTERNAL, "", "PKCS5_PBKDF2_HMAC failed");
+	rc = exec_bound(db,
+	                "INSERT INTO admin_user(name, password_hash, hash_kind) VALUES (?, ?, "
+	                "'pbkdf2-sha256')",
+	                "tt", (const void *[]){ENABLE_USER, hash}, NULL, err, "enable admin");
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (rc < 0)
+		return rc;
+	*id_out = sqlite3_last_insert_rowid(db_sqlite(db));
+	log_info(LOG_API, "admin '%s' created from the imported enable password (pbkdf2-sha256)",
+	         ENABLE_USER);
+	return 1;
+}
+
 int
 api_admin_check(struct db *db, const char *name, const char *password, int64_t *id_out,
                 struct pc_err *err)
 {
-	sqlite3_stmt *st;
 	char kind[32] = "", stored[API_HASH_MAX] = "";
 	int64_t id = 0;
-	int rc, ok;
+	size_t src;
+	int rc = 0, ok;
 
-	rc = db_prepare(db, "SELECT id, hash_kind, password_hash FROM admin_user WHERE name = ?",
-	                &st, err);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		snprintf(kind, sizeof(kind), "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(stored, sizeof(stored), "%s", (const char *)sqlite3_column_text(st, 2));
+	if (id_out != NULL)
+		*id_out = 0;
+	for (src = 0; src < sizeof(cred_sources) / sizeof(cred_sources[0]); src++) {
+		rc = find_cred(db, cred_sources[src].find, name, &id, kind, sizeof(kind), stored,
+		               sizeof(stored));
+		if (rc != 0)
+			break;
 	}
-	sqlite3_finalize(st);
-	if (id == 0) {
+	if (rc < 0)
+		return pc_err_set(err, PC_ERR_INTERNAL, "", "reading admin accounts failed");
+	if (password[0] == '\0') {
+		/* a PIX's default enable password is empty: never a way in */
+		OPENSSL_cleanse(stored, sizeof(stored));
+		return 0;
+	}
+	if (rc == 0) {
+		if (strcmp(name, ENABLE_USER) == 0) {
+			rc = check_enable(db, password, &id, err);
+			if (rc == 1 && id_out != NULL)
+				*id_out = id;
+			return rc;
+		}
 		/* same work as a real check, so timing does not reveal which names exist */
 		api_hash_verify("pbkdf2-sha256",
 		                "pbkdf2-sha256$210000$AAAAAAAAAAAAAAAAAAAAAA==$"
@@ -240,8 +327,8 @@ api_admin_check(struct db *db, const char *name, const char *password, int64_t *
 	ok = api_hash_verify(kind, stored, password);
 	OPENSSL_cleanse(stored, sizeof(stored));
 	if (ok < 0) {
-		log_warn(LOG_API, "admin '%s': stored %s hash is malformed; login refused", name,
-		         kind);
+		log_warn(LOG_API, "%s '%s': stored %s hash is malformed; login refused",
+		         cred_sources[src].what, name, kind);
 		return 0;
 	}
 	if (!ok)
@@ -249,22 +336,17 @@ api_admin_check(struct db *db, const char *name, const char *password, int64_t *
 	if (strcmp(kind, "pbkdf2-sha256") != 0) {
 		char hash[API_HASH_MAX];
 
-		if (api_hash_password(password, hash, sizeof(hash)) == 0) {
-			rc = exec_bound(db,
-			                "UPDATE admin_user SET password_hash = ?, hash_kind = "
-			                "'pbkdf2-sha256' WHERE id = ?",
-			                "ti", (const void *[]){hash, &id}, NULL, err, "rehash");
-			if (rc == 0)
-				log_info(LOG_API, "admin '%s': %s hash replaced by pbkdf2-sha256",
-				         name, kind);
-		}
+		if (api_hash_password(password, hash, sizeof(hash)) == 0 &&
+		    exec_bound(db, cred_sources[src].rehash, "ti", (const void *[]){hash, &id},
+		               NULL, err, "rehash") == 0)
+			log_info(LOG_API, "%s '%s': %s hash replaced by pbkdf2-sha256",
+			         cred_sources[src].what, name, kind);
 		OPENSSL_cleanse(hash, sizeof(hash));
 	}
-	exec_bound(db,
-	           "UPDATE admin_user SET last_login_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') "
-	           "WHERE id = ?",
-	           "i", (const void *[]){&id}, NULL, NULL, "last login");
-	if (id_out != NULL)
+	if (cred_sources[src].touch != NULL)
+		exec_bound(db, cred_sources[src].touch, "i", (const void *[]){&id}, NULL, NULL,
+		           "last login");
+	if (id_out != NULL && src == 0)
 		*id_out = id;
 	return 1;
 }

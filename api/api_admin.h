@@ -22,8 +22,10 @@ int api_admin_set_password(struct db *db, int64_t id, const char *password, stru
 int api_admin_delete(struct db *db, int64_t id, struct pc_err *err);
 /* [{id, name, created_at, last_login_at}] */
 int api_admin_list(struct db *db, json_t **out, struct pc_err *err);
-/* Checks name/password against admin_user; upgrades a PIX-MD5 hash to PBKDF2 on success.
- * Returns 1 accepted, 0 rejected, <0 error. */
+/* Checks name/password: admin_user, then local_user with privilege 15, then (name enable_15)
+ * the imported enable password. A PIX-MD5 hash that matches is replaced by PBKDF2 (for the
+ * enable password: an admin enable_15 is created). Empty passwords never match.
+ * *id_out: the admin_user id, 0 for a local user. Returns 1 accepted, 0 rejected, <0 error. */
 int api_admin_check(struct db *db, const char *name, const char *password, int64_t *id_out,
                     struct pc_err *err);
 
@@ -36,6 +38,9 @@ int api_token_list(struct db *db, json_t **out, struct pc_err *err);
 /* Looks a bearer token up: 1 valid (name and read_only filled), 0 unknown or revoked. */
 int api_token_check(struct db *db, const char *token, char *name, size_t namelen, bool *read_only,
                     struct pc_err *err);
+
+/* One result column as JSON (integer, real, string or null). */
+json_t *api_sql_value(sqlite3_stmt *st, int col);
 
 /* SHA-256 of s as 64 hex digits + NUL. */
 void api_sha256_hex(const char *s, char out[65]);

@@ -59,6 +59,11 @@ struct api {
 
 	struct api_sse *sse;
 
+	/* exact unfiltered accounting total without a full scan: records are only ever appended
+	 * (DESIGN.md: never deleted), so the count grows by the rows above the last max(id) */
+	pthread_mutex_t acct_lock;
+	int64_t acct_max_id, acct_count;
+
 	struct api_route *routes; /* static routes plus the generated resource routes */
 	size_t nroutes;
 };
@@ -120,7 +125,9 @@ void api_reply_rc(struct api_req *req, int rc, const struct pc_err *err);
 const char *api_query(struct api_req *req, const char *key);
 /* Parses the body as a JSON object; on failure replies 400 and returns NULL. */
 json_t *api_body_object(struct api_req *req);
-int api_query_paging(struct api_req *req, int64_t *offset, int64_t *limit);
+/* ?offset= (default 0) and ?limit= (default 50, 1..max_limit); replies 400 on bad values. */
+#define API_PAGE_MAX 1000
+int api_query_paging(struct api_req *req, int64_t *offset, int64_t *limit, int64_t max_limit);
 int64_t api_now_ms(void);
 
 /* ---- routes (routes.c) ---- */

@@ -211,7 +211,10 @@ api_auth_login(struct api_req *req)
 	}
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, csrf, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, id);
+	if (id > 0)
+		sqlite3_bind_int64(st, 3, id);
+	else
+		sqlite3_bind_null(st, 3); /* a privilege-15 local user, not an admin_user row */
 	sqlite3_bind_text(st, 4, user, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now + API_SESSION_MS);
@@ -322,19 +325,25 @@ audited(struct api_req *req, const char *action, const char *object, json_t *aft
 	return rc;
 }
 
-void
-api_admins_list(struct api_req *req)
+static void
+reply_list(struct api_req *req, int (*list)(struct db *db, json_t **out, struct pc_err *err))
 {
 	struct pc_err err = {0};
 	json_t *items;
 
-	if (api_admin_list(req->db, &items, &err) < 0) {
+	if (list(req->db, &items, &err) < 0) {
 		api_reply_err(req, &err);
 		return;
 	}
 	api_reply_json(req, 200,
 	               json_pack("{s:o, s:I}", "items", items, "total",
 	                         (json_int_t)json_array_size(items)));
+}
+
+void
+api_admins_list(struct api_req *req)
+{
+	reply_list(req, api_admin_list);
 }
 
 void
@@ -428,16 +437,7 @@ api_admins_delete(struct api_req *req)
 void
 api_tokens_list(struct api_req *req)
 {
-	struct pc_err err = {0};
-	json_t *items;
-
-	if (api_token_list(req->db, &items, &err) < 0) {
-		api_reply_err(req, &err);
-		return;
-	}
-	api_reply_json(req, 200,
-	               json_pack("{s:o, s:I}", "items", items, "total",
-	                         (json_int_t)json_array_size(items)));
+	reply_list(req, api_token_list);
 }
 
 void

@@ -1,5 +1,6 @@
 /* Live state (answered by the engine on its thread through loop_call), stored runtime data
  * (leases, accounting, audit: straight from SQLite), health, stats and Prometheus metrics. */
+#include "api/api_admin.h"
 #include "api/api_int.h"
 #include "gateway/core/engine.h"
 #include "gateway/core/loop.h"
@@ -185,19 +186,6 @@ api_live_clear_uauth_all(struct api_req *req)
 
 /* ---- stored data ---- */
 
-static json_t *
-column_json(sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_NULL:
-		return json_null();
-	default:
-		return json_string((const char *)sqlite3_column_text(st, i));
-	}
-}
-
 /* Runs sql (with binds) and returns rows as objects keyed by column name. */
 static json_t *
 query_rows(struct db *db, const char *sql, json_t *binds)
@@ -222,7 +210,7 @@ query_rows(struct db *db, const char *sql, json_t *binds)
 		json_t *o = json_object();
 
 		for (int c = 0; c < sqlite3_column_count(st); c++)
-			json_object_set_new(o, sqlite3_column_name(st, c), column_json(st, c));
+			json_object_set_new(o, sqlite3_column_name(st, c), api_sql_value(st, c));
 		json_array_append_new(rows, o);
 	}
 	sqlite3_finalize(st);
@@ -250,7 +238,7 @@ api_live_leases(struct api_req *req)
 	json_t *binds, *rows;
 	const char *state = api_query(req, "state");
 
-	if (api_query_paging(req, &offset, &limit) < 0)
+	if (api_query_paging(req, &offset, &limit, API_PAGE_MAX) < 0)
 		return;
 	if (state != NULL && strcmp(state, "active") != 0 && strcmp(state, "released") != 0) {
 		api_reply_error(req, 400, "bad_request", "state",
@@ -307,53 +295,68 @@ parse_time(const char *s, int64_t *ms)
 static int
 acct_where(struct api_req *req, char *where, size_t len, json_t *binds)
 {
-	static const char *const types[] = {"start", "stop", "interim", NULL};
-	const char *user = api_query(req, "user"), *type = api_query(req, "type");
-	const char *svc = api_query(req, "service"), *from = api_query(req, "from");
-	const char *to = api_query(req, "to");
+	enum { F_TEXT, F_TYPE, F_TIME };
+	static const struct {
+		const char *param, *sql;
+		int kind;
+	} filters[] = {
+	        {"user", " AND username = ?", F_TEXT},
+	        {"type", " AND record_type = ?", F_TYPE},
+	        {"service", " AND service = ?", F_TEXT},
+	        {"from", " AND created_at_ms >= ?", F_TIME},
+	        {"to", " AND created_at_ms < ?", F_TIME},
+	};
 	size_t n = (size_t)snprintf(where, len, " WHERE 1 = 1");
-	int64_t ms;
 
-	if (user != NULL) {
-		n += (size_t)snprintf(where + n, len - n, " AND username = ?");
-		json_array_append_new(binds, json_string(user));
-	}
-	if (type != NULL) {
-		bool ok = false;
+	for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
+		const char *v = api_query(req, filters[f].param);
+		int64_t ms;
 
-		for (int i = 0; types[i] != NULL; i++)
-			ok = ok || strcmp(types[i], type) == 0;
-		if (!ok) {
+		if (v == NULL)
+			continue;
+		if (filters[f].kind == F_TYPE && strcmp(v, "start") != 0 &&
+		    strcmp(v, "stop") != 0 && strcmp(v, "interim") != 0) {
 			api_reply_error(req, 400, "bad_request", "type",
-			                "type: expected start, stop or interim, got '%.20s'", type);
+			                "type: expected start, stop or interim, got '%.20s'", v);
 			return -EINVAL;
 		}
-		n += (size_t)snprintf(where + n, len - n, " AND record_type = ?");
-		json_array_append_new(binds, json_string(type));
-	}
-	if (svc != NULL) {
-		n += (size_t)snprintf(where + n, len - n, " AND service = ?");
-		json_array_append_new(binds, json_string(svc));
-	}
-	if (from != NULL) {
-		if (parse_time(from, &ms) < 0) {
-			api_reply_error(req, 400, "bad_request", "from",
-			                "from: expected YYYY-MM-DD[THH:MM:SSZ], got '%.40s'", from);
+		if (filters[f].kind == F_TIME && parse_time(v, &ms) < 0) {
+			api_reply_error(
+			        req, 400, "bad_request", filters[f].param,
+			        "%s: expected YYYY-MM-DD[THH:MM:SSZ] or epoch ms, got '%.40s'",
+			        filters[f].param, v);
 			return -EINVAL;
 		}
-		n += (size_t)snprintf(where + n, len - n, " AND created_at_ms >= ?");
-		json_array_append_new(binds, json_integer(ms));
-	}
-	if (to != NULL) {
-		if (parse_time(to, &ms) < 0) {
-			api_reply_error(req, 400, "bad_request", "to",
-			                "to: expected YYYY-MM-DD[THH:MM:SSZ], got '%.40s'", to);
-			return -EINVAL;
-		}
-		snprintf(where + n, len - n, " AND created_at_ms < ?");
-		json_array_append_new(binds, json_integer(ms));
+		n += (size_t)snprintf(where + n, len - n, "%s", filters[f].sql);
+		json_array_append_new(binds, filters[f].kind == F_TIME ? json_integer(ms)
+		                                                       : json_string(v));
 	}
 	return 0;
+}
+
+/* count(*) of all records: incremental over ids above the last seen max(id). If the table ever
+ * shrinks (max(id) below the cached one), the cache is rebuilt with a full count. */
+static int64_t
+acct_total(struct api_req *req)
+{
+	struct api *api = req->api;
+	int64_t max_id = query_int(req->db, "SELECT coalesce(max(id), 0) FROM acct_record", NULL);
+	int64_t total;
+	json_t *b;
+
+	pthread_mutex_lock(&api->acct_lock);
+	if (max_id < api->acct_max_id || api->acct_max_id == 0) {
+		api->acct_count = query_int(req->db, "SELECT count(*) FROM acct_record", NULL);
+	} else if (max_id > api->acct_max_id) {
+		b = json_pack("[I]", (json_int_t)api->acct_max_id);
+		api->acct_count +=
+		        query_int(req->db, "SELECT count(*) FROM acct_record WHERE id > ?", b);
+		json_decref(b);
+	}
+	api->acct_max_id = max_id;
+	total = api->acct_count;
+	pthread_mutex_unlock(&api->acct_lock);
+	return total;
 }
 
 #define ACCT_COLS                                                                                  \
@@ -369,13 +372,17 @@ api_live_accounting(struct api_req *req)
 	int64_t offset, limit, total;
 	json_t *binds = json_array(), *rows;
 
-	if (api_query_paging(req, &offset, &limit) < 0 ||
+	if (api_query_paging(req, &offset, &limit, API_PAGE_MAX) < 0 ||
 	    acct_where(req, where, sizeof(where), binds) < 0) {
 		json_decref(binds);
 		return;
 	}
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM acct_record%s", where);
-	total = query_int(req->db, sql, binds);
+	if (json_array_size(binds) == 0) {
+		total = acct_total(req);
+	} else {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM acct_record%s", where);
+		total = query_int(req->db, sql, binds);
+	}
 	snprintf(sql, sizeof(sql),
 	         "SELECT " ACCT_COLS " FROM acct_record%s ORDER BY created_at_ms DESC, id DESC "
 	         "LIMIT ? OFFSET ?",
@@ -428,7 +435,7 @@ api_live_accounting_csv(struct api_req *req)
 	size_t len = 0;
 	FILE *f;
 
-	if (api_query_paging(req, &offset, &limit) < 0 ||
+	if (api_query_paging(req, &offset, &limit, CSV_MAX_ROWS) < 0 ||
 	    acct_where(req, where, sizeof(where), binds) < 0) {
 		json_decref(binds);
 		return;
@@ -507,7 +514,7 @@ api_live_audit(struct api_req *req)
 	json_t *binds, *rows;
 	const char *actor = api_query(req, "actor"), *action = api_query(req, "action");
 
-	if (api_query_paging(req, &offset, &limit) < 0)
+	if (api_query_paging(req, &offset, &limit, API_PAGE_MAX) < 0)
 		return;
 	binds = json_pack("[s, s, s, s]", actor != NULL ? actor : "", actor != NULL ? actor : "",
 	                  action != NULL ? action : "", action != NULL ? action : "");
@@ -663,8 +670,9 @@ metric_name(const char *key, char *out, size_t len)
 	out[n] = '\0';
 }
 
+/* skip: keys already emitted from another source (the engine's counters win) */
 static void
-emit_metrics(FILE *f, json_t *obj, const char *source)
+emit_metrics(FILE *f, json_t *obj, const char *source, json_t *skip)
 {
 	const char *key;
 	json_t *v;
@@ -673,6 +681,8 @@ emit_metrics(FILE *f, json_t *obj, const char *source)
 	{
 		char name[128];
 
+		if (json_object_get(skip, key) != NULL)
+			continue;
 		metric_name(key, name, sizeof(name));
 		if (json_is_number(v)) {
 			fprintf(f, "# HELP %s %s (%s)\n# TYPE %s gauge\n%s %.17g\n", name, key,
@@ -691,11 +701,11 @@ emit_metrics(FILE *f, json_t *obj, const char *source)
 					        key, source, name);
 				head = true;
 				fprintf(f, "%s{key=\"", name);
-				for (const char *p = lk; *p != '\0'; p++)
-					fprintf(f, "%s",
-					        *p == '"'    ? "\\\""
-					        : *p == '\\' ? "\\\\"
-					                     : (char[]){*p, 0});
+				for (const char *p = lk; *p != '\0'; p++) {
+					if (*p == '"' || *p == '\\')
+						fputc('\\', f);
+					fputc(*p == '\n' ? ' ' : *p, f);
+				}
 				fprintf(f, "\"} %.17g\n", json_number_value(lv));
 			}
 		}
@@ -726,9 +736,9 @@ api_live_metrics(struct api_req *req)
 		        "# HELP portcullis_uptime_seconds seconds since portcullisd started\n"
 		        "# TYPE portcullis_uptime_seconds gauge\nportcullis_uptime_seconds %lld\n",
 		        (long long)(time(NULL) - eng->started_epoch));
-	emit_metrics(f, dbc, "database");
 	if (es != NULL)
-		emit_metrics(f, es, "engine");
+		emit_metrics(f, es, "engine", NULL);
+	emit_metrics(f, dbc, "database", es);
 	fclose(f);
 	json_decref(dbc);
 	json_decref(es);

@@ -2,6 +2,7 @@
  * and delete for every descriptor in api/resources.c. Rows travel as JSON objects keyed by SQL
  * column; validation writes into such a row, the row is written with one prepared statement, and
  * the API item is made from the row (secrets become <name>_set, references get their name too). */
+#include "api/api_admin.h"
 #include "api/api_hash.h"
 #include "api/api_int.h"
 #include "api/api_res.h"
@@ -71,21 +72,6 @@ bind_json(sqlite3_stmt *st, int idx, json_t *v)
 		sqlite3_bind_text(st, idx, json_string_value(v), -1, SQLITE_TRANSIENT);
 }
 
-static json_t *
-col_value(sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_NULL:
-		return json_null();
-	case SQLITE_FLOAT:
-		return json_real(sqlite3_column_double(st, i));
-	default:
-		return json_string((const char *)sqlite3_column_text(st, i));
-	}
-}
-
 static size_t
 select_list(const struct api_resource *res, char *buf, size_t len)
 {
@@ -105,9 +91,9 @@ row_from_stmt(const struct api_resource *res, sqlite3_stmt *st)
 	json_t *row = json_object();
 
 	for (size_t i = 0; i < res->ncols; i++)
-		json_object_set_new(row, res->cols[i].name, col_value(st, (int)i));
+		json_object_set_new(row, res->cols[i].name, api_sql_value(st, (int)i));
 	if (res->parent_fk != NULL)
-		json_object_set_new(row, res->parent_fk, col_value(st, (int)res->ncols));
+		json_object_set_new(row, res->parent_fk, api_sql_value(st, (int)res->ncols));
 	return row;
 }
 
@@ -162,7 +148,7 @@ ref_name(struct db *db, const struct res_col *c, json_t *id)
 	bind_json(st, 1, id);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		json_decref(out);
-		out = col_value(st, 0);
+		out = api_sql_value(st, 0);
 	}
 	sqlite3_finalize(st);
 	return out;
@@ -243,7 +229,7 @@ children_out(struct db *db, const struct res_child *ch, json_t *parent_id)
 			json_array_append_new(arr, item_from_row(db, ch->res, row));
 			json_decref(row);
 		} else {
-			json_t *v = col_value(st, 0);
+			json_t *v = api_sql_value(st, 0);
 
 			json_array_append_new(arr, scalar_out(db, ch->col, v));
 			json_decref(v);
@@ -734,6 +720,8 @@ write_row(struct db *db, const struct api_resource *res, json_t *row, bool inser
 			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%s = ?",
 			                      sets++ > 0 ? ", " : "", res->cols[i].name);
 		}
+		if (sets == 0)
+			return 0; /* only the key (isakmp-interfaces): nothing to update */
 		snprintf(sql + n, sizeof(sql) - n, " WHERE %s = ?", key_col(res)->name);
 	}
 	rc = db_prepare(db, sql, &st, err);
@@ -1029,7 +1017,7 @@ api_res_list(struct api_req *req)
 	size_t i;
 	int rc;
 
-	if (target_of(req, &t) < 0 || api_query_paging(req, &offset, &limit) < 0)
+	if (target_of(req, &t) < 0 || api_query_paging(req, &offset, &limit, API_PAGE_MAX) < 0)
 		goto out;
 	wn += (size_t)snprintf(where, sizeof(where), " WHERE 1 = 1");
 	if (t.parent != NULL) {

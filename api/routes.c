@@ -1,7 +1,7 @@
 /* The route table: {method, pattern, auth, handler}. Fixed routes are listed here; each routed
  * resource descriptor adds its five or six. The OpenAPI document is written from the same
- * descriptors plus the fixed list's documentation entries (api_doc[] below), and the unit test
- * checks that the two agree route by route. */
+ * descriptors plus the fixed list (with request body schemas where there is a body), and the
+ * unit test checks that the document and the router agree route by route. */
 #include "api/api_int.h"
 
 #include <errno.h>
@@ -68,6 +68,33 @@ static const struct fixed_route fixed[] = {
          "Server-Sent Events: tunnel-up|tunnel-down|uauth-added|uauth-removed|accounting|"
          "config-applied"},
         {"GET", "/metrics", API_AUTH_READ, api_live_metrics, "system", "Prometheus text format"},
+};
+
+/* Request bodies of the fixed routes, for the document. */
+static const struct {
+	const char *method; /* lower case, as in the document */
+	const char *pattern;
+	const char *ctype;
+	const char *schema;
+} bodies[] = {
+        {"post", "/api/v1/auth/login", "application/json",
+         "{\"type\":\"object\",\"required\":[\"username\",\"password\"],"
+         "\"additionalProperties\":false,\"properties\":{\"username\":{\"type\":\"string\"},"
+         "\"password\":{\"type\":\"string\",\"writeOnly\":true}}}"},
+        {"post", "/api/v1/admins", "application/json",
+         "{\"type\":\"object\",\"required\":[\"name\",\"password\"],"
+         "\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\","
+         "\"maxLength\":64},\"password\":{\"type\":\"string\",\"minLength\":8,"
+         "\"writeOnly\":true}}}"},
+        {"patch", "/api/v1/admins/{id}", "application/json",
+         "{\"type\":\"object\",\"required\":[\"password\"],\"additionalProperties\":false,"
+         "\"properties\":{\"password\":{\"type\":\"string\",\"minLength\":8,"
+         "\"writeOnly\":true}}}"},
+        {"post", "/api/v1/tokens", "application/json",
+         "{\"type\":\"object\",\"required\":[\"name\"],\"additionalProperties\":false,"
+         "\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":64},"
+         "\"read_only\":{\"type\":\"boolean\"}}}"},
+        {"post", "/api/v1/config/pix", "text/plain", "{\"type\":\"string\"}"},
 };
 
 static int
@@ -297,6 +324,19 @@ api_openapi_doc(struct api *api)
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		doc_add(paths, fixed[i].pattern, fixed[i].method, fixed[i].summary, fixed[i].tag,
 		        fixed[i].auth, NULL, false);
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		json_t *op = json_object_get(json_object_get(paths, bodies[i].pattern),
+		                             bodies[i].method);
+		json_t *schema = json_loads(bodies[i].schema, 0, NULL);
+
+		if (op == NULL || schema == NULL) {
+			json_decref(schema);
+			continue;
+		}
+		json_object_set_new(op, "requestBody",
+		                    json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content",
+		                              bodies[i].ctype, "schema", schema));
+	}
 	for (size_t i = 0; i < api_resource_count; i++) {
 		const struct api_resource *res = api_resources[i];
 		char coll[160], item[160], name[96];

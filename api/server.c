@@ -209,11 +209,11 @@ api_query(struct api_req *req, const char *key)
 }
 
 int
-api_query_paging(struct api_req *req, int64_t *offset, int64_t *limit)
+api_query_paging(struct api_req *req, int64_t *offset, int64_t *limit, int64_t max_limit)
 {
 	const char *names[2] = {"offset", "limit"};
 	int64_t *vals[2] = {offset, limit};
-	int64_t max[2] = {INT32_MAX, 1000};
+	int64_t max[2] = {INT32_MAX, max_limit};
 
 	*offset = 0;
 	*limit = 50;
@@ -650,6 +650,7 @@ api_start(const struct api_config *cfg, struct api **out, struct pc_err *err)
 	pthread_mutex_init(&api->db_lock, NULL);
 	pthread_cond_init(&api->db_cond, NULL);
 	pthread_mutex_init(&api->throttle_lock, NULL);
+	pthread_mutex_init(&api->acct_lock, NULL);
 	rc = api_routes_build(api);
 	if (rc < 0) {
 		pc_err_set(err, PC_ERR_INTERNAL, "api", "building the route table: %s",
@@ -698,6 +699,7 @@ fail:
 	pthread_mutex_destroy(&api->db_lock);
 	pthread_cond_destroy(&api->db_cond);
 	pthread_mutex_destroy(&api->throttle_lock);
+	pthread_mutex_destroy(&api->acct_lock);
 	free(api);
 	return rc < 0 ? rc : -EIO;
 }
@@ -720,5 +722,6 @@ api_stop(struct api *api)
 	pthread_mutex_destroy(&api->db_lock);
 	pthread_cond_destroy(&api->db_cond);
 	pthread_mutex_destroy(&api->throttle_lock);
+	pthread_mutex_destroy(&api->acct_lock);
 	free(api);
 }

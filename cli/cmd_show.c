@@ -255,19 +255,29 @@ print_uauth(json_t *j)
 	}
 }
 
+/* PIX 6.3 `show crypto isakmp sa` counts, then one line per SA with the fields the API has. */
 static void
 print_isakmp(json_t *j)
 {
 	json_t *items = json_object_get(j, "items"), *sa;
 	size_t i, embryonic = 0;
 
-	json_array_foreach(items, i, sa) if (strcmp(s_of(sa, "state"), "QM_IDLE") != 0) embryonic++;
-	printf("Total     : %zu\nEmbryonic : %zu\n", json_array_size(items), embryonic);
-	printf("%15s %15s %12s %8s %8s\n", "dst", "src", "state", "pending", "created");
 	json_array_foreach(items, i, sa)
 	{
-		printf("%15s %15s %12s %8d %8s\n", s_of(sa, "local"), s_of(sa, "peer"),
-		       s_of(sa, "state"), 0, s_of(sa, "created"));
+		if (strcmp(s_of(sa, "state"), "QM_IDLE") != 0)
+			embryonic++;
+	}
+	printf("Total     : %zu\nEmbryonic : %zu\n", json_array_size(items), embryonic);
+	printf("%15s %12s %-16s %-10s %-14s %s\n", "src", "state", "user", "group", "proposal",
+	       "created");
+	json_array_foreach(items, i, sa)
+	{
+		char prop[64];
+
+		snprintf(prop, sizeof(prop), "%s/%s/%lld", s_of(sa, "encryption"), s_of(sa, "hash"),
+		         i_of(sa, "dh_group"));
+		printf("%15s %12s %-16s %-10s %-14s %s\n", s_of(sa, "peer"), s_of(sa, "state"),
+		       s_of(sa, "user"), s_of(sa, "group"), prop, s_of(sa, "created"));
 	}
 }
 

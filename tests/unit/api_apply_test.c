@@ -53,14 +53,10 @@ test_apply_rejected_rolls_back(void **state)
 	assert_int_equal(h_count(&h, "SELECT count(*) FROM audit_log"), audits);
 
 	/* the same for a patch and a delete */
-	assert_int_equal(h_call(&h, H_TOKEN, "PATCH", "/api/v1/pools/1",
-	                        "{\"end_address\":\"10.89.129.210\"}", &r),
-	                 0);
-	assert_int_equal(r.status, 422);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "DELETE", "/api/v1/fixups/1", NULL, &r), 0);
-	assert_int_equal(r.status, 422);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "PATCH", "/api/v1/pools/1",
+	                          "{\"end_address\":\"10.89.129.210\"}"),
+	                 422);
+	assert_int_equal(h_status(&h, H_TOKEN, "DELETE", "/api/v1/fixups/1", NULL), 422);
 	after = h_config_snapshot(&h);
 	assert_string_equal(before, after);
 	free(after);
@@ -95,18 +91,14 @@ test_apply_accepted_commits_and_audits(void **state)
 	sqlite3_finalize(st);
 
 	/* patch records before and after */
-	assert_int_equal(h_call(&h, H_TOKEN, "PATCH", "/api/v1/pools/2",
-	                        "{\"end_address\":\"10.2.0.30\"}", &r),
-	                 0);
-	assert_int_equal(r.status, 200);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "PATCH", "/api/v1/pools/2",
+	                          "{\"end_address\":\"10.2.0.30\"}"),
+	                 200);
 	assert_int_equal(h_count(&h, "SELECT count(*) FROM audit_log WHERE action = 'patch' AND "
 	                             "before_json LIKE '%10.2.0.20%' AND after_json LIKE "
 	                             "'%10.2.0.30%'"),
 	                 1);
-	assert_int_equal(h_call(&h, H_TOKEN, "DELETE", "/api/v1/pools/2", NULL, &r), 0);
-	assert_int_equal(r.status, 204);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "DELETE", "/api/v1/pools/2", NULL), 204);
 	assert_int_equal(h_count(&h, "SELECT count(*) FROM ip_pool WHERE name = 'Pool2'"), 0);
 }
 
@@ -117,9 +109,7 @@ test_engine_gone_is_503(void **state)
 	struct h_resp r;
 
 	h_stop_loop(&h); /* the engine thread stops answering loop_call */
-	assert_int_equal(h_call(&h, H_TOKEN, "POST", "/api/v1/pools", pool2, &r), 0);
-	assert_int_equal(r.status, 503);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "POST", "/api/v1/pools", pool2), 503);
 	after = h_config_snapshot(&h);
 	assert_string_equal(before, after);
 	free(before);
@@ -129,9 +119,7 @@ test_engine_gone_is_503(void **state)
 	assert_int_equal(r.status, 503);
 	assert_non_null(strstr(r.body, "ike"));
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/health", NULL, &r), 0);
-	assert_int_equal(r.status, 503);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/health", NULL), 503);
 }
 
 int

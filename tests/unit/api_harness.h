@@ -51,6 +51,7 @@ struct h_resp {
 };
 
 static struct harness *H_current;
+static enum api_tls_mode H_tls = API_TLS_OFF; /* set before h_start() for HTTPS tests */
 
 static __attribute__((unused)) int
 h_apply(struct engine *eng, struct db *txn, struct pc_err *err)
@@ -179,6 +180,21 @@ h_call(struct harness *h, enum h_auth auth, const char *method, const char *path
 	return h_request(h, method, path, hdr, body, body != NULL ? strlen(body) : 0, r);
 }
 
+/* Sends a request and returns only its status (or -1). */
+static __attribute__((unused)) int
+h_status(struct harness *h, enum h_auth auth, const char *method, const char *path,
+         const char *body)
+{
+	struct h_resp r;
+	int status;
+
+	if (h_call(h, auth, method, path, body, &r) < 0)
+		return -1;
+	status = r.status;
+	h_resp_free(&r);
+	return status;
+}
+
 static __attribute__((unused)) int
 h_login(struct harness *h, const char *user, const char *pass)
 {
@@ -242,6 +258,7 @@ h_start(struct harness *h)
 	cfg.db_path = h->dbpath;
 	cfg.webui_dir = PORTCULLIS_SOURCE_DIR "/tests/data/webui";
 	cfg.engine = &h->eng;
+	cfg.tls = H_tls;
 	if (api_start(&cfg, &h->api, &err) < 0) {
 		fprintf(stderr, "api_start: %s\n", err.msg);
 		return -1;
@@ -269,6 +286,10 @@ h_stop(struct harness *h)
 	loop_free(h->eng.loop);
 	db_close(h->db);
 	unlink(h->dbpath);
+	snprintf(p, sizeof(p), "%s.crt", h->dbpath);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s.key", h->dbpath);
+	unlink(p);
 	snprintf(p, sizeof(p), "%s-wal", h->dbpath);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", h->dbpath);

@@ -297,21 +297,11 @@ test_not_found_and_conflicts(void **state)
 	struct h_resp r;
 	char *before, *after;
 
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/pools/999", NULL, &r), 0);
-	assert_int_equal(r.status, 404);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/pools/abc", NULL, &r), 0);
-	assert_int_equal(r.status, 404);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "DELETE", "/api/v1/pools/999", NULL, &r), 0);
-	assert_int_equal(r.status, 404);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "PATCH", "/api/v1/pools/999", "{}", &r), 0);
-	assert_int_equal(r.status, 404);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/access-lists/7/entries", NULL, &r), 0);
-	assert_int_equal(r.status, 404);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/pools/999", NULL), 404);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/pools/abc", NULL), 404);
+	assert_int_equal(h_status(&h, H_TOKEN, "DELETE", "/api/v1/pools/999", NULL), 404);
+	assert_int_equal(h_status(&h, H_TOKEN, "PATCH", "/api/v1/pools/999", "{}"), 404);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/access-lists/7/entries", NULL), 404);
 	/* duplicate name */
 	expect_rejected("POST", "pools",
 	                "{\"name\":\"VPNpool\",\"start_address\":\"10.1.1.1\",\"end_address\":"
@@ -324,13 +314,10 @@ test_not_found_and_conflicts(void **state)
 	assert_non_null(strstr(r.body, "still in use"));
 	h_resp_free(&r);
 	/* a pool with an active lease, referenced by nothing else */
-	assert_int_equal(h_call(&h, H_TOKEN, "POST", "/api/v1/pools",
-	                        "{\"name\":\"P9\",\"start_address\":\"10.9.0.1\",\"end_address\":"
-	                        "\"10.9.0.9\"}",
-	                        &r),
-	                 0);
-	assert_int_equal(r.status, 201);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "POST", "/api/v1/pools",
+	                          "{\"name\":\"P9\",\"start_address\":\"10.9.0.1\",\"end_address\":"
+	                          "\"10.9.0.9\"}"),
+	                 201);
 	assert_int_equal(db_exec(h.db,
 	                         "INSERT INTO ip_lease(pool_id, address, username, state) SELECT "
 	                         "id, '10.9.0.1', 'bob', 'active' FROM ip_pool WHERE name = 'P9'",
@@ -374,12 +361,9 @@ test_secrets_write_only(void **state)
 	                             "'cisco1234'"),
 	                 1);
 	/* replacing the hosts array keeps the key of the host with the same address */
-	assert_int_equal(h_call(&h, H_TOKEN, "PATCH", "/api/v1/aaa-server-groups/1",
-	                        "{\"hosts\":[{\"address\":\"10.89.129.134\",\"timeout_s\":7}]}",
-	                        &r),
-	                 0);
-	assert_int_equal(r.status, 200);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "PATCH", "/api/v1/aaa-server-groups/1",
+	                          "{\"hosts\":[{\"address\":\"10.89.129.134\",\"timeout_s\":7}]}"),
+	                 200);
 	assert_int_equal(h_count(&h, "SELECT count(*) FROM aaa_server_host WHERE key_secret = "
 	                             "'secretkey' AND timeout_s = 7"),
 	                 1);
@@ -424,9 +408,7 @@ test_list_paging_filter(void **state)
 		char b[160];
 
 		snprintf(b, sizeof(b), "{\"address\":\"10.0.0.%d\",\"name\":\"host%d\"}", i + 1, i);
-		assert_int_equal(h_call(&h, H_TOKEN, "POST", "/api/v1/names", b, &r), 0);
-		assert_int_equal(r.status, 201);
-		h_resp_free(&r);
+		assert_int_equal(h_status(&h, H_TOKEN, "POST", "/api/v1/names", b), 201);
 	}
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/names?offset=2&limit=2", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
@@ -446,12 +428,8 @@ test_list_paging_filter(void **state)
 	                 0);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 1);
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/names?limit=0", NULL, &r), 0);
-	assert_int_equal(r.status, 400);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/names?offset=-1", NULL, &r), 0);
-	assert_int_equal(r.status, 400);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/names?limit=0", NULL), 400);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/names?offset=-1", NULL), 400);
 }
 
 int

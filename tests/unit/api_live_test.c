@@ -100,11 +100,9 @@ test_login_session_logout(void **state)
 	assert_int_equal(strlen(json_string_value(json_object_get(r.json, "csrf_token"))), 64);
 	h_resp_free(&r);
 	/* unknown fields and wrong types in the login body are 400 */
-	assert_int_equal(h_call(&h, H_NONE, "POST", "/api/v1/auth/login",
-	                        "{\"username\":\"alice\",\"password\":\"x\",\"otp\":1}", &r),
-	                 0);
-	assert_int_equal(r.status, 400);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_NONE, "POST", "/api/v1/auth/login",
+	                          "{\"username\":\"alice\",\"password\":\"x\",\"otp\":1}"),
+	                 400);
 	assert_int_equal(h_login(&h, "alice", "correct horse"), 200);
 	assert_int_equal(h_call(&h, H_SESSION_NO_CSRF, "GET", "/api/v1/auth/session", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
@@ -115,9 +113,7 @@ test_login_session_logout(void **state)
 	assert_int_equal(r.status, 204);
 	assert_non_null(strstr(r.headers, "Max-Age=0"));
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_SESSION, "GET", "/api/v1/auth/session", NULL, &r), 0);
-	assert_int_equal(r.status, 401);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_SESSION, "GET", "/api/v1/auth/session", NULL), 401);
 	assert_int_equal(h_count(&h, "SELECT count(*) FROM audit_log WHERE action = 'login' AND "
 	                             "actor = 'alice'"),
 	                 2);
@@ -128,17 +124,59 @@ test_imported_pix_md5_admin_upgraded(void **state)
 {
 	assert_int_equal(db_exec(h.db,
 	                         "INSERT INTO admin_user(name, password_hash, hash_kind) VALUES "
-	                         "('enable_15', '2KFQnbNIdI.2KYOU', 'pix-md5')",
+	                         "('pixadmin', '2KFQnbNIdI.2KYOU', 'pix-md5')",
 	                         NULL),
 	                 0);
-	assert_int_equal(h_login(&h, "enable_15", "wrong"), 401);
-	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'enable_15' AND "
+	assert_int_equal(h_login(&h, "pixadmin", "wrong"), 401);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'pixadmin' AND "
 	                             "hash_kind = 'pix-md5'"),
 	                 1);
-	assert_int_equal(h_login(&h, "enable_15", "cisco"), 200);
-	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'enable_15' AND "
+	assert_int_equal(h_login(&h, "pixadmin", "cisco"), 200);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'pixadmin' AND "
 	                             "hash_kind = 'pbkdf2-sha256' AND password_hash LIKE "
 	                             "'pbkdf2-sha256$%'"),
+	                 1);
+	assert_int_equal(h_login(&h, "pixadmin", "cisco"), 200);
+}
+
+static void
+test_imported_local_user_and_enable(void **state)
+{
+	/* username cisco_customer password 2KFQnbNIdI.2KYOU encrypted privilege 15 */
+	assert_int_equal(
+	        db_exec(h.db,
+	                "INSERT INTO local_user(name, password_hash, hash_kind, privilege) "
+	                "VALUES ('cisco_customer', '2KFQnbNIdI.2KYOU', 'pix-md5', 15), "
+	                "('helpdesk', '2KFQnbNIdI.2KYOU', 'pix-md5', 2);"
+	                "INSERT INTO setting(name, value) VALUES ('enable_password', "
+	                "'8Ry2YjIyt7RRXU24')",
+	                NULL),
+	        0);
+	assert_int_equal(h_login(&h, "helpdesk", "cisco"), 401); /* privilege 2: no admin */
+	assert_int_equal(h_login(&h, "cisco_customer", "cisco"), 200);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM local_user WHERE name = "
+	                             "'cisco_customer' AND hash_kind = 'pbkdf2-sha256'"),
+	                 1);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM local_user WHERE name = 'helpdesk' AND "
+	                             "hash_kind = 'pix-md5'"),
+	                 1);
+	assert_int_equal(h_login(&h, "cisco_customer", "cisco"), 200);
+	/* the seed's enable password is the empty one: never accepted */
+	assert_int_equal(h_login(&h, "enable_15", ""), 401);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'enable_15'"),
+	                 0);
+	assert_int_equal(db_exec(h.db,
+	                         "UPDATE setting SET value = '2KFQnbNIdI.2KYOU' WHERE name = "
+	                         "'enable_password'",
+	                         NULL),
+	                 0);
+	assert_int_equal(h_login(&h, "enable_15", "cisco"), 200);
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM admin_user WHERE name = 'enable_15' AND "
+	                             "hash_kind = 'pbkdf2-sha256'"),
+	                 1);
+	/* the setting stays as imported (the PIX export prints it back) */
+	assert_int_equal(h_count(&h, "SELECT count(*) FROM setting WHERE value = "
+	                             "'2KFQnbNIdI.2KYOU'"),
 	                 1);
 	assert_int_equal(h_login(&h, "enable_15", "cisco"), 200);
 }
@@ -166,24 +204,14 @@ test_tokens_and_admins_over_api(void **state)
 	h_resp_free(&r);
 	memcpy(saved, h.ro_token, sizeof(saved));
 	memcpy(h.ro_token, tok, sizeof(tok));
-	assert_int_equal(h_call(&h, H_RO_TOKEN, "GET", "/api/v1/pools", NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_RO_TOKEN, "POST", "/api/v1/tokens", "{\"name\":\"x\"}", &r),
-	                 0);
-	assert_int_equal(r.status, 403);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_RO_TOKEN, "GET", "/api/v1/pools", NULL), 200);
+	assert_int_equal(h_status(&h, H_RO_TOKEN, "POST", "/api/v1/tokens", "{\"name\":\"x\"}"),
+	                 403);
 	snprintf(url, sizeof(url), "/api/v1/tokens/%lld", (long long)id);
-	assert_int_equal(h_call(&h, H_SESSION, "DELETE", url, NULL, &r), 0);
-	assert_int_equal(r.status, 204);
-	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_RO_TOKEN, "GET", "/api/v1/pools", NULL, &r), 0);
-	assert_int_equal(r.status, 401);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_SESSION, "DELETE", url, NULL), 204);
+	assert_int_equal(h_status(&h, H_RO_TOKEN, "GET", "/api/v1/pools", NULL), 401);
 	memcpy(h.ro_token, saved, sizeof(saved));
-	assert_int_equal(h_call(&h, H_SESSION, "DELETE", url, NULL, &r), 0);
-	assert_int_equal(r.status, 404);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_SESSION, "DELETE", url, NULL), 404);
 
 	/* admins */
 	assert_int_equal(h_call(&h, H_SESSION, "POST", "/api/v1/admins",
@@ -198,16 +226,12 @@ test_tokens_and_admins_over_api(void **state)
 	assert_int_equal(r.status, 201);
 	id = json_integer_value(json_object_get(r.json, "id"));
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_SESSION, "POST", "/api/v1/admins",
-	                        "{\"name\":\"bob\",\"password\":\"bob password\"}", &r),
-	                 0);
-	assert_int_equal(r.status, 409);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_SESSION, "POST", "/api/v1/admins",
+	                          "{\"name\":\"bob\",\"password\":\"bob password\"}"),
+	                 409);
 	snprintf(url, sizeof(url), "/api/v1/admins/%lld", (long long)id);
-	assert_int_equal(h_call(&h, H_SESSION, "PATCH", url, "{\"password\":\"new bob pass\"}", &r),
-	                 0);
-	assert_int_equal(r.status, 200);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_SESSION, "PATCH", url, "{\"password\":\"new bob pass\"}"),
+	                 200);
 	assert_int_equal(h_login(&h, "bob", "new bob pass"), 200);
 	assert_int_equal(h_call(&h, H_SESSION, "GET", "/api/v1/admins", NULL, &r), 0);
 	assert_null(strstr(r.body, "pbkdf2"));
@@ -240,7 +264,6 @@ test_server_sent_events(void **state)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)h.port)};
 	char req[512], buf[16384];
-	struct h_resp r;
 	int fd;
 
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
@@ -253,23 +276,41 @@ test_server_sent_events(void **state)
 	assert_true(read_until(fd, ": portcullis events", buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "text/event-stream"));
 	/* while the stream is parked, the API still answers other requests */
-	assert_int_equal(h_call(&h, H_TOKEN, "POST", "/api/v1/pools",
-	                        "{\"name\":\"EvPool\",\"start_address\":\"10.5.0.1\","
-	                        "\"end_address\":\"10.5.0.2\"}",
-	                        &r),
-	                 0);
-	assert_int_equal(r.status, 201);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "POST", "/api/v1/pools",
+	                          "{\"name\":\"EvPool\",\"start_address\":\"10.5.0.1\","
+	                          "\"end_address\":\"10.5.0.2\"}"),
+	                 201);
 	assert_true(read_until(fd, "\"object\":\"/api/v1/pools/", buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "event: config-applied\ndata: {"));
 	events_publish("tunnel-up", "{\"user\":\"cisco_customer\",\"peer\":\"192.168.1.2\"}");
 	assert_true(read_until(fd, "cisco_customer", buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "event: tunnel-up\ndata: {\"user\""));
 	close(fd);
-	parked_fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(connect(parked_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(write(parked_fd, req, strlen(req)), (ssize_t)strlen(req));
-	assert_true(read_until(parked_fd, ": portcullis events", buf, sizeof(buf)));
+	/* at most API_SSE_MAX streams: one more is refused with 503, not queued. (The stream
+	 * closed above may still hold its slot until its next keepalive finds the peer gone.) */
+	{
+		int fds[API_SSE_MAX + 1], opened = 0;
+		bool refused = false;
+
+		for (int i = 0; i <= API_SSE_MAX && !refused; i++) {
+			fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+			assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+			assert_int_equal(write(fds[i], req, strlen(req)), (ssize_t)strlen(req));
+			assert_true(read_until(fds[i], "\r\n\r\n", buf, sizeof(buf)));
+			if (strncmp(buf, "HTTP/1.1 503", 12) == 0) {
+				assert_non_null(strstr(buf, "Content-Type: application/json"));
+				refused = true;
+			} else {
+				assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
+				opened++;
+			}
+		}
+		assert_true(refused);
+		assert_in_range(opened, API_SSE_MAX - 1, API_SSE_MAX);
+		parked_fd = fds[0]; /* stays open: api_stop() must end it without hanging */
+		for (int i = 1; i < opened + 1; i++)
+			close(fds[i]);
+	}
 }
 
 static void
@@ -303,13 +344,27 @@ test_accounting_and_csv(void **state)
 	                 0);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 2);
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?type=bogus", NULL, &r), 0);
-	assert_int_equal(r.status, 400);
+	/* the unfiltered total is kept incrementally: check it follows appends */
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?limit=1", NULL, &r), 0);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 3);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?from=yesterday", NULL, &r),
+	assert_int_equal(db_exec(h.db,
+	                         "INSERT INTO acct_record(created_at_ms, record_type, session_id, "
+	                         "task_id, username, service, state) VALUES (1, 'start', 's0', 1, "
+	                         "'old', 'http', 'delivered')",
+	                         NULL),
 	                 0);
-	assert_int_equal(r.status, 400);
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting?offset=3", NULL, &r), 0);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 4);
+	assert_string_equal(
+	        json_string_value(json_object_get(
+	                json_array_get(json_object_get(r.json, "items"), 0), "username")),
+	        "old");
 	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/accounting?type=bogus", NULL), 400);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/accounting?from=yesterday", NULL),
+	                 400);
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting.csv", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.headers, "Content-Type: text/csv"));
@@ -322,6 +377,13 @@ test_accounting_and_csv(void **state)
 	                               "10.89.129.200,start,,,,0x5,10.89.129.194,telnet\n"));
 	assert_non_null(strstr(r.body, ",'=cmd|evil,")); /* no spreadsheet formula */
 	h_resp_free(&r);
+	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/accounting.csv?limit=50000&type=stop",
+	                        NULL, &r),
+	                 0);
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(r.body, ",start,"));
+	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "GET", "/api/v1/accounting?limit=50000", NULL), 400);
 	/* metrics and stats: database counters plus the engine's */
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/metrics", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
@@ -345,17 +407,11 @@ test_live_state_through_engine(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "most_seen")), 1);
 	h_resp_free(&r);
-	assert_int_equal(h_call(&h, H_TOKEN, "DELETE", "/api/v1/uauth/1", NULL, &r), 0);
-	assert_int_equal(r.status, 204);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "DELETE", "/api/v1/uauth/1", NULL), 204);
 	assert_string_equal(cleared, "1");
-	assert_int_equal(h_call(&h, H_TOKEN, "DELETE", "/api/v1/uauth", NULL, &r), 0);
-	assert_int_equal(r.status, 204);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "DELETE", "/api/v1/uauth", NULL), 204);
 	assert_string_equal(cleared, "(all)");
-	assert_int_equal(h_call(&h, H_TOKEN, "DELETE", "/api/v1/uauth/9", NULL, &r), 0);
-	assert_int_equal(r.status, 404);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_TOKEN, "DELETE", "/api/v1/uauth/9", NULL), 404);
 	assert_int_equal(h_call(&h, H_TOKEN, "GET", "/api/v1/sa/ipsec", NULL, &r), 0);
 	assert_int_equal(r.status, 503);
 	assert_non_null(strstr(r.body, "ipsec subsystem not running"));
@@ -394,9 +450,7 @@ test_static_files(void **state)
 		assert_non_null(strstr(r.headers, "X-Frame-Options: DENY"));
 		h_resp_free(&r);
 	}
-	assert_int_equal(h_call(&h, H_NONE, "POST", "/index.html", "{}", &r), 0);
-	assert_int_equal(r.status, 405);
-	h_resp_free(&r);
+	assert_int_equal(h_status(&h, H_NONE, "POST", "/index.html", "{}"), 405);
 }
 
 /* Last: it blocks 127.0.0.1 from logging in. */
@@ -425,6 +479,7 @@ main(void)
 	        cmocka_unit_test(test_pix_md5_vectors),
 	        cmocka_unit_test(test_login_session_logout),
 	        cmocka_unit_test(test_imported_pix_md5_admin_upgraded),
+	        cmocka_unit_test(test_imported_local_user_and_enable),
 	        cmocka_unit_test(test_tokens_and_admins_over_api),
 	        cmocka_unit_test(test_server_sent_events),
 	        cmocka_unit_test(test_accounting_and_csv),
