@@ -137,6 +137,14 @@ describe('web console', () => {
 		assert.match(await warn.textContent(), /group 1/i, 'DH group 1 is explained as weak');
 		assert.match(await dlg.locator('[data-field="encryption"] .field-warning').textContent(), /DES/);
 		await shot(page, ART, 'config-isakmp-policy-edit-desktop');
+		// saving a weak setting asks first and says why
+		await dlg.getByRole('button', {name: 'Save changes'}).click();
+		const weak = page.getByRole('dialog', {name: 'This weakens security'});
+		await weak.waitFor({timeout: T});
+		assert.match(await weak.textContent(), /DH group.*group 1/s);
+		await shot(page, ART, 'config-weak-confirm-desktop');
+		await weak.getByRole('button', {name: 'Cancel'}).click();
+		await weak.waitFor({state: 'detached', timeout: T});
 		await page.keyboard.press('Escape');
 		await dlg.waitFor({state: 'detached', timeout: T});
 
@@ -258,6 +266,30 @@ describe('web console', () => {
 		]);
 		assert.equal(next.status(), 200);
 		await untilText('.pager-info', /26–50 of 150 records/);
+
+		// service and time range go to the server too
+		await page.getByLabel('Service').fill('ipsec');
+		const [svc] = await Promise.all([
+			page.waitForResponse((r) => r.url().includes('/api/v1/accounting?') && r.url().includes('service=ipsec'), {timeout: T}),
+			page.getByRole('button', {name: 'Apply filters'}).click(),
+		]);
+		assert.equal((await svc.json()).total, 30, 'every fifth fixture record is ipsec');
+		await page.getByLabel('Service').fill('');
+		const from = new Date(Date.now() - 60 * 60 * 1000);
+		const fromLocal = from.toISOString().slice(0, 16);
+		await page.getByLabel('From (UTC)').fill(fromLocal);
+		const [ranged] = await Promise.all([
+			page.waitForResponse((r) => r.url().includes('/api/v1/accounting?') && r.url().includes('from='), {timeout: T}),
+			page.getByRole('button', {name: 'Apply filters'}).click(),
+		]);
+		assert.match(decodeURIComponent(ranged.url()), new RegExp(`from=${fromLocal}:00Z`));
+		const rangedBody = await ranged.json();
+		assert.ok(rangedBody.total > 50 && rangedBody.total < 70, `about the last hour (60 of 150 records), got ${rangedBody.total}`);
+		for (const r of rangedBody.items) {
+			const t = r.created_at_ms ?? Date.parse(r.created_at ?? r.time);
+			assert.ok(t >= Date.parse(`${fromLocal}:00Z`), `record ${r.id} is inside the range`);
+		}
+		await page.getByLabel('From (UTC)').fill('');
 
 		await page.getByLabel('User', {exact: true}).fill('alice');
 		await page.getByLabel('Record', {exact: true}).selectOption('stop');

@@ -225,6 +225,16 @@ async function openForm(desc, resName, item, onSaved) {
 			}
 			body[f.name] = val;
 		}
+		// settings that weaken security are saved only after the person confirms, with the reasons
+		const weak = desc.warn ? Object.entries(desc.warn(v, item) || {}).filter(([, w]) => w) : [];
+		if (weak.length) {
+			const ok = await confirmDialog({title: 'This weakens security',
+				message: 'These settings make the gateway easier to attack:',
+				details: h('ul', {class: 'weak-list'}, weak.map(([name, w]) => h('li', null,
+					h('strong', null, `${(desc.fields.find((x) => x.name === name) || {label: name}).label}: `), w))),
+				confirmLabel: 'Save anyway'});
+			if (!ok) return;
+		}
 		busy(save, true);
 		try {
 			const saved = editing

@@ -1,7 +1,7 @@
 // VPN sessions: IKE SAs joined with their IPsec SAs; disconnect = DELETE /sa/ike/{id}.
-import {h, fmtBytes, fmtDuration, ageSeconds, fmtNum} from '../dom.js';
+import {h, fmtBytes, fmtDuration, ageSeconds, fmtNum, fmtTime} from '../dom.js';
 import {api, seg} from '../api.js';
-import {pageHeader, section, dataTable, replace, errorBox, confirmDialog, announce, errorText} from '../ui.js';
+import {pageHeader, section, dataTable, replace, errorBox, confirmDialog, announce, errorText, field, pager} from '../ui.js';
 
 const REFRESH_MS = 5000;
 
@@ -15,7 +15,14 @@ export async function render(root) {
 	root.append(pageHeader('VPN sessions', refresh));
 	const ikeBox = h('div');
 	const ipsecBox = h('div');
-	root.append(section('IKE (phase 1) SAs', ikeBox), section('IPsec (phase 2) SAs', ipsecBox));
+	const leaseBox = h('div');
+	const leaseState = h('select', null, [['active', 'active'], ['released', 'released'], ['', 'all']]
+		.map(([v, t]) => h('option', {value: v}, t)));
+	root.append(section('IKE (phase 1) SAs', ikeBox), section('IPsec (phase 2) SAs', ipsecBox),
+		section('Address leases (Mode Config)',
+			h('div', {class: 'toolbar'}, field({name: 'lease-state', label: 'Show leases', control: leaseState})),
+			leaseBox));
+	let leaseOffset = 0;
 	let timer = null;
 	let stopped = false;
 
@@ -36,17 +43,42 @@ export async function render(root) {
 		}
 	}
 
-	async function load() {
-		let ike;
-		let ipsec;
+	async function loadLeases() {
+		let p;
 		try {
-			[ike, ipsec] = await Promise.all([api.get('/sa/ike'), api.get('/sa/ipsec')]);
+			p = await api.get('/leases', {state: leaseState.value, offset: leaseOffset, limit: 50});
 		} catch (e) {
 			if (e.status === 401) throw e;
-			replace(ikeBox, errorBox(e));
-			replace(ipsecBox);
+			replace(leaseBox, errorBox(e));
 			return;
 		}
+		const items = (p && p.items) || [];
+		const total = Number(p.total ?? items.length);
+		replace(leaseBox,
+			total > 50 ? pager({offset: leaseOffset, limit: 50, total, label: 'leases', onPage: (o) => { leaseOffset = o; loadLeases().catch(() => {}); }}) : null,
+			dataTable({
+				caption: `Address leases (${total})`,
+				columns: [
+					{label: 'Address', get: (r) => r.address},
+					{label: 'Pool', get: (r) => r.pool},
+					{label: 'User', get: (r) => r.username},
+					{label: 'Public address', get: (r) => r.peer_address},
+					{label: 'State', get: (r) => r.state},
+					{label: 'Assigned', get: (r) => fmtTime(r.assigned_at)},
+					{label: 'Released', get: (r) => fmtTime(r.released_at)},
+				],
+				rows: items,
+				empty: 'No leases.',
+			}));
+	}
+
+	async function load() {
+		await loadLeases();
+		// the two lists are fetched separately so one failing subsystem does not hide the other
+		const [ikeR, ipsecR] = await Promise.allSettled([api.get('/sa/ike'), api.get('/sa/ipsec')]);
+		for (const r of [ikeR, ipsecR]) if (r.status === 'rejected' && r.reason && r.reason.status === 401) throw r.reason;
+		const ike = ikeR.status === 'fulfilled' ? ikeR.value : null;
+		const ipsec = ipsecR.status === 'fulfilled' ? ipsecR.value : null;
 		const ikeItems = (ike && ike.items) || [];
 		const ipsecItems = (ipsec && ipsec.items) || [];
 		const byIke = new Map();
@@ -55,7 +87,8 @@ export async function render(root) {
 			l.push(c);
 			byIke.set(c.ike_id, l);
 		}
-		replace(ikeBox, dataTable({
+		if (ikeR.status === 'rejected') replace(ikeBox, errorBox(ikeR.reason));
+		else replace(ikeBox, dataTable({
 			caption: `IKE SAs (${ikeItems.length})`,
 			columns: [
 				{label: 'User', get: (r) => r.user},
@@ -78,7 +111,8 @@ export async function render(root) {
 			rows: ikeItems,
 			empty: 'No IKE SAs: no VPN client is connected.',
 		}));
-		replace(ipsecBox, dataTable({
+		if (ipsecR.status === 'rejected') replace(ipsecBox, errorBox(ipsecR.reason));
+		else replace(ipsecBox, dataTable({
 			caption: `IPsec SAs (${ipsecItems.length})`,
 			columns: [
 				{label: 'User', get: (r) => r.user},
@@ -107,6 +141,10 @@ export async function render(root) {
 		}, REFRESH_MS);
 	}
 
+	leaseState.addEventListener('change', () => {
+		leaseOffset = 0;
+		loadLeases().catch(() => {});
+	});
 	refresh.addEventListener('click', () => load().then(() => announce('Sessions refreshed.')).catch(() => {}));
 	await load();
 	schedule();
