@@ -542,7 +542,7 @@ engine_start(struct engine *eng, struct pc_err *err)
 		        .tun_ifname = strcmp(eng->ipsec->ops->name, "tun") == 0
 		                              ? IPSEC_TUN_DEFAULT_IFNAME
 		                              : NULL,
-		        .uauth_port = UAUTH_PORT_HTTP,
+		        .uauth_port = UAUTH_PORT,
 		        .manage_net = true,
 		};
 
