@@ -171,6 +171,7 @@ static const struct res_col interface_cols[] = {
         C_IP4("address", 0),
         C_MASK("netmask", 0, NULL),
         C_BOOL("dhcp_setroute", "0"),
+        C_INT("dhcp_retry", 0, 4, 16, NULL),
         C_INT("mtu", RF_NOTNULL, 64, 65535, "1500"),
         C_POS,
 };
@@ -797,14 +798,23 @@ static const struct res_col cmo_cols[] = {
         C_BOOL("client_config_initiate", "0"),
         C_BOOL("client_config_respond", "0"),
         C_REF("client_auth_group_id", 0, "aaa_server_group", "name", "client_auth_group"),
-        C_IFREF("interface_id", 0, "interface"),
         C_POS,
 };
 static const struct api_resource res_crypto_map_options = {
         RES("crypto-map-options", "crypto_map_option",
-            "per crypto map: client configuration, client authentication, interface (id = map "
-            "name)",
+            "per crypto map: client configuration and client authentication (id = map name)",
             cmo_cols, "position, map_name", "map_name"),
+};
+
+static const struct res_col cmi_cols[] = {
+        C_IFREF("interface_id", RF_KEY | RF_REQUIRED, "interface"),
+        C_TEXT("map_name", RF_REQUIRED, 64),
+        C_POS,
+};
+static const struct api_resource res_crypto_map_interfaces = {
+        RES("crypto-map-interfaces", "crypto_map_interface",
+            "crypto map NAME interface IF (id = interface id)", cmi_cols, "position, interface_id",
+            "map_name"),
 };
 
 static const struct res_col vpngroup_cols[] = {
@@ -932,12 +942,34 @@ static const struct api_resource res_mgmt = {
 };
 
 const struct api_resource *const api_resources[] = {
-        &res_interfaces,      &res_names,         &res_object_groups,      &res_access_lists,
-        &res_acl_entries,     &res_access_groups, &res_nat_globals,        &res_nat_rules,
-        &res_statics,         &res_routes,        &res_timeouts,           &res_aaa_groups,
-        &res_aaa_rules,       &res_aaa_console,   &res_local_users,        &res_pools,
-        &res_isakmp_policies, &res_isakmp_keys,   &res_isakmp_interfaces,  &res_isakmp_pools,
-        &res_transform_sets,  &res_crypto_maps,   &res_crypto_map_options, &res_vpngroups,
-        &res_fixups,          &res_sysopts,       &res_settings,           &res_mgmt,
+        &res_interfaces,
+        &res_names,
+        &res_object_groups,
+        &res_access_lists,
+        &res_acl_entries,
+        &res_access_groups,
+        &res_nat_globals,
+        &res_nat_rules,
+        &res_statics,
+        &res_routes,
+        &res_timeouts,
+        &res_aaa_groups,
+        &res_aaa_rules,
+        &res_aaa_console,
+        &res_local_users,
+        &res_pools,
+        &res_isakmp_policies,
+        &res_isakmp_keys,
+        &res_isakmp_interfaces,
+        &res_isakmp_pools,
+        &res_transform_sets,
+        &res_crypto_maps,
+        &res_crypto_map_options,
+        &res_crypto_map_interfaces,
+        &res_vpngroups,
+        &res_fixups,
+        &res_sysopts,
+        &res_settings,
+        &res_mgmt,
 };
 const size_t api_resource_count = N(api_resources);

@@ -260,8 +260,8 @@ nat_uauth_add(struct nat *nat, uint32_t addr, uint32_t timeout_s, struct pc_err 
 
 	if (rc < 0)
 		return rc;
-	if (timeout_s == 0)
-		return pc_err_set(err, PC_ERR_INVALID, "timeout", "uauth timeout must be > 0");
+	/* timeout_s 0: an element without its own timeout, which the kernel never expires (IPsec
+	 * users stay while their tunnel lasts; the engine removes them at teardown) */
 	return nat_nl_uauth(nat->nl, nat->table, true, addr, (uint64_t)timeout_s * 1000, err);
 }
 

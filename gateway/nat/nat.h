@@ -62,6 +62,7 @@ int nat_flush(struct nat *nat, struct pc_err *err);
 int nat_acl_counters(struct nat *nat, struct nat_acl_counter **out, size_t *n, struct pc_err *err);
 
 /* The cut-through proxy's set of authenticated sources (set "uauth", flags timeout). */
+/* timeout_s 0: no expiry (removed explicitly). */
 int nat_uauth_add(struct nat *nat, uint32_t addr, uint32_t timeout_s, struct pc_err *err);
 int nat_uauth_del(struct nat *nat, uint32_t addr, struct pc_err *err);
 int nat_uauth_list(struct nat *nat, struct nat_uauth_elem **out, size_t *n, struct pc_err *err);

@@ -397,7 +397,8 @@ static const char *const h_fixture[][2] = {
         {"crypto-maps", "{\"map_name\":\"dynmap\",\"is_dynamic\":true,\"seq\":10,"
                         "\"transform_sets\":[\"myset\"]}"},
         {"crypto-map-options", "{\"map_name\":\"mymap\",\"client_config_initiate\":true,"
-                               "\"client_auth_group\":\"AuthInbound\",\"interface\":\"outside\"}"},
+                               "\"client_auth_group\":\"AuthInbound\"}"},
+        {"crypto-map-interfaces", "{\"interface\":\"outside\",\"map_name\":\"mymap\"}"},
         {"vpngroups", "{\"name\":\"vpn3000\",\"pool\":\"VPNpool\",\"password\":\"grouppw\","
                       "\"idle_time_s\":1800}"},
         {"fixups", "{\"protocol\":\"ftp\",\"port_low\":21}"},
