@@ -92,6 +92,28 @@ api_apply(struct api_req *req, bool *applied, struct pc_err *err)
 	return 0;
 }
 
+static int
+committed_on_engine(struct loop *loop, void *arg)
+{
+	struct engine *eng = arg;
+
+	return eng->ops.config_committed(eng);
+}
+
+/* After a commit: subsystems holding configuration in memory (IKE policies, AAA servers, uauth
+ * rules) re-read it. Their reload is logged by them; a failure there does not undo the commit. */
+static void
+notify_committed(struct api_req *req)
+{
+	struct engine *eng = req->api->cfg.engine;
+
+	if (eng == NULL || eng->loop == NULL || eng->ops.config_committed == NULL)
+		return;
+	if (loop_call(eng->loop, committed_on_engine, eng, API_APPLY_TIMEOUT) < 0)
+		log_warn(LOG_API, "%s: subsystems did not all reload the committed change",
+		         req->url);
+}
+
 int
 api_change_begin(struct api_req *req, struct pc_err *err)
 {
@@ -121,6 +143,7 @@ api_change_finish(struct api_req *req, const char *action, const char *object, j
 	rc = db_commit(req->db, err);
 	if (rc < 0)
 		return rc;
+	notify_committed(req);
 	ev = json_pack("{s:s, s:s, s:s, s:b}", "action", action, "object", object, "actor",
 	               req->actor, "applied", applied);
 	text = json_dumps(ev, JSON_COMPACT);

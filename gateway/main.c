@@ -26,6 +26,9 @@ struct options {
 	const char *sa_backend;
 	int allow_host_network;
 	int syslog;
+	const char *tls_cert;
+	const char *tls_key;
+	int tls_auto;
 };
 
 static void
@@ -45,6 +48,10 @@ usage(FILE *f)
 	        "network\n"
 	        "  --sa-backend KIND      auto|tun|xfrm (default auto)\n"
 	        "  --webui DIR            static console files (default the source tree's webui/)\n"
+	        "  --tls-cert FILE        serve HTTPS with this PEM certificate (with --tls-key)\n"
+	        "  --tls-key FILE         the certificate's PEM private key\n"
+	        "  --tls-auto             serve HTTPS with a certificate generated at first start\n"
+	        "                         (kept beside the database)\n"
 	        "  --log-level SPEC       error|warn|info|debug, or e.g. info,ike=debug,aaa=debug\n"
 	        "  --syslog               log to syslog instead of stderr\n"
 	        "  --version              print the version and exit\n"
@@ -139,6 +146,9 @@ parse_options(int argc, char **argv, struct options *o)
 	        {"sa-backend", required_argument, NULL, 'b'},
 	        {"webui", required_argument, NULL, 'w'},
 	        {"syslog", no_argument, NULL, 's'},
+	        {"tls-cert", required_argument, NULL, 'C'},
+	        {"tls-key", required_argument, NULL, 'K'},
+	        {"tls-auto", no_argument, NULL, 'T'},
 	        {"version", no_argument, NULL, 'V'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
@@ -171,6 +181,24 @@ parse_options(int argc, char **argv, struct options *o)
 		case 's':
 			o->syslog = 1;
 			break;
+		case 'C':
+			o->tls_cert = optarg;
+			break;
+		case 'K':
+			o->tls_key = optarg;
+			break;
+		case 'T':
+			o->tls_auto = 1;
+			break;
+		case 'C':
+			o->tls_cert = optarg;
+			break;
+		case 'K':
+			o->tls_key = optarg;
+			break;
+		case 'T':
+			o->tls_auto = 1;
+			break;
 		case 'V':
 			printf("portcullisd %s (schema %d)\n", PORTCULLIS_VERSION,
 			       db_latest_version());
@@ -185,6 +213,26 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "portcullisd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
+		fprintf(stderr, "portcullisd: --tls-cert and --tls-key go together (got only %s)\n",
+		        o->tls_cert != NULL ? "--tls-cert" : "--tls-key");
+		return -EINVAL;
+	}
+	if (o->tls_auto && o->tls_cert != NULL) {
+		fprintf(stderr, "portcullisd: --tls-auto generates a certificate; it cannot be "
+		                "combined with --tls-cert/--tls-key\n");
+		return -EINVAL;
+	}
+	if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
+		fprintf(stderr, "portcullisd: --tls-cert and --tls-key go together (got only %s)\n",
+		        o->tls_cert != NULL ? "--tls-cert" : "--tls-key");
+		return -EINVAL;
+	}
+	if (o->tls_auto && o->tls_cert != NULL) {
+		fprintf(stderr, "portcullisd: --tls-auto generates a certificate; it cannot be "
+		                "combined with --tls-cert/--tls-key\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -276,13 +324,20 @@ main(int argc, char **argv)
 	acfg.db_path = o.db_path;
 	acfg.webui_dir = o.webui_dir;
 	acfg.engine = &eng;
+	acfg.tls = o.tls_auto ? API_TLS_AUTO : o.tls_cert != NULL ? API_TLS_FILES : API_TLS_OFF;
+	acfg.tls_cert = o.tls_cert;
+	acfg.tls_key = o.tls_key;
+	acfg.tls = o.tls_auto ? API_TLS_AUTO : o.tls_cert != NULL ? API_TLS_FILES : API_TLS_OFF;
+	acfg.tls_cert = o.tls_cert;
+	acfg.tls_key = o.tls_key;
 	if (api_start(&acfg, &api, &err) < 0) {
 		log_error(LOG_API, "%s", err.msg);
 		goto out;
 	}
 	api_fd = -1; /* owned by the API server now */
-	log_info(LOG_CORE, "portcullisd %s running; API on http://%s%s%s", PORTCULLIS_VERSION,
-	         o.api, eng.netns[0] != '\0' ? ", data plane in netns " : "", eng.netns);
+	log_info(LOG_CORE, "portcullisd %s running; API on %s://%s%s%s", PORTCULLIS_VERSION,
+	         acfg.tls != API_TLS_OFF ? "https" : "http", o.api,
+	         eng.netns[0] != '\0' ? ", data plane in netns " : "", eng.netns);
 
 	if (loop_run(eng.loop) == 0)
 		rc = 0;
