@@ -190,15 +190,6 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'T':
 			o->tls_auto = 1;
 			break;
-		case 'C':
-			o->tls_cert = optarg;
-			break;
-		case 'K':
-			o->tls_key = optarg;
-			break;
-		case 'T':
-			o->tls_auto = 1;
-			break;
 		case 'V':
 			printf("portcullisd %s (schema %d)\n", PORTCULLIS_VERSION,
 			       db_latest_version());
@@ -213,16 +204,6 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "portcullisd: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
-	if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
-		fprintf(stderr, "portcullisd: --tls-cert and --tls-key go together (got only %s)\n",
-		        o->tls_cert != NULL ? "--tls-cert" : "--tls-key");
-		return -EINVAL;
-	}
-	if (o->tls_auto && o->tls_cert != NULL) {
-		fprintf(stderr, "portcullisd: --tls-auto generates a certificate; it cannot be "
-		                "combined with --tls-cert/--tls-key\n");
 		return -EINVAL;
 	}
 	if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
@@ -324,9 +305,6 @@ main(int argc, char **argv)
 	acfg.db_path = o.db_path;
 	acfg.webui_dir = o.webui_dir;
 	acfg.engine = &eng;
-	acfg.tls = o.tls_auto ? API_TLS_AUTO : o.tls_cert != NULL ? API_TLS_FILES : API_TLS_OFF;
-	acfg.tls_cert = o.tls_cert;
-	acfg.tls_key = o.tls_key;
 	acfg.tls = o.tls_auto ? API_TLS_AUTO : o.tls_cert != NULL ? API_TLS_FILES : API_TLS_OFF;
 	acfg.tls_cert = o.tls_cert;
 	acfg.tls_key = o.tls_key;
