@@ -728,6 +728,35 @@ test_time_lifetimes(void **state)
 }
 
 static void
+count_read_errors(enum log_subsys subsys, enum log_level level, const char *msg, void *arg)
+{
+	if (subsys == LOG_IPSEC && strstr(msg, "tun: read pctest0") != NULL)
+		(*(int *)arg)++;
+}
+
+/* The TUN device deleted under the backend: the loop must not spin on the dead fd, SAs can still
+ * be deleted (their routes went with the device) and the backend freed. */
+static void
+test_device_deleted(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p = params(f, true, 0x1060, 0x2060);
+	int read_errors = 0;
+	uint64_t h;
+
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), 0);
+	assert_int_equal(system("ip link del pctest0"), 0);
+	assert_false(has_route("pctest0", CLIENT_IN));
+	/* 300 ms of loop: a loop spinning on the dead fd would call the reader (and log) again
+	 * and again; it must stop watching it after the first failure. */
+	log_set_sink(count_read_errors, &read_errors);
+	run_until(f->loop, never, NULL, 300);
+	log_set_sink(NULL, NULL);
+	assert_int_equal(read_errors, 1);
+	assert_int_equal(f->be->ops->sa_del(f->be, h), 0);
+}
+
+static void
 test_free_with_sas(void **state)
 {
 	struct fix *f = *state;
@@ -800,6 +829,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_byte_lifetimes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_time_lifetimes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_device_deleted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_free_with_sas, setup, teardown),
 	        cmocka_unit_test(test_backend_select),
 	};
