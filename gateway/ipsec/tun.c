@@ -74,6 +74,7 @@ struct tun_be {
 	char ifname[IFNAMSIZ];
 	unsigned ifindex;
 	int tun_fd, raw_fd;
+	bool tun_dead; /* TUN read failed for good: no longer watched */
 	struct mnl_socket *nl;
 	struct tun_sa *sas;
 	int n_sas;
@@ -755,8 +756,16 @@ tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 		ssize_t n = read(t->tun_fd, slot + ESP_HEADROOM, cap);
 
 		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn(LOG_IPSEC, "tun: read %s: %s", t->ifname, strerror(errno));
+			if (errno != EAGAIN && errno != EINTR) {
+				/* The device was deleted or broke: it never recovers, and a
+				 * level-triggered error would spin the loop. */
+				log_error(LOG_IPSEC,
+				          "tun: read %s: %s; outbound data plane stopped (restart "
+				          "the backend)",
+				          t->ifname, strerror(errno));
+				loop_del_fd(t->be.loop, t->tun_fd);
+				t->tun_dead = true;
+			}
 			break;
 		}
 		if ((size_t)n > cap) {
@@ -901,7 +910,8 @@ tun_free(struct ipsec_backend *be)
 	if (t->event_timer != NULL)
 		loop_timer_cancel(t->be.loop, t->event_timer);
 	if (t->tun_fd >= 0) {
-		loop_del_fd(t->be.loop, t->tun_fd);
+		if (!t->tun_dead)
+			loop_del_fd(t->be.loop, t->tun_fd);
 		close(t->tun_fd); /* the device and its routes go with it */
 	}
 	if (t->raw_fd >= 0) {

@@ -145,7 +145,12 @@ tun_rtnl_route(struct mnl_socket *nl, bool add, uint32_t dst, uint8_t plen, unsi
 	    (table >= 256 && !mnl_attr_put_u32_check(nlh, sizeof(buf), RTA_TABLE, table)))
 		return -EMSGSIZE;
 	ret = rtnl_talk(nl, nlh);
-	if (ret < 0)
+	if (ret < 0 && !add && (ret == -ESRCH || ret == -ENODEV))
+		/* Already gone, typically with the device itself. */
+		log_debug(LOG_IPSEC, "tun: RTM_DELROUTE %s/%u dev ifindex %u: %s",
+		          inet_ntop(AF_INET, &a, astr, sizeof(astr)), plen, ifindex,
+		          strerror(-ret));
+	else if (ret < 0)
 		log_warn(LOG_IPSEC, "tun: %s %s/%u dev ifindex %u: %s",
 		         add ? "RTM_NEWROUTE" : "RTM_DELROUTE",
 		         inet_ntop(AF_INET, &a, astr, sizeof(astr)), plen, ifindex, strerror(-ret));

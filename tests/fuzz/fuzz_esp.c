@@ -8,7 +8,10 @@
  *   1: the rest is sequence number (4 bytes) + plaintext payload (inner packet, padding, pad
  *      length, next header, as the fuzzer wrote them), which the harness encrypts and signs with
  *      SA 0x100's keys, so the post-ICV parsers see fuzzer-chosen plaintext;
- *   2: the rest goes to the UDP 4500 classifier and the IPv4 header validator. */
+ *   2: the rest goes to the UDP 4500 classifier and the IPv4 header validator;
+ *   3: the rest is a packet "read from the TUN device": outbound validation, route lookup
+ *      (10.2.0.0/16 via SA 0x100, 10.2.0.2/32 via SA 0x200), selectors, encapsulation; the send
+ *      fails on purpose (the "socket" is /dev/null), so nothing leaves the process. */
 #include "gateway/ipsec/esp.c"
 #include "gateway/ipsec/tun.c"
 
@@ -41,6 +44,10 @@ fake_sa(uint32_t spi, enum ipsec_enc enc, enum ipsec_auth auth, const uint8_t *k
 	memcpy(sa->p.in.auth_key, ak, aklen);
 	sa->p.out = sa->p.in;
 	sa->p.out.spi = spi + 1;
+	sa->p.udp_encap = true;
+	sa->p.peer.sin_family = AF_INET;
+	sa->p.peer.sin_port = htons(4500);
+	sa->p.peer.sin_addr.s_addr = htonl(0x7f000001);
 	sa->p.remote_ts[0] = (struct ipsec_prefix){0x0a020000, 16};
 	sa->p.n_remote_ts = 1;
 	sa->p.local_ts[0] = (struct ipsec_prefix){0, 0};
@@ -58,6 +65,23 @@ fake_sa(uint32_t spi, enum ipsec_enc enc, enum ipsec_auth auth, const uint8_t *k
 	return sa;
 }
 
+/* A route entry as route_ref() would make it, without the kernel. */
+static void
+fake_route(struct tun_sa *sa, uint32_t addr, uint8_t plen)
+{
+	struct tun_route *r = calloc(1, sizeof(*r)), **head;
+
+	if (r == NULL)
+		abort();
+	r->addr = addr;
+	r->plen = plen;
+	r->refs = 1;
+	r->sa = sa;
+	head = route_head(fbe, addr, plen);
+	r->next = *head;
+	*head = r;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -73,8 +97,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fbe->raw_fd = -1;
 	fbe->tun_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* "writes to the TUN" */
 	snprintf(fbe->ifname, sizeof(fbe->ifname), "fuzz");
-	fake_sa(0x100, IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, key_a, 16, akey_a, 20);
-	fake_sa(0x200, IPSEC_ENC_DES, IPSEC_AUTH_NONE, key_b, 8, akey_a, 0);
+	fbe->slots = calloc(TUN_OUT_BATCH, TUN_OUT_SLOT);
+	if (fbe->slots == NULL)
+		abort();
+	fbe->be.natt_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* sendmmsg fails: ENOTSOCK */
+	fake_route(
+	        fake_sa(0x100, IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, key_a, 16, akey_a, 20),
+	        0x0a020000, 16);
+	fake_route(fake_sa(0x200, IPSEC_ENC_DES, IPSEC_AUTH_NONE, key_b, 8, akey_a, 0), 0x0a020002,
+	           32);
 	return 0;
 }
 
@@ -120,7 +151,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A fresh window per input keeps runs reproducible. */
 	for (struct tun_sa *sa = fbe->sas; sa != NULL; sa = sa->next)
 		esp_replay_init(&sa->in->replay, 64);
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		memcpy(fbe->buf, data + 1, size - 1);
 		esp_input(fbe, fbe->buf, size - 1, 0x7f000001);
@@ -131,6 +162,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct sockaddr_in from = {.sin_family = AF_INET};
 
 			tun_udp_input(&fbe->be, pkt, len, &from, NULL);
+		}
+		break;
+	case 3:
+		if (size - 1 <= TUN_OUT_SLOT - ESP_HEADROOM - ESP_TAILROOM) {
+			int nq = 0;
+
+			memcpy(fbe->slots + ESP_HEADROOM, data + 1, size - 1);
+			outbound_one(fbe, fbe->slots, size - 1, &nq);
+			outbound_flush(fbe, nq);
 		}
 		break;
 	default:

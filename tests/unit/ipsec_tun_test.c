@@ -189,6 +189,9 @@ struct fix {
 	int n_events;
 	enum ipsec_event events[8];
 	uint64_t ev_handle[8];
+	/* When set, the event callback deletes every SA in del_on_event (as an IKE engine tearing
+	 * down a whole IKE SA on the first expiry would). */
+	uint64_t del_on_event[2];
 };
 
 static void
@@ -202,6 +205,12 @@ on_event(void *arg, uint64_t owner, uint64_t handle, enum ipsec_event ev)
 		f->ev_handle[f->n_events] = handle;
 	}
 	f->n_events++;
+	for (int i = 0; i < 2; i++) {
+		if (f->del_on_event[i] != 0) {
+			f->be->ops->sa_del(f->be, f->del_on_event[i]);
+			f->del_on_event[i] = 0;
+		}
+	}
 }
 
 static void
@@ -705,6 +714,36 @@ test_byte_lifetimes(void **state)
 	assert_false(has_route("pctest0", CLIENT_IN));
 }
 
+/* Soft events for two SAs pending at once; the first callback deletes both SAs. The second SA's
+ * pending event must simply not be delivered (ASan checks that nothing freed is touched). */
+static void
+test_event_callback_deletes(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p1 = params(f, true, 0x1070, 0x2070);
+	struct ipsec_sa_params p2 = params(f, true, 0x1071, 0x2071);
+	struct count_arg c = {.fd = f->peer_fd, .want = 2, .esp = false};
+	uint64_t h1, h2;
+
+	p1.soft_lifetime_bytes = 10;
+	p2.soft_lifetime_bytes = 10;
+	p2.remote_ts[0] = (struct ipsec_prefix){ip4(CLIENT_IN2), 32};
+	assert_int_equal(f->be->ops->sa_add(f->be, &p1, &h1), 0);
+	assert_int_equal(f->be->ops->sa_add(f->be, &p2, &h2), 0);
+	f->del_on_event[0] = h1;
+	f->del_on_event[1] = h2;
+	send_inner(CLIENT_IN, "one");
+	send_inner(CLIENT_IN2, "two");
+	/* Both packets leave in the same batch, so both soft events are pending together. */
+	assert_true(run_until(f->loop, drain_count, &c, 2000));
+	run_until(f->loop, never, NULL, 50);
+	assert_int_equal(f->n_events, 1);
+	assert_int_equal(f->events[0], IPSEC_EV_SOFT_EXPIRE);
+	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
+	assert_false(has_route("pctest0", CLIENT_IN));
+	assert_false(has_route("pctest0", CLIENT_IN2));
+}
+
 static void
 test_time_lifetimes(void **state)
 {
@@ -725,6 +764,35 @@ test_time_lifetimes(void **state)
 	assert_int_equal(f->events[1], IPSEC_EV_HARD_EXPIRE);
 	assert_true(loop_now_ms() - t0 >= 2000);
 	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), -ENOENT);
+}
+
+static void
+count_read_errors(enum log_subsys subsys, enum log_level level, const char *msg, void *arg)
+{
+	if (subsys == LOG_IPSEC && strstr(msg, "tun: read pctest0") != NULL)
+		(*(int *)arg)++;
+}
+
+/* The TUN device deleted under the backend: the loop must not spin on the dead fd, SAs can still
+ * be deleted (their routes went with the device) and the backend freed. */
+static void
+test_device_deleted(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p = params(f, true, 0x1060, 0x2060);
+	int read_errors = 0;
+	uint64_t h;
+
+	assert_int_equal(f->be->ops->sa_add(f->be, &p, &h), 0);
+	assert_int_equal(system("ip link del pctest0"), 0);
+	assert_false(has_route("pctest0", CLIENT_IN));
+	/* 300 ms of loop: a loop spinning on the dead fd would call the reader (and log) again
+	 * and again; it must stop watching it after the first failure. */
+	log_set_sink(count_read_errors, &read_errors);
+	run_until(f->loop, never, NULL, 300);
+	log_set_sink(NULL, NULL);
+	assert_int_equal(read_errors, 1);
+	assert_int_equal(f->be->ops->sa_del(f->be, h), 0);
 }
 
 static void
@@ -799,7 +867,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_byte_lifetimes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_event_callback_deletes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_time_lifetimes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_device_deleted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_free_with_sas, setup, teardown),
 	        cmocka_unit_test(test_backend_select),
 	};
