@@ -100,7 +100,7 @@ int aaa_account(struct aaa *aaa, const struct aaa_acct_event *ev, struct pc_err 
 #define AAA_MAX_GROUPS          64
 #define AAA_MAX_HOSTS_PER_GROUP 16
 #define AAA_MAX_PENDING_AUTH    4096 /* authentication requests in progress */
-#define AAA_WORKERS             4    /* threads that talk to servers */
+#define AAA_WORKERS             8    /* threads that talk to servers */
 #define AAA_OUTBOX_INFLIGHT     16   /* accounting records being delivered at once */
 #define AAA_TACACS_PORT         49
 #define AAA_RADIUS_AUTH_PORT    1645 /* PIX 6.3 defaults (radius-authport / radius-acctport) */
