@@ -61,7 +61,9 @@ int aaa_new(struct loop *loop, const char *db_path, struct aaa **out);
  * calling their callbacks; undelivered accounting records stay in the outbox for the next
  * aaa_new(). */
 void aaa_free(struct aaa *aaa);
-/* Re-reads server groups and hosts after a configuration change. */
+/* Re-reads server groups and hosts after a configuration change. Servers whose address and
+ * ports did not change keep their health (dead marks, counters); accounting records that could
+ * not be sent are retried at once. Loop thread. */
 int aaa_reload(struct aaa *aaa, struct pc_err *err);
 
 /* Starts an authentication. fn(arg, result) is called exactly once, later, on the loop thread,
