@@ -531,7 +531,7 @@ req_free(struct aaa *aaa, struct auth_req *r)
 		loop_timer_cancel(aaa->loop, r->deadline);
 		free(r->deadline_arg);
 	}
-	explicit_bzero(&r->req, sizeof(r->req));
+	explicit_bzero(r, sizeof(*r)); /* the password is in r->req */
 	free(r);
 }
 
@@ -652,8 +652,9 @@ auth_step(struct aaa *aaa, struct auth_req *r)
 		if (g->nhosts == 0)
 			snprintf(why, sizeof(why), "group %s has no servers", g->name);
 		else
-			snprintf(why, sizeof(why), "no server of group %s answered%s%s", g->name,
-			         r->last_error[0] ? ": " : " (all marked dead)", r->last_error);
+			snprintf(why, sizeof(why), "no server of group %.63s answered%s%.120s",
+			         g->name, r->last_error[0] ? ": " : " (all marked dead)",
+			         r->last_error);
 		auth_finish(aaa, r, AAA_UNAVAILABLE, NULL, why);
 		return;
 	}
@@ -1001,7 +1002,7 @@ fan_done(struct aaa *aaa, struct aaa_job *j)
 	} else {
 		f->failed = true;
 		f->transmitted = f->transmitted || j->res.transmitted;
-		snprintf(f->err, sizeof(f->err), "%s", j->res.msg);
+		snprintf(f->err, sizeof(f->err), "%.199s", j->res.msg);
 	}
 	if (--f->outstanding == 0)
 		fan_complete(aaa, f, &j->rec);
@@ -1423,7 +1424,7 @@ job_finish(struct aaa *aaa, struct aaa_job *j)
 		break;
 	default:
 		log_warn(LOG_AAA, "user %s: %s", r->req.user, j->res.msg);
-		snprintf(r->last_error, sizeof(r->last_error), "%s", j->res.msg);
+		snprintf(r->last_error, sizeof(r->last_error), "%.159s", j->res.msg);
 		r->next_host = j->host_idx + 1;
 		auth_step(aaa, r);
 		break;
