@@ -53,7 +53,8 @@ struct auth_req {
 	bool in_flight;
 	char last_error[160];
 	struct loop_timer *deadline;
-	void *deadline_arg; /* freed here while the timer has not fired */
+	void *deadline_arg;   /* freed here while the timer has not fired */
+	uint64_t deadline_ms; /* loop_now_ms() value of the deadline */
 	struct auth_req *next;
 };
 
@@ -90,6 +91,8 @@ struct aaa_job {
 	char stored_hash[256]; /* JOB_AUTH_LOCAL */
 	char hash_kind[32];
 	struct aaa_acct_record rec; /* JOB_ACCT */
+	uint64_t deadline_ms;       /* authentication: the request's deadline; 0 for accounting */
+	bool expired;               /* the deadline passed while the job waited for a worker */
 	struct aaa_attempt_result res;
 	bool round_transmitted; /* JOB_ACCT: some host of this round got the record */
 	bool fanout;            /* JOB_ACCT, simultaneous mode: one of several copies */
@@ -198,9 +201,23 @@ job_wipe_free(struct aaa_job *j)
 static void
 job_run(struct aaa_job *j)
 {
-	uint64_t t0;
+	uint64_t t0, now = loop_now_ms();
 	int rc;
 
+	if (j->deadline_ms != 0) {
+		/* a request whose deadline passed in the queue is not sent at all, and a try never
+		 * outlasts the request */
+		if (now >= j->deadline_ms) {
+			j->expired = true;
+			memset(&j->res, 0, sizeof(j->res));
+			j->res.status = AAA_ATT_NOT_SENT;
+			snprintf(j->res.msg, sizeof(j->res.msg),
+			         "%s: deadline passed before sending", j->srv.name);
+			goto out;
+		}
+		if (j->srv.timeout_ms > j->deadline_ms - now)
+			j->srv.timeout_ms = (uint32_t)(j->deadline_ms - now);
+	}
 	switch (j->kind) {
 	case JOB_AUTH_LOCAL:
 		t0 = loop_now_ms();
@@ -236,6 +253,7 @@ job_run(struct aaa_job *j)
 			radius_client_account(&j->srv, &j->rec, &j->res);
 		break;
 	}
+out:
 	explicit_bzero(j->password, sizeof(j->password));
 	explicit_bzero(j->srv.key, sizeof(j->srv.key));
 }
@@ -513,7 +531,7 @@ req_free(struct aaa *aaa, struct auth_req *r)
 		loop_timer_cancel(aaa->loop, r->deadline);
 		free(r->deadline_arg);
 	}
-	explicit_bzero(&r->req, sizeof(r->req));
+	explicit_bzero(r, sizeof(*r)); /* the password is in r->req */
 	free(r);
 }
 
@@ -591,6 +609,7 @@ auth_local(struct aaa *aaa, struct auth_req *r)
 	}
 	j->kind = JOB_AUTH_LOCAL;
 	j->proto = PROTO_LOCAL;
+	j->deadline_ms = r->deadline_ms;
 	j->req_id = r->id;
 	j->host_id = -1;
 	snprintf(j->stored_hash, sizeof(j->stored_hash), "%s", hash);
@@ -633,8 +652,9 @@ auth_step(struct aaa *aaa, struct auth_req *r)
 		if (g->nhosts == 0)
 			snprintf(why, sizeof(why), "group %s has no servers", g->name);
 		else
-			snprintf(why, sizeof(why), "no server of group %s answered%s%s", g->name,
-			         r->last_error[0] ? ": " : " (all marked dead)", r->last_error);
+			snprintf(why, sizeof(why), "no server of group %.63s answered%s%.120s",
+			         g->name, r->last_error[0] ? ": " : " (all marked dead)",
+			         r->last_error);
 		auth_finish(aaa, r, AAA_UNAVAILABLE, NULL, why);
 		return;
 	}
@@ -656,6 +676,7 @@ auth_step(struct aaa *aaa, struct auth_req *r)
 	j->framed_addr = r->req.framed_addr;
 	j->tac_how = aaa->tac_pap ? AAA_TAC_PAP : AAA_TAC_ASCII;
 	j->tac_authorize = aaa->tac_authorize;
+	j->deadline_ms = r->deadline_ms;
 	snprintf(j->service, sizeof(j->service), "%s", service_name(r->req.service));
 	r->in_flight = true;
 	log_debug(LOG_AAA, "user %s: trying %s (group %s)", r->req.user, j->srv.name, g->name);
@@ -732,6 +753,7 @@ aaa_authenticate(struct aaa *aaa, const struct aaa_auth_req *req, aaa_auth_fn fn
 	r->fn = fn;
 	r->arg = arg;
 	budget = req->timeout_ms ? req->timeout_ms : group_budget_ms(aaa, req->group);
+	r->deadline_ms = loop_now_ms() + budget;
 	d->aaa = aaa;
 	d->id = r->id;
 	r->deadline = loop_timer_add(aaa->loop, budget, deadline_fired, d);
@@ -980,7 +1002,7 @@ fan_done(struct aaa *aaa, struct aaa_job *j)
 	} else {
 		f->failed = true;
 		f->transmitted = f->transmitted || j->res.transmitted;
-		snprintf(f->err, sizeof(f->err), "%s", j->res.msg);
+		snprintf(f->err, sizeof(f->err), "%.199s", j->res.msg);
 	}
 	if (--f->outstanding == 0)
 		fan_complete(aaa, f, &j->rec);
@@ -1368,7 +1390,7 @@ job_finish(struct aaa *aaa, struct aaa_job *j)
 {
 	struct auth_req *r;
 
-	if (j->kind != JOB_AUTH_LOCAL) {
+	if (j->kind != JOB_AUTH_LOCAL && !j->expired) {
 		struct aaa_host *h = host_find(aaa, j->group, j->host_id);
 		struct aaa_group *g = group_find(aaa, j->group);
 
@@ -1402,7 +1424,7 @@ job_finish(struct aaa *aaa, struct aaa_job *j)
 		break;
 	default:
 		log_warn(LOG_AAA, "user %s: %s", r->req.user, j->res.msg);
-		snprintf(r->last_error, sizeof(r->last_error), "%s", j->res.msg);
+		snprintf(r->last_error, sizeof(r->last_error), "%.159s", j->res.msg);
 		r->next_host = j->host_idx + 1;
 		auth_step(aaa, r);
 		break;

@@ -61,7 +61,9 @@ int aaa_new(struct loop *loop, const char *db_path, struct aaa **out);
  * calling their callbacks; undelivered accounting records stay in the outbox for the next
  * aaa_new(). */
 void aaa_free(struct aaa *aaa);
-/* Re-reads server groups and hosts after a configuration change. */
+/* Re-reads server groups and hosts after a configuration change. Servers whose address and
+ * ports did not change keep their health (dead marks, counters); accounting records that could
+ * not be sent are retried at once. Loop thread. */
 int aaa_reload(struct aaa *aaa, struct pc_err *err);
 
 /* Starts an authentication. fn(arg, result) is called exactly once, later, on the loop thread,
@@ -100,7 +102,7 @@ int aaa_account(struct aaa *aaa, const struct aaa_acct_event *ev, struct pc_err 
 #define AAA_MAX_GROUPS          64
 #define AAA_MAX_HOSTS_PER_GROUP 16
 #define AAA_MAX_PENDING_AUTH    4096 /* authentication requests in progress */
-#define AAA_WORKERS             4    /* threads that talk to servers */
+#define AAA_WORKERS             8    /* threads that talk to servers */
 #define AAA_OUTBOX_INFLIGHT     16   /* accounting records being delivered at once */
 #define AAA_TACACS_PORT         49
 #define AAA_RADIUS_AUTH_PORT    1645 /* PIX 6.3 defaults (radius-authport / radius-acctport) */

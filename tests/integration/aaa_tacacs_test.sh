@@ -31,7 +31,7 @@ ip netns exec "$NS" tshark -q -i lo -f 'tcp port 49' -w "$TMP/tac.pcap" >"$TMP/t
 TSHARK=$!
 PIDS+=("$TSHARK")
 wait_for "$TMP/tshark.out" "Capturing on" 15 || fail "tshark did not start"
-start_tacacs main 49 normal
+start_tacacs main 49 normal --deny-author bob
 
 # --- the test server against an independent client (Authen::TacacsPlus)
 nsx perl -MAuthen::TacacsPlus -e '
@@ -53,6 +53,7 @@ expect_auth reject AuthInbound alice wrong
 expect_auth accept AuthInbound bob builder --pap
 expect_auth reject AuthInbound bob nope --pap
 expect_auth accept AuthInbound alice wonder --authorize
+expect_auth reject AuthInbound bob builder --authorize
 pc aaa account-test AuthInbound alice --type start --session T-$$-1 --task 4711 \
 	--caller 10.89.129.200 --peer 192.168.1.50 --service telnet --protocol ip >/dev/null
 pc aaa account-test AuthInbound alice --type stop --session T-$$-1 --task 4711 \

@@ -645,6 +645,50 @@ test_many_concurrent(void **state)
 	assert_int_equal(m.done, 32);
 }
 
+/* More requests than workers against a server that never answers, with a short deadline: the
+ * tries are cut at the deadline and the queued ones are not sent, so the workers are free again
+ * right after it (a LOCAL login goes through at once, not after the host's 5 s timeout). */
+static void
+test_workers_freed_at_deadline(void **state)
+{
+	struct fx *f = *state;
+	struct many m = {.want = 2 * AAA_WORKERS, .loop = f->loop};
+	struct many_arg args[2 * AAA_WORKERS];
+	struct aaa_server_health h;
+	struct aaa_auth_result r;
+	uint64_t t0;
+
+	srv_start(&f->srv, SRV_SILENT);
+	sql(f,
+	    "INSERT INTO aaa_server_group(id, name, protocol, max_failed_attempts) "
+	    "VALUES (1, 'T', 'tacacs+', 5);"
+	    "INSERT INTO aaa_server_host(group_id, address, key_secret, timeout_s, auth_port) "
+	    "VALUES (1, '127.0.0.1', '%s', 5, %u)",
+	    KEY, f->srv.port);
+	new_aaa(f);
+	t0 = loop_now_ms();
+	for (int i = 0; i < 2 * AAA_WORKERS; i++) {
+		struct aaa_auth_req req = {.timeout_ms = 400};
+
+		snprintf(req.group, sizeof(req.group), "T");
+		snprintf(req.user, sizeof(req.user), "u%d", i);
+		args[i] = (struct many_arg){.m = &m, .i = i};
+		assert_int_equal(aaa_authenticate(f->aaa, &req, on_many, &args[i], NULL), 0);
+	}
+	run_for(f, 5000);
+	assert_int_equal(m.done, 2 * AAA_WORKERS);
+	assert_int_equal(m.accepted, 0);
+	run_for(f, 150); /* the workers come back at the deadline */
+	r = auth(f, "LOCAL", "loc", "letmein", 0);
+	assert_int_equal(r.result, AAA_ACCEPT);
+	assert_true(loop_now_ms() - t0 < 2000);
+	assert_int_equal(aaa_server_health(f->aaa, &h, 1), 1);
+	/* queued requests that expired unsent do not count against the server */
+	assert_true(h.failures >= AAA_WORKERS && h.failures < 2 * AAA_WORKERS);
+	aaa_free(f->aaa);
+	f->aaa = NULL;
+}
+
 int
 main(void)
 {
@@ -656,6 +700,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_restart_and_duplicate, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_many_concurrent, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_simultaneous, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_workers_freed_at_deadline, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
