@@ -395,7 +395,8 @@ xauth_reply(struct ike_sa *sa, const struct ike_cfg_hdr *ch, const char *peer)
 	}
 	sa->state = ST_XAUTH_WAIT;
 	sa->auth_pending = true;
-	r = sa->ike->hooks.authenticate(sa->ike->hooks.arg, req, on_auth, sa, &sa->auth_req_id);
+	r = sa->ike->hooks.authenticate(sa->ike->hooks.auth_arg, req, on_auth, sa,
+	                                &sa->auth_req_id);
 	if (r < 0) {
 		sa->auth_pending = false;
 		on_auth(sa, &(struct aaa_auth_result){.result = AAA_ERROR,
