@@ -215,7 +215,7 @@ ike_sa_kill(struct ike_sa *sa, const char *reason, bool notify_peer)
 	if (notify_peer && sa->keylen > 0 && !ike_sa_half_open(sa))
 		ike_info_delete_ike(sa);
 	if (sa->auth_pending && ike->hooks.cancel != NULL)
-		ike->hooks.cancel(ike->hooks.arg, sa->auth_req_id);
+		ike->hooks.cancel(ike->hooks.auth_arg, sa->auth_req_id);
 	ike_cfg_release_lease(sa);
 	for (pp = &ike->sas; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == sa) {

@@ -39,12 +39,19 @@ typedef void (*ike_auth_cancel_fn)(void *arg, uint64_t req_id);
 typedef void (*ike_tunnel_fn)(void *arg, const struct ike_tunnel_info *t, const char *reason);
 
 struct ike_hooks {
-	ike_auth_fn authenticate;
+	ike_auth_fn authenticate; /* Xauth; NULL: every Xauth fails ("no AAA configured") */
 	ike_auth_cancel_fn cancel;
-	ike_tunnel_fn tunnel_up;   /* reason NULL */
-	ike_tunnel_fn tunnel_down; /* reason: "peer delete", "dpd", "idle-time", "clear", ... */
-	void *arg;
+	void *auth_arg;            /* for authenticate and cancel (the struct aaa *) */
+	ike_tunnel_fn tunnel_up;   /* reason NULL; once per tunnel (not per Quick Mode rekey) */
+	ike_tunnel_fn tunnel_down; /* reason: "peer delete", "dpd: peer dead", "idle-time",
+	                            * "max-time", "clear", "lifetime expired", ...; stats summed
+	                            * over the tunnel's IPsec SAs */
+	void *arg;                 /* for tunnel_up and tunnel_down */
 };
+
+/* Fills authenticate/cancel/auth_arg with adapters to aaa_authenticate()/aaa_cancel() of
+ * gateway/aaa (ike_aaa.c). */
+void ike_hooks_use_aaa(struct ike_hooks *h, struct aaa *aaa);
 
 /* One row of show crypto isakmp sa / show crypto ipsec sa. */
 struct ike_sa_info {

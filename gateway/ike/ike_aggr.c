@@ -406,13 +406,8 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 	bool xauth_ok, cfg_ok, want_xauth;
 	int r = -EBADMSG;
 
-	if (sa_pl == NULL || ke == NULL || nonce == NULL || idp == NULL)
-		return ike_perr_set(e, IKE_N_PAYLOAD_MALFORMED,
-		                    "Aggressive Mode message 1 lacks %s payload",
-		                    sa_pl == NULL   ? "SA"
-		                    : ke == NULL    ? "KE"
-		                    : nonce == NULL ? "Nonce"
-		                                    : "ID");
+	if (ike_step_check(STEP_AM1, m, e) < 0)
+		return -EBADMSG;
 	if (ike_pld_parse_id(idp->body, idp->len, &id, e) < 0)
 		return -EBADMSG;
 	ike_p1_scan_vids(sa, m, peer);
@@ -624,11 +619,12 @@ ike_aggr_input3(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hd
 		return;
 	}
 	hp = ike_msg_find(&m, IKE_PL_HASH, 0);
-	if (hp == NULL || hp->len != sa->hlen) {
-		log_warn(LOG_IKE, "%s: AM3 rejected: HASH payload %s (expected %zu bytes)", peer,
-		         hp == NULL ? "missing" : "of wrong length", sa->hlen);
-		ike_info_notify_plain(sa->ike, h, sa->natt, &sa->peer,
-		                      IKE_N_INVALID_HASH_INFORMATION);
+	if (ike_step_check(STEP_AM3, &m, &e) < 0 || hp->len != sa->hlen) {
+		if (e.msg[0] == '\0')
+			ike_perr_set(&e, IKE_N_INVALID_HASH_INFORMATION,
+			             "HASH payload is %zu bytes (expected %zu)", hp->len, sa->hlen);
+		log_warn(LOG_IKE, "%s: AM3 rejected: %s", peer, e.msg);
+		ike_info_notify_plain(sa->ike, h, sa->natt, &sa->peer, e.notify);
 		ike_sa_kill(sa, "bad AM3", false);
 		return;
 	}

@@ -395,7 +395,8 @@ xauth_reply(struct ike_sa *sa, const struct ike_cfg_hdr *ch, const char *peer)
 	}
 	sa->state = ST_XAUTH_WAIT;
 	sa->auth_pending = true;
-	r = sa->ike->hooks.authenticate(sa->ike->hooks.arg, req, on_auth, sa, &sa->auth_req_id);
+	r = sa->ike->hooks.authenticate(sa->ike->hooks.auth_arg, req, on_auth, sa,
+	                                &sa->auth_req_id);
 	if (r < 0) {
 		sa->auth_pending = false;
 		on_auth(sa, &(struct aaa_auth_result){.result = AAA_ERROR,
@@ -618,10 +619,13 @@ ike_cfg_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *
 		ike_fail(sa, e.notify, "transaction: %s", e.msg);
 		return;
 	}
-	if (m->n < 2 || m->pl[1].type != IKE_PL_ATTR) {
+	if (ike_step_check(STEP_TRANS, m, &e) < 0) {
+		ike_fail(sa, e.notify, "%s", e.msg);
+		return;
+	}
+	if (m->pl[1].type != IKE_PL_ATTR) {
 		ike_fail(sa, IKE_N_INVALID_PAYLOAD_TYPE,
-		         "transaction: second payload is %u (expected ATTR, 14)",
-		         m->n < 2 ? 0 : m->pl[1].type);
+		         "transaction: second payload is %u (expected ATTR, 14)", m->pl[1].type);
 		return;
 	}
 	if (ike_pld_parse_cfg(m->pl[1].body, m->pl[1].len, &ch, &e) < 0) {

@@ -145,7 +145,8 @@ ike_info_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr 
 	char peer[32];
 
 	ike_peer_str(&sa->peer, peer, sizeof(peer));
-	if (ike_msg_verify_hash(sa, m, h->msgid, NULL, 0, &e) < 0) {
+	if (ike_step_check(STEP_INFO, m, &e) < 0 ||
+	    ike_msg_verify_hash(sa, m, h->msgid, NULL, 0, &e) < 0) {
 		/* never answer a bad informational with another one (loops) */
 		log_warn(LOG_IKE, "%s: informational dropped: %s", peer, e.msg);
 		return;

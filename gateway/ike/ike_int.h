@@ -362,6 +362,30 @@ int ike_aggr_derive_keys(struct ike_sa *sa);
 int ike_aggr_auth_hash(struct ike_sa *sa, bool initiator, const uint8_t *id_b, size_t id_len,
                        uint8_t *out);
 
+/* ike_step.c: the table of responder steps and the payloads each requires. */
+enum ike_step_id {
+	STEP_AM1,
+	STEP_AM3,
+	STEP_MM1,
+	STEP_MM3,
+	STEP_MM5,
+	STEP_TRANS,
+	STEP_QM1,
+	STEP_QM3,
+	STEP_INFO,
+	STEP_COUNT
+};
+
+struct ike_step {
+	uint8_t exch;
+	const char *name;
+	uint64_t need; /* bit (1 << payload type) per required payload */
+	uint8_t first; /* required first payload, IKE_PL_NONE: any */
+};
+
+extern const struct ike_step ike_steps[STEP_COUNT];
+int ike_step_check(enum ike_step_id id, const struct ike_msg *m, struct ike_perr *e);
+
 /* Phase 1 pieces shared by Aggressive and Main Mode (ike_aggr.c). */
 void ike_p1_scan_vids(struct ike_sa *sa, const struct ike_msg *m, const char *peer);
 /* PSK by ID: KEY_ID names a vpngroup; otherwise (or id NULL) the most specific isakmp key for

@@ -22,9 +22,8 @@ mm1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct ike_wbu
 	bool xauth_ok, cfg_ok;
 	int r = -EBADMSG;
 
-	if (sa_pl == NULL)
-		return ike_perr_set(e, IKE_N_PAYLOAD_MALFORMED,
-		                    "Main Mode message 1 lacks the SA payload");
+	if (ike_step_check(STEP_MM1, m, e) < 0)
+		return -EBADMSG;
 	ike_p1_scan_vids(sa, m, peer);
 	if (!ike_p1_choose_key(sa, NULL, peer, &xauth_ok, &cfg_ok))
 		return ike_perr_set(e, IKE_N_NO_PROPOSAL_CHOSEN, "no pre-shared key for this peer");
@@ -111,9 +110,8 @@ mm3(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct ike_wbu
 	const struct ike_pl *ke = ike_msg_find(m, IKE_PL_KE, 0);
 	const struct ike_pl *nonce = ike_msg_find(m, IKE_PL_NONCE, 0);
 
-	if (ke == NULL || nonce == NULL)
-		return ike_perr_set(e, IKE_N_PAYLOAD_MALFORMED, "Main Mode message 3 lacks %s",
-		                    ke == NULL ? "KE" : "Nonce");
+	if (ike_step_check(STEP_MM3, m, e) < 0)
+		return -EBADMSG;
 	if (ke->len != sa->gx_len)
 		return ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION,
 		                    "KE is %zu bytes (expected %zu for group %d)", ke->len,
@@ -153,9 +151,8 @@ mm5(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct ike_wbu
 	uint8_t h[IKE_MAX_HASH], idr[8];
 	struct ike_id id;
 
-	if (idp == NULL || hp == NULL)
-		return ike_perr_set(e, IKE_N_PAYLOAD_MALFORMED, "Main Mode message 5 lacks %s",
-		                    idp == NULL ? "ID" : "HASH");
+	if (ike_step_check(STEP_MM5, m, e) < 0)
+		return -EBADMSG;
 	if (ike_pld_parse_id(idp->body, idp->len, &id, e) < 0)
 		return -EBADMSG;
 	if (hp->len != sa->hlen)

@@ -210,7 +210,9 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
 		                    "Quick Mode before Xauth completed");
 	if (ike_msg_verify_hash(sa, m, h->msgid, NULL, 0, e) < 0)
 		return -EBADMSG;
-	if (m->n < 2 || m->pl[1].type != IKE_PL_SA)
+	if (ike_step_check(STEP_QM1, m, e) < 0)
+		return -EBADMSG;
+	if (m->pl[1].type != IKE_PL_SA)
 		return ike_perr_set(e, IKE_N_INVALID_PAYLOAD_TYPE,
 		                    "Quick Mode: second payload is %u (expected SA)",
 		                    m->n < 2 ? 0 : m->pl[1].type);
@@ -558,7 +560,7 @@ ike_quick_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr
 		struct ike_iov v[4] = {
 		        {&zero, 1}, {mid, 4}, {q->ni, q->ni_len}, {q->nr, q->nr_len}};
 
-		if (m->n < 1 || m->pl[0].type != IKE_PL_HASH || m->pl[0].len != sa->hlen ||
+		if (ike_step_check(STEP_QM3, m, &e) < 0 || m->pl[0].len != sa->hlen ||
 		    ike_prf(sa->hash, sa->skeyid_a, sa->hlen, v, 4, hb) < 0 ||
 		    CRYPTO_memcmp(hb, m->pl[0].body, sa->hlen) != 0) {
 			ike_fail(sa, IKE_N_INVALID_HASH_INFORMATION,

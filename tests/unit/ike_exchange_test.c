@@ -331,6 +331,14 @@ cmd_expire_first(struct loop *loop, void *arg)
 	return 0;
 }
 
+static struct ike_sa_info listed[4];
+
+static int
+cmd_list(struct loop *loop, void *arg)
+{
+	return ike_list_sas(R.ike, listed, 4);
+}
+
 static void
 cfg_init(struct ike_init_cfg *c, bool unity, const char *user, const char *pw)
 {
@@ -408,6 +416,19 @@ test_full_tunnel_keys_match(void **state)
 	assert_int_equal(p->local_ts[0].plen, 28);
 	assert_int_equal(p->hard_lifetime_s, 28800);
 	assert_int_equal(R.ups, 1);
+	/* what show crypto isakmp sa / ipsec sa get */
+	assert_int_equal(loop_call(R.loop, cmd_list, NULL, 1000), 1);
+	assert_string_equal(listed[0].state, "QM_IDLE");
+	assert_string_equal(listed[0].user, "cisco_customer");
+	assert_string_equal(listed[0].group, "vpn3000");
+	assert_int_equal(listed[0].assigned_addr, 0x0a5981c8);
+	assert_int_equal(listed[0].enc, IKE_ENC_DES);
+	assert_int_equal(listed[0].hash, IKE_HASH_MD5);
+	assert_int_equal(listed[0].dh_group, 2);
+	assert_int_equal(listed[0].auth_method, IKE_AUTH_XAUTH_INIT_PSK);
+	assert_int_equal(listed[0].lifetime_s, 86400);
+	assert_int_equal(listed[0].n_ipsec, 1);
+	assert_int_equal(listed[0].spi_in[0], res.spi_out);
 	/* DPD from the client is answered */
 	if (ike_init_dpd(&in, 4242) < 0)
 		fail_msg("dpd: %s", in.err);
@@ -817,6 +838,38 @@ test_quick_mode_rekey(void **state)
 	ike_init_close(&in);
 }
 
+static void
+test_half_open_limit(void **state)
+{
+	uint8_t pkt[IKE_MAX_DATAGRAM];
+	char path[512];
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	size_t len;
+	FILE *f;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	/* vpnc's real AM1, replayed with fresh initiator cookies and never completed */
+	snprintf(path, sizeof(path), "%s/tests/data/ike/vpnc_am1.bin", PORTCULLIS_SOURCE_DIR);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	len = fread(pkt, 1, sizeof(pkt), f);
+	fclose(f);
+	a.sin_port = htons(R.port);
+	for (int i = 0; i < IKE_MAX_HALF_OPEN + 10; i++) {
+		memcpy(pkt, &i, sizeof(i));
+		pkt[7] = 0x5a;
+		assert_int_equal(sendto(fd, pkt, len, 0, (struct sockaddr *)&a, sizeof(a)),
+		                 (ssize_t)len);
+		/* one at a time, so the socket buffer never overflows */
+		assert_int_equal(
+		        wait_for(cmd_count_sas, i < IKE_MAX_HALF_OPEN ? i + 1 : IKE_MAX_HALF_OPEN),
+		        i < IKE_MAX_HALF_OPEN ? i + 1 : IKE_MAX_HALF_OPEN);
+	}
+	usleep(200000);
+	assert_int_equal(loop_call(R.loop, cmd_count_sas, NULL, 1000), IKE_MAX_HALF_OPEN);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -838,6 +891,7 @@ main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_idle_and_max_time, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_quick_mode_rekey, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_half_open_limit, setup, teardown),
 	};
 
 	log_set_all_levels(getenv("IKE_TEST_DEBUG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_ERROR);

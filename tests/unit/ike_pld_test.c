@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/ike/ike_int.h"
 #include "gateway/ike/ike_pld.h"
 
 static uint8_t *
@@ -323,6 +324,33 @@ test_writer_round_trip(void **state)
 	free(w);
 }
 
+static void
+test_step_table(void **state)
+{
+	size_t len;
+	uint8_t *buf = load("vpnc_am1.bin", &len);
+	struct ike_msg *m = malloc(sizeof(*m));
+	struct ike_perr e = {0};
+
+	assert_int_equal(ike_pld_validate_hdr(buf, len, &m->hdr, &e), 0);
+	assert_int_equal(ike_pld_validate_chain(m->hdr.np, buf + IKE_HDR_LEN, len - IKE_HDR_LEN,
+	                                        false, m, &e),
+	                 0);
+	assert_int_equal(ike_step_check(STEP_AM1, m, &e), 0);
+	/* the same message cannot pass as Quick Mode message 1 (no HASH first) */
+	assert_int_not_equal(ike_step_check(STEP_QM1, m, &e), 0);
+	assert_non_null(strstr(e.msg, "Quick Mode message 1 lacks the HASH payload"));
+	/* drop the Nonce: AM1 is refused and the message names it */
+	for (int i = 0; i < m->n; i++)
+		if (m->pl[i].type == IKE_PL_NONCE)
+			m->pl[i].type = IKE_PL_VID;
+	assert_int_not_equal(ike_step_check(STEP_AM1, m, &e), 0);
+	assert_int_equal(e.notify, IKE_N_PAYLOAD_MALFORMED);
+	assert_string_equal(e.msg, "Aggressive Mode message 1 lacks the Nonce payload");
+	free(m);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -333,6 +361,7 @@ main(void)
 	        cmocka_unit_test(test_oversized_and_bad_lengths),
 	        cmocka_unit_test(test_small_payloads),
 	        cmocka_unit_test(test_writer_round_trip),
+	        cmocka_unit_test(test_step_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
