@@ -915,8 +915,20 @@ h_name(struct pctx *c, struct toks *t)
 	if (db_ip4_parse(t->t[1], &x) < 0)
 		return fail(c, "bad IPv4 address '%s'", t->t[1]);
 	ip4_str(x, a);
-	if (db_ip4_parse(t->t[2], &x) == 0)
+	if (db_ip4_parse(t->t[2], &x) == 0 || strspn(t->t[2], "0123456789") == strlen(t->t[2]))
 		return fail(c, "name '%s' looks like an address", t->t[2]);
+	{
+		/* words that may stand where an address stands */
+		static const char *const reserved[] = {
+		        "any", "host",    "interface", "object-group", "access-list", "netmask",
+		        "eq",  "neq",     "lt",        "gt",           "range",       "log",
+		        "tcp", "udp",     "dns",       "norandomseq",  "outside",     "timeout",
+		        "key", "retries", "inbound",   "outbound",     "mask"};
+
+		for (size_t k = 0; k < sizeof(reserved) / sizeof(reserved[0]); k++)
+			if (strcmp(t->t[2], reserved[k]) == 0)
+				return fail(c, "'%s' is a keyword and cannot be a name", t->t[2]);
+	}
 	if (pix_smap_get(&c->maps[PM_NAME], t->t[2], &i)) {
 		snprintf(c->warn, sizeof(c->warn), "name '%s' redefined", t->t[2]);
 		SET(row_at(c, MT_NAME, i), MT_NAME, "address", a);
