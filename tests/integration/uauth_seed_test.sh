@@ -3,7 +3,8 @@
 # (gateway/nat/) programs the gateway namespace from the seed's model rows (interfaces, routes,
 # proxy ARP, static 192.168.1.11 -> 10.89.129.131, ACL 120, and the redirect of HTTP/FTP/Telnet
 # from sources not in @uauth to UAUTH_PORT); the uauth module (driver: tests/unit/uauth_serve_test.c)
-# adds and removes set elements through gateway/nat/ and authenticates through gateway/aaa/
+# adds and removes set elements through gateway/nat/, finds the real server through the model's
+# static (uauth_config_load), and authenticates through gateway/aaa/
 # against the seed's TACACS+ group AuthInbound (10.89.129.134, key secretkey; the aaa branch's
 # test server tests/peers/tacacs_server.py). Clients: curl (HTTP, FTP) and a python3 telnet dialogue.
 #
@@ -171,7 +172,7 @@ start_uauth() {
 	: >"$TMP/serve.out"
 	ip netns exec "$GW" env UAUTH_SERVE=1 UAUTH_SERVE_AAA=real UAUTH_SERVE_SET_BACKEND=nat \
 		UAUTH_SERVE_DB="$DB" UAUTH_SERVE_CTL="$CTL" UAUTH_SERVE_USER=unused \
-		UAUTH_SERVE_PASSWORD=unused UAUTH_SERVE_STATIC=192.168.1.11=10.89.129.131 \
+		UAUTH_SERVE_PASSWORD=unused \
 		"$DRIVER" >"$TMP/serve.out" 2>>"$TMP/serve.log" &
 	SERVE_PID=$!
 	for i in $(seq 100); do

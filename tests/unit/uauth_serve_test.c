@@ -478,7 +478,8 @@ serve(void)
 		hooks.set_del = natset_del;
 		hooks.set_get = natset_get;
 	}
-	hooks.map_dst = map_dst;
+	if (st != NULL)
+		hooks.map_dst = map_dst; /* else: the statics of the model (uauth_config_load) */
 	hooks.set_arg = &sv;
 	if (uauth_new(sv.loop, db, &cfg, &hooks, &sv.u, &err) < 0) {
 		fprintf(stderr, "uauth serve: %s\n", err.msg);
