@@ -141,6 +141,65 @@ col_ip4(sqlite3_stmt *st, int col, uint32_t dflt)
 	return v;
 }
 
+static int
+load_statics(struct db *db, struct uauth_config *cfg, struct pc_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* port statics first: they win over an address static for the same mapped address */
+	rc = db_prepare(db,
+	                "SELECT protocol, mapped_address, mapped_port, real_address, real_port, "
+	                "netmask FROM nat_static WHERE mapped_kind = 'address' AND acl_id IS NULL "
+	                "AND mapped_address IS NOT NULL AND real_address IS NOT NULL "
+	                "AND (protocol IS NULL OR protocol = 'tcp') "
+	                "ORDER BY protocol IS NULL, position, id",
+	                &st, err);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct uauth_static s = {0};
+
+		if (cfg->nstatics >= UAUTH_MAX_STATICS) {
+			log_warn(LOG_UAUTH, "more than %d statics: the proxy uses the first %d",
+			         UAUTH_MAX_STATICS, UAUTH_MAX_STATICS);
+			break;
+		}
+		s.tcp = sqlite3_column_type(st, 0) != SQLITE_NULL;
+		s.mapped = col_ip4(st, 1, 0);
+		s.mapped_port = (uint16_t)sqlite3_column_int(st, 2);
+		s.real = col_ip4(st, 3, 0);
+		s.real_port = (uint16_t)sqlite3_column_int(st, 4);
+		s.mask = col_ip4(st, 5, 0xffffffffu);
+		cfg->statics[cfg->nstatics++] = s;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_error(db, err, "select nat_static");
+	return 0;
+}
+
+int
+uauth_static_map(const struct uauth_config *cfg, uint32_t *addr, uint16_t *port)
+{
+	for (int i = 0; i < cfg->nstatics; i++) {
+		const struct uauth_static *s = &cfg->statics[i];
+
+		if ((*addr & s->mask) != (s->mapped & s->mask))
+			continue;
+		if (s->tcp) {
+			if (*port != s->mapped_port)
+				continue;
+			*addr = s->real;
+			*port = s->real_port;
+			return 0;
+		}
+		*addr = (s->real & s->mask) | (*addr & ~s->mask);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int
 uauth_config_load(struct db *db, struct uauth_config *cfg, struct pc_err *err)
 {
@@ -174,6 +233,9 @@ uauth_config_load(struct db *db, struct uauth_config *cfg, struct pc_err *err)
 			         h, cfg->hostname);
 	}
 	sqlite3_finalize(st);
+	rc = load_statics(db, cfg, err);
+	if (rc < 0)
+		return rc;
 	rc = db_prepare(db,
 	                "SELECT r.id, r.action, r.service, r.local_address, r.local_netmask, "
 	                "r.foreign_address, r.foreign_netmask, g.name FROM aaa_rule r "
@@ -606,6 +668,17 @@ uauth_clear(struct uauth *u, const char *sel, struct pc_err *err)
 	bool by_addr = false;
 	int n = 0;
 
+	if (sel != NULL && sel[0] == '#') {
+		char *end;
+		unsigned long long id;
+
+		errno = 0;
+		id = strtoull(sel + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || end == sel + 1)
+			return pc_err_set(err, PC_ERR_INVALID, "id",
+			                  "clear uauth: expected #ID with a number, got '%s'", sel);
+		return uauth_clear_id(u, id, err);
+	}
 	if (sel != NULL && sel[0] != '\0' && db_ip4_parse(sel, &addr) == 0)
 		by_addr = true;
 	for (e = u->entries; e != NULL; e = next) {

@@ -46,6 +46,7 @@ typedef struct json_t json_t;
 #define UAUTH_PORT_EPHEMERAL    65535 /* in uauth_config: bind any free port (tests) */
 
 #define UAUTH_MAX_RULES         64
+#define UAUTH_MAX_STATICS       256
 #define UAUTH_MAX_ENTRIES       16384 /* authenticated users in the table */
 #define UAUTH_MAX_CONNS         512   /* client connections being served by the listeners */
 #define UAUTH_MAX_GROUP         64
@@ -78,6 +79,14 @@ struct uauth_rule {
 	char group[UAUTH_MAX_GROUP];
 };
 
+/* `static (real,mapped) MAPPED REAL [netmask M]` or `static ... tcp MAPPED PORT REAL PORT`: how the
+ * proxy finds the real server behind the address a client connected to. Host order. */
+struct uauth_static {
+	uint32_t mapped, real, mask;
+	bool tcp; /* port static: only mapped_port, to real_port */
+	uint16_t mapped_port, real_port;
+};
+
 struct uauth_config {
 	char hostname[64]; /* names the gateway in the HTTP realm and the prompts */
 	uint32_t
@@ -93,6 +102,8 @@ struct uauth_config {
 	int max_tries;              /* 0: UAUTH_MAX_TRIES */
 	int nrules;
 	struct uauth_rule rules[UAUTH_MAX_RULES];
+	int nstatics;
+	struct uauth_static statics[UAUTH_MAX_STATICS];
 };
 
 /* The kernel set, the AAA layer and the NAT lookups, wired by the engine. */
@@ -106,7 +117,8 @@ struct uauth_hooks {
 	/* Optional: the pre-redirect destination of an accepted connection; NULL = SO_ORIGINAL_DST. */
 	int (*original_dst)(void *set_arg, int fd, uint32_t *addr, uint16_t *port);
 	/* Optional: translate a destination through static NAT (192.168.1.11 -> 10.89.129.131) so
-	 * the proxy connects to the real server; NULL = connect to the original destination. */
+	 * the proxy connects to the real server; NULL = the statics of uauth_config (loaded from
+	 * the model), and the original destination when none matches. */
 	int (*map_dst)(void *set_arg, uint32_t *addr, uint16_t *port);
 	void *set_arg;
 	/* Same contract as aaa_authenticate()/aaa_cancel(); aaa_arg is the struct aaa. */
@@ -118,7 +130,7 @@ struct uauth_hooks {
 
 /* Fills cfg from the configuration model: `timeout uauth`, `aaa authentication` rules (kind
  * authentication, with their interface names ignored: the NAT rules select the interface),
- * hostname; ports and limits get their defaults. */
+ * statics, hostname; ports and limits get their defaults. */
 int uauth_config_load(struct db *db, struct uauth_config *cfg, struct pc_err *err);
 void uauth_config_defaults(struct uauth_config *cfg);
 
@@ -138,8 +150,8 @@ int uauth_reload(struct uauth *u, const struct uauth_config *cfg, struct pc_err 
 int uauth_add_ipsec(struct uauth *u, const char *user, uint32_t addr, const char *group);
 int uauth_remove_ipsec(struct uauth *u, uint32_t addr);
 
-/* `clear uauth [user|address|#id]`: NULL or "" clears all. Returns how many were removed, or
- * -ENOENT with err when the selector matched nothing. */
+/* `clear uauth [user|address]`, or "#ID" for one entry (DELETE /api/v1/uauth/{id}): NULL or ""
+ * clears all. Returns how many were removed, or -ENOENT with err when nothing matched. */
 int uauth_clear(struct uauth *u, const char *user_or_addr, struct pc_err *err);
 int uauth_clear_id(struct uauth *u, uint64_t id, struct pc_err *err);
 
@@ -161,6 +173,8 @@ size_t uauth_show_text(struct uauth *u, char *buf, size_t len);
 size_t uauth_format_text(const json_t *view, char *buf, size_t len);
 
 const char *uauth_method_name(enum uauth_method m);
+/* Translates addr/port through cfg's statics: 0 when one matched, -ENOENT otherwise. */
+int uauth_static_map(const struct uauth_config *cfg, uint32_t *addr, uint16_t *port);
 /* Bound port of the per-service listener for m (UAUTH_METHOD_IPSEC: the redirect listener);
  * tests bind port 0. 0 if that listener is closed. */
 uint16_t uauth_listen_port(struct uauth *u, enum uauth_method m);

@@ -903,6 +903,8 @@ original_dst(struct uauth_conn *c)
 		rc = u->hooks.map_dst(u->hooks.set_arg, &c->rdst, &c->rdport);
 		if (rc < 0 && rc != -ENOENT)
 			return rc;
+	} else {
+		uauth_static_map(&u->cfg, &c->rdst, &c->rdport); /* -ENOENT: connect as addressed */
 	}
 	return 0;
 }

@@ -296,6 +296,23 @@ test_clear(void **state)
 	assert_false(uauth_is_authenticated(f->u, IP(192, 168, 1, 3)));
 	assert_int_equal(uauth_clear(f->u, "192.168.1.4", &err), 1);
 	assert_int_equal(uauth_clear(f->u, "nobody", &err), -ENOENT);
+	{
+		json_t *v, *it;
+		char sel[32];
+		struct pc_err e2 = {0};
+
+		assert_int_equal(uauth_to_json(f->u, &v), 0);
+		it = json_array_get(json_object_get(v, "items"), 0);
+		snprintf(sel, sizeof(sel), "#%lld",
+		         (long long)json_integer_value(json_object_get(it, "id")));
+		json_decref(v);
+		assert_int_equal(uauth_clear(f->u, sel, &e2), 1); /* DELETE /api/v1/uauth/{id} */
+		assert_int_equal(uauth_clear(f->u, sel, &e2), -ENOENT);
+		assert_int_equal(uauth_clear(f->u, "#x", &e2), -EINVAL);
+		assert_int_equal(
+		        uauth_add_ipsec(f->u, "cisco_customer", IP(10, 89, 129, 200), "vpn3000"),
+		        0);
+	}
 	assert_string_equal(err.msg, "clear uauth: no authenticated user or address 'nobody'");
 	assert_int_equal(uauth_clear_id(f->u, 999999, &err), -ENOENT);
 	assert_int_equal(uauth_clear(f->u, NULL, &err), 1);
@@ -456,6 +473,43 @@ test_config_load_seed(void **state)
 	                                   IP(192, 168, 1, 12), IP(10, 89, 130, 1), 80, group,
 	                                   sizeof(group)),
 	                 -ENOENT);
+
+	/* statics: port static first, then the address static (with a netmask) */
+	assert_int_equal(
+	        db_exec(f->db,
+	                "INSERT INTO interface (id, hw_name, nameif, security) VALUES "
+	                "(1, 'ethernet0', 'outside', 0), (2, 'ethernet1', 'inside', 100);"
+	                "INSERT INTO nat_static (real_interface_id, mapped_interface_id, "
+	                "mapped_address, real_address, netmask, position) VALUES "
+	                "(2, 1, '192.168.1.11', '10.89.129.131', '255.255.255.255', 0),"
+	                "(2, 1, '192.168.1.32', '10.89.129.160', '255.255.255.224', 1);"
+	                "INSERT INTO nat_static (real_interface_id, mapped_interface_id, protocol, "
+	                "mapped_address, mapped_port, real_address, real_port, position) VALUES "
+	                "(2, 1, 'tcp', '192.168.1.11', 8080, '10.89.129.140', 80, 2);",
+	                &err),
+	        0);
+	assert_int_equal(uauth_config_load(f->db, &cfg, &err), 0);
+	assert_int_equal(cfg.nstatics, 3);
+	{
+		uint32_t a = IP(192, 168, 1, 11);
+		uint16_t port = 80;
+
+		assert_int_equal(uauth_static_map(&cfg, &a, &port), 0);
+		assert_int_equal(a, IP(10, 89, 129, 131));
+		assert_int_equal(port, 80);
+		a = IP(192, 168, 1, 11);
+		port = 8080;
+		assert_int_equal(uauth_static_map(&cfg, &a, &port), 0);
+		assert_int_equal(a, IP(10, 89, 129, 140));
+		assert_int_equal(port, 80);
+		a = IP(192, 168, 1, 45);
+		port = 23;
+		assert_int_equal(uauth_static_map(&cfg, &a, &port), 0);
+		assert_int_equal(a, IP(10, 89, 129, 173));
+		a = IP(192, 168, 1, 99);
+		assert_int_equal(uauth_static_map(&cfg, &a, &port), -ENOENT);
+		assert_int_equal(a, IP(192, 168, 1, 99));
+	}
 
 	/* no row: the PIX default 0:05:00 absolute */
 	assert_int_equal(db_exec(f->db, "DELETE FROM timeout", &err), 0);

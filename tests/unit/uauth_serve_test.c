@@ -8,7 +8,8 @@
  * connect-on, and a fake AAA layer that accepts UAUTH_SERVE_USER / UAUTH_SERVE_PASSWORD. A unix
  * socket UAUTH_SERVE_CTL answers one command per connection: `show`, `json`, `clear [sel]`,
  * `ipsec-add USER ADDR GROUP`, `ipsec-del ADDR`. UAUTH_SERVE_AAA=real uses gateway/aaa/ (the
- * server groups in the database) instead of the fake. UAUTH_SERVE_SQL names an SQL file run on the
+ * server groups in the database) instead of the fake; UAUTH_SERVE_SET_BACKEND=nat does the set
+ * operations with gateway/nat/ (table "portcullis") instead of the nft CLI. UAUTH_SERVE_SQL names an SQL file run on the
  * database first (configuration rows). Prints "READY" when listening.
  *
  * Without UAUTH_SERVE it checks the driver's pieces (static map parsing, nft command text) and
@@ -37,6 +38,7 @@
 
 #include "db/db.h"
 #include "gateway/aaa/aaa.h"
+#include "gateway/nat/nat.h"
 #include "gateway/core/log.h"
 #include "gateway/core/loop.h"
 #include "gateway/uauth/uauth.h"
@@ -52,7 +54,12 @@ struct serve {
 	uint32_t from[MAX_STATIC], to[MAX_STATIC];
 	struct uauth *u;
 	struct loop *loop;
+	struct nat *nat; /* UAUTH_SERVE_SET_BACKEND=nat: gateway/nat/'s set operations */
 };
+
+/* nat_uauth_add() refuses timeout 0; an Xauth entry lasts as long as its tunnel, so until the
+ * NAT side accepts 0 ("no timeout") the wiring gives it a year. */
+#define SERVE_NAT_FOREVER_S (365u * 24 * 3600)
 
 /* "A=B,C=D" -> pairs. */
 static int
@@ -235,6 +242,54 @@ nft_set_get(void *arg, uint32_t addr, uint64_t *left_ms)
 	return rc;
 }
 
+/* The engine's wiring of gateway/nat/ (what gateway/main.c will do). */
+static int
+natset_add(void *arg, uint32_t addr, uint32_t timeout_s)
+{
+	struct serve *sv = arg;
+	struct pc_err err = {0};
+	int rc;
+
+	/* replace, so that a new login restarts the timeout of an element still present */
+	nat_uauth_del(sv->nat, addr, NULL);
+	rc = nat_uauth_add(sv->nat, addr, timeout_s != 0 ? timeout_s : SERVE_NAT_FOREVER_S, &err);
+	if (rc < 0)
+		fprintf(stderr, "uauth serve: nat_uauth_add: %s\n", err.msg);
+	return rc;
+}
+
+static int
+natset_del(void *arg, uint32_t addr)
+{
+	struct serve *sv = arg;
+	int rc = nat_uauth_del(sv->nat, addr, NULL);
+
+	return rc < 0 ? -ENOENT : 0;
+}
+
+static int
+natset_get(void *arg, uint32_t addr, uint64_t *left_ms)
+{
+	struct serve *sv = arg;
+	struct nat_uauth_elem *v = NULL;
+	struct pc_err err = {0};
+	size_t n = 0;
+	int rc = -ENOENT;
+
+	if (nat_uauth_list(sv->nat, &v, &n, &err) < 0) {
+		fprintf(stderr, "uauth serve: nat_uauth_list: %s\n", err.msg);
+		return -EIO;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].addr == addr) {
+			*left_ms = v[i].expires_ms;
+			rc = 0;
+		}
+	}
+	free(v);
+	return rc;
+}
+
 /* ---- control socket ---- */
 
 static void
@@ -410,7 +465,21 @@ serve(void)
 	hooks.set_add = nft_set_add;
 	hooks.set_del = nft_set_del;
 	hooks.set_get = nft_set_get;
-	hooks.map_dst = map_dst;
+	if (getenv("UAUTH_SERVE_SET_BACKEND") != NULL &&
+	    strcmp(getenv("UAUTH_SERVE_SET_BACKEND"), "nat") == 0) {
+		struct nat_config ncfg = {0}; /* table "portcullis", as `portcullis nat apply` */
+		int nrc = nat_new(&ncfg, &sv.nat);
+
+		if (nrc < 0) {
+			fprintf(stderr, "uauth serve: nat_new: %s\n", strerror(-nrc));
+			goto out;
+		}
+		hooks.set_add = natset_add;
+		hooks.set_del = natset_del;
+		hooks.set_get = natset_get;
+	}
+	if (st != NULL)
+		hooks.map_dst = map_dst; /* else: the statics of the model (uauth_config_load) */
 	hooks.set_arg = &sv;
 	if (uauth_new(sv.loop, db, &cfg, &hooks, &sv.u, &err) < 0) {
 		fprintf(stderr, "uauth serve: %s\n", err.msg);
@@ -427,11 +496,13 @@ serve(void)
 	printf("READY timeout=%u inactivity=%d rules=%d port=%u aaa=%s\n", cfg.timeout_s,
 	       cfg.inactivity, cfg.nrules, uauth_listen_port(sv.u, UAUTH_METHOD_IPSEC),
 	       real != NULL ? "gateway/aaa" : "fake");
+	printf("SET %s\n", sv.nat != NULL ? "gateway/nat" : "nft CLI");
 	fflush(stdout);
 	rc = loop_run(sv.loop) == 0 ? 0 : 1;
 out:
 	uauth_free(sv.u);
 	aaa_free(real);
+	nat_free(sv.nat);
 	if (cfd >= 0) {
 		close(cfd);
 		unlink(ctl);
