@@ -667,6 +667,25 @@ build_helpers(struct builder *B, int fwd)
 	return 0;
 }
 
+/* PIX 6.3 inbound ACLs name the mapped (global) address of a static; the forward hook sees the
+ * packet after DNAT, so such a destination is matched as the real address. ACLs naming the real
+ * address (as the seed does) are used as they are. */
+static void
+ace_to_real(const struct builder *B, int ifidx, struct nm_ace *e)
+{
+	if (e->dst.kind != NM_EP_NET)
+		return;
+	for (size_t s = 0; s < B->m->nstatics; s++) {
+		const struct nm_static *st = &B->m->statics[s];
+
+		if (st->mapped_if != ifidx || st->protocol != 0 || st->acl >= 0 ||
+		    e->dst.netmask != st->netmask || e->dst.address != (st->mapped & st->netmask))
+			continue;
+		e->dst.address = st->real & st->netmask;
+		return;
+	}
+}
+
 /* untranslated_<IF>: traffic towards the higher-security interface IF that no static
  * translated: allowed back to the ACL only when a nat 0 access-list on IF exempts the pair
  * (entries reversed: the ACL names IF's side as source), else dropped. */
@@ -802,8 +821,11 @@ build_forward(struct builder *B)
 			const struct nm_acl *acl = &B->m->acls[ag->acl];
 
 			for (size_t e = 0; e < acl->count; e++) {
-				rc = ace_rule(B, ich, acl, &B->m->aces[acl->first + e], NULL,
-				              NP_A_ACCEPT, NP_A_DROP, false);
+				struct nm_ace ace = B->m->aces[acl->first + e];
+
+				ace_to_real(B, (int)i, &ace);
+				rc = ace_rule(B, ich, acl, &ace, NULL, NP_A_ACCEPT, NP_A_DROP,
+				              false);
 				if (rc < 0)
 					return rc;
 			}

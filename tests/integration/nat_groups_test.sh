@@ -20,6 +20,10 @@ INSERT INTO object_group_member (group_id, position, kind, port_op, port_low, po
 INSERT INTO access_list_entry (id, acl_id, position, action, protocol, src_kind, src_group_id,
 	dst_kind, dst_address, dst_netmask, dst_port_group_id)
 	VALUES (60, 2, -1, 'deny', 'tcp', 'group', 2, 'host', '10.89.129.131', '255.255.255.255', 3);
+-- a port static: static (inside,outside) tcp 192.168.1.12 8443 10.89.129.131 9011
+INSERT INTO nat_static (real_interface_id, mapped_interface_id, protocol, mapped_address,
+	mapped_port, real_address, real_port, netmask, position)
+	VALUES (2, 1, 'tcp', '192.168.1.12', 8443, '10.89.129.131', 9011, '255.255.255.255', 1);
 SQL
 pcnat apply --tun 'pcx*' >/dev/null 2>&1 || { echo "FAIL: apply" >&2; exit 1; }
 ok "apply with object groups"
@@ -42,6 +46,10 @@ r=$(inns $NS_OUT timeout 5 nc -w 2 -s 192.168.1.3 192.168.1.11 9005 </dev/null 2
 [ "$r" = "hello from web9005" ] && ok "192.168.1.3 (not in the group) -> :9005 permitted by the next entry" || fail "192.168.1.3 -> 9005 (got '$r')"
 r=$(inns $NS_OUT timeout 5 nc -w 2 -s 192.168.1.2 192.168.1.11 9011 </dev/null 2>/dev/null || true)
 [ "$r" = "hello from web9011" ] && ok "192.168.1.2 -> :9011 (outside og_alt) permitted" || fail "192.168.1.2 -> 9011 (got '$r')"
+r=$(connect $NS_OUT 192.168.1.12 8443)
+[ "$r" = "hello from web9011" ] && ok "port static: 192.168.1.12:8443 -> 10.89.129.131:9011" || fail "port static (got '$r')"
+r=$(connect $NS_OUT 192.168.1.12 9011)
+[ -z "$r" ] && ok "port static maps only its port (192.168.1.12:9011 not forwarded)" || fail "192.168.1.12:9011 answered"
 [ "$(counter 2 60)" -gt 0 ] && ok "deny entry counted $(counter 2 60) packet(s)" || fail "deny counter"
 
 # fixup protocol ftp 21: new connections to port 21 get the kernel's ftp conntrack helper

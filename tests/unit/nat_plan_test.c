@@ -411,6 +411,35 @@ test_no_access_group_and_errors(void **state)
 }
 
 static void
+test_acl_naming_the_mapped_address(void **state)
+{
+	struct db *db = seed_db();
+	struct pc_err err = {0};
+	struct nat_model *m;
+	struct nat_plan *p;
+	char line[512];
+
+	/* PIX 6.3 style: access-list 120 permit tcp any host 192.168.1.11 eq 443 */
+	if (db_exec(db,
+	            "INSERT INTO access_list_entry (id, acl_id, position, action, protocol, "
+	            "src_kind,"
+	            " dst_kind, dst_address, dst_netmask, dst_port_op, dst_port_low) VALUES"
+	            " (20, 2, 20, 'permit', 'tcp', 'any', 'host', '192.168.1.11',"
+	            " '255.255.255.255', 'eq', 443)",
+	            &err) != 0)
+		fail_msg("%s", err.msg);
+	p = plan_from(db, &base_cfg, &m);
+	assert_int_equal(
+	        nat_plan_render_rule(p, rule_for_ace(p, "in_outside", 20), line, sizeof(line)), 0);
+	assert_string_equal(line,
+	                    "meta l4proto 6 ip daddr 10.89.129.131 th dport 443 counter accept "
+	                    "comment \"pc:acl=2:ace=20\"");
+	nat_plan_free(p);
+	nat_model_free(m);
+	db_close(db);
+}
+
+static void
 test_render_is_a_replacing_transaction(void **state)
 {
 	struct db *db = seed_db();
@@ -446,6 +475,8 @@ main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_object_groups_become_sets, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_no_access_group_and_errors, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_acl_naming_the_mapped_address, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_render_is_a_replacing_transaction, setup,
 	                                        teardown),
 	};
