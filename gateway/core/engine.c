@@ -488,6 +488,7 @@ engine_start(struct engine *eng, struct pc_err *err)
 	struct ike_hooks ih = {
 	        .authenticate = hook_authenticate,
 	        .cancel = hook_cancel,
+	        .auth_arg = eng,
 	        .tunnel_up = hook_tunnel_up,
 	        .tunnel_down = hook_tunnel_down,
 	        .arg = eng,
