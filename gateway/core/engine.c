@@ -573,6 +573,9 @@ engine_start(struct engine *eng, struct pc_err *err)
 		return pc_err_set(err, PC_ERR_INTERNAL, "", "IKE: cannot start (%s)",
 		                  strerror(-rc));
 	ike_set_backend(eng->ike, eng->ipsec);
+	/* dead peer detection for clients that announce it: R-U-THERE after 30 s of silence,
+	 * teardown (lease released, stop record written) after 3 unanswered */
+	ike_set_dpd(eng->ike, 30, 3);
 	start_ike_listener(eng);
 	return 0;
 }
