@@ -18,7 +18,11 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- small helpers ---- */
 
@@ -352,6 +356,73 @@ op_aaa_health(struct engine *eng, json_t **out)
 	return 0;
 }
 
+/* One row per configured interface: its Linux device's counters from /proc/thread-self/net/dev
+ * (this thread's namespace: the data plane's) and its state from the device flags. */
+static json_t *
+interface_counters(struct engine *eng)
+{
+	json_t *arr = json_array();
+	sqlite3_stmt *st = NULL;
+	char line[512];
+	FILE *f;
+	int sock;
+
+	if (db_prepare(eng->db,
+	               "SELECT hw_name, nameif, coalesce(linux_name, 'eth' || substr(hw_name, 9)), "
+	               "address, shutdown FROM interface WHERE nameif IS NOT NULL ORDER BY "
+	               "position, id",
+	               &st, NULL) < 0)
+		return arr;
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *hw = (const char *)sqlite3_column_text(st, 0);
+		const char *nameif = (const char *)sqlite3_column_text(st, 1);
+		const char *dev = (const char *)sqlite3_column_text(st, 2);
+		const char *addr = (const char *)sqlite3_column_text(st, 3);
+		unsigned long long c[16] = {0};
+		const char *state = "missing";
+		struct ifreq ifr = {0};
+
+		f = fopen("/proc/thread-self/net/dev", "r");
+		while (f != NULL && dev != NULL && fgets(line, sizeof(line), f) != NULL) {
+			char *colon = strchr(line, ':'), *name = line;
+
+			if (colon == NULL)
+				continue;
+			*colon = '\0';
+			while (*name == ' ')
+				name++;
+			if (strcmp(name, dev) != 0)
+				continue;
+			sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+			       &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8], &c[9],
+			       &c[10]);
+			state = "down";
+			break;
+		}
+		if (f != NULL)
+			fclose(f);
+		if (sock >= 0 && dev != NULL && strcmp(state, "down") == 0) {
+			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+			if (ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP))
+				state = "up";
+		}
+		json_array_append_new(
+		        arr,
+		        json_pack("{s:s, s:s, s:s, s:s?, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+		                  "hw_name", hw != NULL ? hw : "", "nameif", nameif, "linux_name",
+		                  dev != NULL ? dev : "", "address", addr, "state", state,
+		                  "shutdown", sqlite3_column_int(st, 4) != 0, "rx_bytes",
+		                  (json_int_t)c[0], "rx_packets", (json_int_t)c[1], "rx_errors",
+		                  (json_int_t)c[2], "tx_bytes", (json_int_t)c[8], "tx_packets",
+		                  (json_int_t)c[9], "tx_errors", (json_int_t)c[10]));
+	}
+	if (sock >= 0)
+		close(sock);
+	sqlite3_finalize(st);
+	return arr;
+}
+
 static int
 op_stats(struct engine *eng, json_t **out)
 {
@@ -381,6 +452,7 @@ op_stats(struct engine *eng, json_t **out)
 	                 (json_int_t)bout, "acct_backlog", backlog < 0 ? 0 : backlog, "sa_backend",
 	                 eng->ipsec != NULL ? eng->ipsec->ops->name : "none", "data_plane",
 	                 eng->data_plane_ok);
+	json_object_set_new(*out, "interfaces", interface_counters(eng));
 	return 0;
 }
 
