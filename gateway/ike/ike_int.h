@@ -217,8 +217,7 @@ struct ike_qm {
 	uint32_t spi_in, spi_out;
 	uint32_t life_s;
 	struct ipsec_prefix rem, loc;
-	uint8_t last_reply[IKE_MAX_DATAGRAM];
-	size_t last_reply_len;
+	uint8_t pfs_pub[IKE_MAX_DH]; /* our PFS public value */
 };
 
 struct ike_sa {

@@ -332,15 +332,13 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
 			goto out;
 		}
 		ike_dh_free(dh);
-		w = malloc(sizeof(*w));
-		if (w == NULL)
-			goto out;
-		memcpy(q->last_reply, pub, q->gxy_len); /* scratch until the reply is built */
+		memcpy(q->pfs_pub, pub, q->gxy_len);
 	}
-	if (w == NULL)
-		w = malloc(sizeof(*w));
-	if (w == NULL)
+	w = malloc(sizeof(*w));
+	if (w == NULL) {
+		ike_perr_set(e, 0, "out of memory");
 		goto out;
+	}
 	q->mid = h->msgid;
 	hoff = ike_msg_begin_hashed(sa, w, IKE_EX_QUICK, h->msgid);
 	off = ike_w_pl_begin(w, IKE_PL_SA);
@@ -369,7 +367,7 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
 	ike_w_pl_end(w, off);
 	ike_w_pl(w, IKE_PL_NONCE, q->nr, q->nr_len);
 	if (a.group != 0)
-		ike_w_pl(w, IKE_PL_KE, q->last_reply, q->gxy_len);
+		ike_w_pl(w, IKE_PL_KE, q->pfs_pub, q->gxy_len);
 	if (idci != NULL) {
 		ike_w_pl(w, IKE_PL_ID, idci->body, idci->len);
 		ike_w_pl(w, IKE_PL_ID, idcr->body, idcr->len);

@@ -56,8 +56,17 @@ ip netns exec "$NS_GW" tcpdump -U --immediate-mode -n -i pcike-gw -w "$WORK/cap.
 CAP_PID=$!
 for _ in $(seq 100); do grep -q "listening on" "$WORK/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
 
+# Beyond the seed: vpngroup vpn3000 split-tunnel 101 (the seed's NAT-exemption ACL), a DNS
+# server, default domain and banner, so vpnc's handling of the Unity attributes is checked too.
+EXTRA_SQL="INSERT INTO access_list (id, name) VALUES (1, '101');
+INSERT INTO access_list_entry (acl_id, position, action, protocol, src_kind, src_address,
+	src_netmask, dst_kind, dst_address, dst_netmask) VALUES (1, 1, 'permit', 'ip', 'network',
+	'10.89.129.128', '255.255.255.240', 'network', '10.89.129.192', '255.255.255.240');
+UPDATE vpngroup SET split_tunnel_acl_id = 1, dns_server1 = '10.89.129.131',
+	default_domain = 'example.com', banner = 'Authorized use only' WHERE name = 'vpn3000';"
 IKE_RESPONDER_SERVE=1 IKE_RESPONDER_ADDR=192.168.1.1 IKE_RESPONDER_DB="$WORK/db.sqlite" \
 	IKE_RESPONDER_RECORD="$WORK/record" IKE_RESPONDER_HALF_OPEN_S=5 IKE_RESPONDER_DEBUG=1 \
+	IKE_RESPONDER_EXTRA_SQL="$EXTRA_SQL" \
 	ip netns exec "$NS_GW" "$RESP" >"$WORK/resp.log" 2>&1 &
 RESP_PID=$!
 for _ in $(seq 50); do grep -q "serving on" "$WORK/resp.log" 2>/dev/null && break; sleep 0.1; done
@@ -94,10 +103,20 @@ EOC
 run_vpnc good vpnsecret cisco 8
 grep -q "INTERNAL_IP4_ADDRESS=10.89.129.200" "$WORK/env-good" 2>/dev/null ||
 	fail "vpnc did not receive 10.89.129.200 by Mode Config"
+grep -q "INTERNAL_IP4_DNS=10.89.129.131" "$WORK/env-good" || fail "vpnc did not get the DNS server"
+grep -q "CISCO_DEF_DOMAIN=example.com" "$WORK/env-good" || fail "vpnc did not get the default domain"
+grep -q "CISCO_BANNER=Authorized use only" "$WORK/env-good" || fail "vpnc did not get the banner"
+grep -q "CISCO_SPLIT_INC=1" "$WORK/env-good" || fail "vpnc did not get one split-include network"
+grep -q "CISCO_SPLIT_INC_0_ADDR=10.89.129.128" "$WORK/env-good" &&
+	grep -q "CISCO_SPLIT_INC_0_MASKLEN=28" "$WORK/env-good" ||
+	fail "vpnc did not parse the split-include entry 10.89.129.128/28"
+grep -q "Unsupported Attr: 7" "$WORK/resp.log" || fail "APPLICATION_VERSION not logged as unsupported"
 grep -q "AUTH user=cisco_customer group=AuthInbound result=accept" "$WORK/record" ||
 	fail "Xauth did not reach the AAA hook"
 grep -Eq "SA_ADD .*enc=DES auth=MD5 .*enc_key_len=8 auth_key_len=16 remote=10.89.129.200/32" \
 	"$WORK/record" || fail "no DES/MD5 SA pair for 10.89.129.200 recorded by the backend"
+grep -q "remote=10.89.129.200/32 local=10.89.129.128/28" "$WORK/record" ||
+	fail "IDcr 0.0.0.0/0 was not narrowed to the split-tunnel network"
 grep -q "TUNNEL_UP user=cisco_customer group=vpn3000 addr=10.89.129.200" "$WORK/record" ||
 	fail "tunnel_up hook not called"
 grep -q "Checking ISAKMP transform .* against priority 10 policy" "$WORK/resp.log" ||

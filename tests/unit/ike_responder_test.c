@@ -3,7 +3,8 @@
  * IKE_RESPONDER_SERVE=1 it serves instead (tests/integration/ike_vpnc_test.sh runs it inside a
  * network namespace against vpnc and strongSwan): IKE_RESPONDER_ADDR is the address to bind,
  * IKE_RESPONDER_RECORD a file where the fake backend and hooks record SA pairs and tunnel
- * events, IKE_RESPONDER_DB the database path. The fake AAA accepts cisco_customer / cisco. */
+ * events, IKE_RESPONDER_DB the database path, IKE_RESPONDER_EXTRA_SQL optional rows added to the
+ * seed. The fake AAA accepts cisco_customer / cisco. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -202,6 +203,13 @@ seed_db(const char *path, struct db **out)
 	r = db_exec(*out, IKE_SEED_SQL, &err);
 	if (r < 0)
 		fprintf(stderr, "seed SQL: %s\n", err.msg);
+	/* serve mode: extra rows on top of the seed (tests/integration/ike_vpnc_test.sh) */
+	if (r == 0 && getenv("IKE_RESPONDER_SERVE") != NULL &&
+	    getenv("IKE_RESPONDER_EXTRA_SQL") != NULL) {
+		r = db_exec(*out, getenv("IKE_RESPONDER_EXTRA_SQL"), &err);
+		if (r < 0)
+			fprintf(stderr, "IKE_RESPONDER_EXTRA_SQL: %s\n", err.msg);
+	}
 	return r;
 }
 
