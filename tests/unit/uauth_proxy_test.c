@@ -832,6 +832,31 @@ test_client_gone_during_aaa(void **state)
 	assert_false(q.authed);
 }
 
+/* Two pipelined requests, the first with a wrong password: the second is answered after the
+ * first's rejection without waiting for more bytes. */
+static void
+test_http_pipelined_after_reject(void **state)
+{
+	struct pfx *p = *state;
+	char buf[4096], req[1024];
+	int fd;
+
+	start(p);
+	fd = cl_connect(p, UAUTH_METHOD_HTTP, 40);
+	snprintf(req, sizeof(req),
+	         "GET /a HTTP/1.1\r\nHost: x\r\n%s\r\nGET /b HTTP/1.1\r\nHost: x\r\n%s\r\n",
+	         basic_wrong, basic_alice);
+	sends(fd, req);
+	cl_until(fd, buf, sizeof(buf), "hello-from-server");
+	close(fd);
+	assert_non_null(strstr(buf, "401 Unauthorized"));
+	assert_non_null(strstr(buf, "hello-from-server"));
+	pthread_mutex_lock(&p->http.lock);
+	assert_non_null(strstr(p->http.last_req, "GET /b HTTP/1.1"));
+	pthread_mutex_unlock(&p->http.lock);
+	assert_int_equal(p->aaa.requests, 2);
+}
+
 /* One redirect port for all services (what gateway/nat/ emits): the original destination port
  * picks the dialogue. */
 static void
@@ -889,6 +914,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_aaa_unavailable_and_no_rule, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_client_gone_during_aaa, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_redirect_port_picks_service, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_http_pipelined_after_reject, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
