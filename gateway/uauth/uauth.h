@@ -150,8 +150,9 @@ int uauth_reload(struct uauth *u, const struct uauth_config *cfg, struct pc_err 
 int uauth_add_ipsec(struct uauth *u, const char *user, uint32_t addr, const char *group);
 int uauth_remove_ipsec(struct uauth *u, uint32_t addr);
 
-/* `clear uauth [user|address]`, or "#ID" for one entry (DELETE /api/v1/uauth/{id}): NULL or ""
- * clears all. Returns how many were removed, or -ENOENT with err when nothing matched. */
+/* `clear uauth [user|address]`, or an entry id ("ID" or "#ID": DELETE /api/v1/uauth/{id}; a
+ * number that is no id is tried as a user name): NULL or "" clears all. Returns how many were
+ * removed, or -ENOENT with err when nothing matched. */
 int uauth_clear(struct uauth *u, const char *user_or_addr, struct pc_err *err);
 int uauth_clear_id(struct uauth *u, uint64_t id, struct pc_err *err);
 

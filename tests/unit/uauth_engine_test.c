@@ -75,8 +75,19 @@ test_engine_wiring(void **state)
 	assert_int_equal(uauth_engine_clear(&eng, sel, &err), 0);
 	assert_int_equal(uauth_engine_clear(&eng, "nobody", &err), -ENOENT);
 	assert_int_equal(uauth_engine_list(&eng, &v), 0);
-	assert_int_equal(json_integer_value(json_object_get(v, "current")), 1);
+	/* the API passes the {id} of DELETE /api/v1/uauth/{id} as it came: digits only */
+	snprintf(sel, sizeof(sel), "%lld",
+	         (long long)json_integer_value(
+	                 json_object_get(json_array_get(json_object_get(v, "items"), 0), "id")));
 	json_decref(v);
+	assert_int_equal(uauth_engine_clear(&eng, sel, &err), 0);
+	assert_int_equal(uauth_engine_clear(&eng, sel, &err), -ENOENT);
+	assert_int_equal(uauth_add_ipsec(eng.uauth, "4242", 0x0a5981ca, "vpn3000"), 0);
+	assert_int_equal(uauth_engine_clear(&eng, "4242", &err), 0); /* numeric user name */
+	assert_int_equal(uauth_engine_list(&eng, &v), 0);
+	assert_int_equal(json_integer_value(json_object_get(v, "current")), 0);
+	json_decref(v);
+	assert_int_equal(uauth_add_ipsec(eng.uauth, "cisco_customer", 0x0a5981c8, "vpn3000"), 0);
 
 	/* apply: the configuration visible in the transaction, committed after */
 	assert_int_equal(db_begin(eng.db, &err), 0);
@@ -84,6 +95,9 @@ test_engine_wiring(void **state)
 	        db_exec(eng.db, "UPDATE timeout SET seconds = 0 WHERE name = 'uauth'", &err), 0);
 	assert_int_equal(uauth_engine_apply(&eng, eng.db, &err), 0);
 	assert_int_equal(db_commit(eng.db, &err), 0);
+	assert_int_equal(uauth_engine_list(&eng, &v), 0);
+	assert_int_equal(json_integer_value(json_object_get(v, "current")), 1); /* Xauth stays */
+	json_decref(v);
 	assert_int_equal(uauth_engine_clear(&eng, NULL, &err), 0);
 	assert_int_equal(uauth_engine_list(&eng, &v), 0);
 	assert_int_equal(json_integer_value(json_object_get(v, "current")), 0);
