@@ -679,6 +679,18 @@ uauth_clear(struct uauth *u, const char *sel, struct pc_err *err)
 			                  "clear uauth: expected #ID with a number, got '%s'", sel);
 		return uauth_clear_id(u, id, err);
 	}
+	if (sel != NULL && sel[0] >= '0' && sel[0] <= '9' &&
+	    strspn(sel, "0123456789") == strlen(sel)) {
+		/* the API passes DELETE /api/v1/uauth/{id} as is; a numeric user name still works */
+		unsigned long long id = strtoull(sel, NULL, 10);
+
+		for (e = u->entries; e != NULL; e = e->next) {
+			if (e->id == id) {
+				remove_entry(u, e, "cleared");
+				return 1;
+			}
+		}
+	}
 	if (sel != NULL && sel[0] != '\0' && db_ip4_parse(sel, &addr) == 0)
 		by_addr = true;
 	for (e = u->entries; e != NULL; e = next) {

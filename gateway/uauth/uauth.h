@@ -6,25 +6,25 @@
  * read from a client goes into a fixed buffer, and authentication is asynchronous through the
  * AAA layer (hooks->authenticate, normally aaa_authenticate()).
  *
- * Kernel side (built by gateway/nat/, called through the hooks below):
- *   - set `uauth` of ipv4_addr with `flags timeout` and no default timeout. set_add(addr, T) adds
- *     an element with `timeout Ts`; T == 0 (Xauth users) means an element that never expires and
- *     that the inactivity refresh rule must not touch (e.g. keep those in a second set
- *     `uauth_static` that the rules also accept).
+ * Kernel side (gateway/nat/; the engine's wiring is gateway/uauth/uauth_engine.c):
+ *   - set `uauth` of ipv4_addr with `flags timeout`. set_add(addr, T) (re)places an element with
+ *     `timeout Ts`, so a new login restarts it. T == 0 (Xauth users) means "while the tunnel
+ *     lasts": nat_uauth_add() refuses 0 today, so the wiring passes a year until it accepts 0
+ *     (an element without timeout, which the inactivity refresh below must then not touch: e.g.
+ *     a second set `uauth_static` that the redirect and refresh rules treat accordingly).
  *   - for every `aaa authentication include SERVICE IF LOCAL/MASK FOREIGN/MASK GROUP`, in the
- *     prerouting nat chain BEFORE the static/dynamic DNAT rules (only the first NAT binding
- *     counts):  iifname IF ip daddr <LOCAL, or its static global> ip saddr FOREIGN tcp dport
- *     <80|21|23> ip saddr != @uauth ip saddr != @uauth_static redirect to :UAUTH_PORT
- *     (one port for all three: the listener picks HTTP, FTP or Telnet from the original
- *     destination port, 21 FTP, 23 Telnet, anything else HTTP; nat_config.uauth_port).
- *     (service `any` / tcp/0 redirects 80, 21 and 23 to the matching listener). `exclude`
- *     rules are `accept` rules placed before them.
- *   - the listeners must be reachable on the redirect ports (input filter accepts tcp dport
- *     UAUTH_PORT in ct status dnat; connections straight to it are refused by uauth anyway).
- *   - `timeout uauth H:MM:SS inactivity`: in the forward filter chain, for traffic of
- *     authenticated users: `ip saddr @uauth update @uauth { ip saddr timeout <T>s }`, so the
- *     kernel refreshes the element on every packet and expires it after T idle seconds.
- *     uauth asks set_get() for the remaining time when its own timer runs out.
+ *     prerouting nat chain BEFORE the static DNAT (only the first NAT binding counts):
+ *     iifname IF ip daddr <LOCAL, or its static's mapped address> ip saddr FOREIGN tcp dport
+ *     <80|21|23> ip saddr != @uauth redirect to :UAUTH_PORT -- one port for every service:
+ *     the listener picks HTTP, FTP or Telnet from the original destination port (21 FTP,
+ *     23 Telnet, anything else HTTP). nat_config.uauth_port = UAUTH_PORT does exactly this.
+ *     `exclude` rules return before them.
+ *   - the listener must be reachable (input filter accepts tcp dport UAUTH_PORT when ct status
+ *     dnat; connections straight to it are refused by uauth anyway).
+ *   - `timeout uauth H:MM:SS inactivity` (not emitted by gateway/nat/ yet): first in the forward
+ *     filter chain, `ip saddr @uauth update @uauth { ip saddr timeout <T>s }`, so the kernel
+ *     refreshes the element on every packet of the user and expires it after T idle seconds;
+ *     uauth reads the remaining time (set_get = nat_uauth_list) when its own timer runs out.
  */
 #ifndef PORTCULLIS_UAUTH_UAUTH_H
 #define PORTCULLIS_UAUTH_UAUTH_H
@@ -150,8 +150,9 @@ int uauth_reload(struct uauth *u, const struct uauth_config *cfg, struct pc_err 
 int uauth_add_ipsec(struct uauth *u, const char *user, uint32_t addr, const char *group);
 int uauth_remove_ipsec(struct uauth *u, uint32_t addr);
 
-/* `clear uauth [user|address]`, or "#ID" for one entry (DELETE /api/v1/uauth/{id}): NULL or ""
- * clears all. Returns how many were removed, or -ENOENT with err when nothing matched. */
+/* `clear uauth [user|address]`, or an entry id ("ID" or "#ID": DELETE /api/v1/uauth/{id}; a
+ * number that is no id is tried as a user name): NULL or "" clears all. Returns how many were
+ * removed, or -ENOENT with err when nothing matched. */
 int uauth_clear(struct uauth *u, const char *user_or_addr, struct pc_err *err);
 int uauth_clear_id(struct uauth *u, uint64_t id, struct pc_err *err);
 

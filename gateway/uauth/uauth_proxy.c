@@ -239,6 +239,27 @@ fail_generic(struct uauth_conn *c, const char *text)
 
 /* ---- AAA ---- */
 
+static int http_process(struct uauth_conn *c);
+static int telnet_process(struct uauth_conn *c);
+static int ftp_process(struct uauth_conn *c);
+
+/* What the client sent ahead while the AAA layer was asked (a pipelined request, typed-ahead
+ * lines) is handled now instead of waiting for more bytes. */
+static int
+process_buffered(struct uauth_conn *c)
+{
+	if (c->state != CS_PROMPT)
+		return 0;
+	switch (c->svc) {
+	case UAUTH_METHOD_HTTP:
+		return c->in_len > 0 ? http_process(c) : 0;
+	case UAUTH_METHOD_FTP:
+		return c->line.len > 0 ? ftp_process(c) : 0;
+	default:
+		return c->line.len > 0 ? telnet_process(c) : 0;
+	}
+}
+
 static void
 on_aaa(void *arg, const struct aaa_auth_result *res)
 {
@@ -305,7 +326,7 @@ on_aaa(void *arg, const struct aaa_auth_result *res)
 		telnet_prompt_user(c);
 		break;
 	}
-	conn_after(c, 0);
+	conn_after(c, process_buffered(c));
 }
 
 static int

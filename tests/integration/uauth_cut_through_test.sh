@@ -409,6 +409,41 @@ check "192.168.1.20 restored to @uauth" in_set 192.168.1.20
 check "192.168.1.5 restored to @uauth" in_set 192.168.1.5
 code=$(http_code 192.168.1.21)
 check "restored source passes without credentials (got $code)" [ "$code" = 200 ]
+log "portcullis --api: show uauth / clear uauth against a stand-in of GET/DELETE /api/v1/uauth"
+ctl json >"$TMP/api.json"
+cat >"$TMP/api.py" <<'EOF'
+# Serves the contract's GET /api/v1/uauth (the live JSON captured from uauth_to_json) and
+# records DELETEs, with the Authorization header, like the API would see them.
+import http.server, sys
+body, log = open(sys.argv[1], "rb").read(), open(sys.argv[2], "a")
+class H(http.server.BaseHTTPRequestHandler):
+    def rec(self):
+        log.write("%s %s %s\n" % (self.command, self.path, self.headers.get("Authorization")))
+        log.flush()
+    def do_GET(self):
+        self.rec()
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def do_DELETE(self):
+        self.rec()
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", 8099), H).serve_forever()
+EOF
+in_gw "$PY" "$TMP/api.py" "$TMP/api.json" "$TMP/api.log" &
+for i in $(seq 50); do in_gw bash -c 'exec 3<>/dev/tcp/127.0.0.1/8099' 2>/dev/null && break; sleep 0.1; done
+in_gw "$CLI" --api http://127.0.0.1:8099 --token tok123 uauth show >"$TMP/api-show" 2>&1 || true
+check "CLI --api show: counts" grep -q '^Authenticated Users       13' "$TMP/api-show"
+check "CLI --api show: user line" grep -q "^user 'alice' at 192.168.1.21, authenticated" "$TMP/api-show"
+check "CLI sent the bearer token" grep -q '^GET /api/v1/uauth Bearer tok123' "$TMP/api.log"
+id21=$("$PY" -c "import json; print([i['id'] for i in json.load(open('$TMP/api.json'))['items'] if i['address']=='192.168.1.21'][0])")
+in_gw "$CLI" --api http://127.0.0.1:8099 --token tok123 uauth clear 192.168.1.21 >"$TMP/api-clear" 2>&1 || true
+check "CLI --api clear 192.168.1.21: DELETE /api/v1/uauth/$id21" grep -q "^DELETE /api/v1/uauth/$id21 Bearer tok123" "$TMP/api.log"
+in_gw "$CLI" --api http://127.0.0.1:8099 --token tok123 uauth clear >/dev/null 2>&1 || true
+check "CLI --api clear (all): DELETE /api/v1/uauth" grep -q "^DELETE /api/v1/uauth Bearer" "$TMP/api.log"
+check "CLI --api clear nobody: refused" bash -c "! ip netns exec $GW '$CLI' --api http://127.0.0.1:8099 uauth clear nobody 2>/dev/null"
+
 ctl "clear" >/dev/null
 check "clear uauth (all) empties the set" bash -c "[ -z \"\$(ip netns exec $GW nft -j list set ip pcuauth uauth | $PY -c 'import json,sys; v=json.load(sys.stdin); print(\"\".join(str(x) for i in v[\"nftables\"] if \"set\" in i for x in i[\"set\"].get(\"elem\", [])))')\" ]"
 stop_uauth

@@ -219,6 +219,14 @@ log "show uauth"
 ctl show | tee "$TMP/show"
 check "show uauth lists alice at 192.168.1.2" grep -q "^user 'alice' at 192.168.1.2, authenticated" "$TMP/show"
 
+log "Xauth user (what the IKE engine calls): uauth_add_ipsec / uauth_remove_ipsec"
+ctl "ipsec-add cisco_customer 10.89.129.200 vpn3000" >/dev/null
+ctl show >"$TMP/show"
+check "show uauth: the seed's line" grep -qx "ipsec user 'cisco_customer' at 10.89.129.200, authenticated" "$TMP/show"
+check "10.89.129.200 in @uauth" in_set 10.89.129.200
+ctl "ipsec-del 10.89.129.200" >/dev/null
+check "10.89.129.200 left @uauth when the tunnel went down" not_in_set 10.89.129.200
+
 log "Telnet and FTP from 192.168.1.3 (not yet authenticated)"
 cat >"$TMP/tn.py" <<'EOF'
 import socket

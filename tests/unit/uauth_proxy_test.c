@@ -832,6 +832,61 @@ test_client_gone_during_aaa(void **state)
 	assert_false(q.authed);
 }
 
+/* FTP without '@': the same name and password go to the proxy and to the server; the server's
+ * refusal reaches the client, which then talks to the server directly (already authenticated). */
+static void
+test_ftp_same_credentials(void **state)
+{
+	struct pfx *p = *state;
+	char buf[4096];
+	int fd;
+
+	start(p);
+	fd = cl_connect(p, UAUTH_METHOD_FTP, 41);
+	cl_until(fd, buf, sizeof(buf), "\r\n");
+	sends(fd, "USER alice\r\n");
+	cl_until(fd, buf, sizeof(buf), "\r\n");
+	sends(fd, "PASS secret\r\n");
+	cl_until(fd, buf, sizeof(buf), "\r\n");
+	assert_string_equal(buf, "530 Login incorrect\r\n"); /* from the server: no alice there */
+	sends(fd, "USER bob\r\n");
+	cl_until(fd, buf, sizeof(buf), "\r\n");
+	assert_string_equal(buf, "331 Password required for bob\r\n");
+	sends(fd, "PASS bobpw\r\n");
+	cl_until(fd, buf, sizeof(buf), "\r\n");
+	assert_string_equal(buf, "230 bob logged in\r\n");
+	close(fd);
+	pthread_mutex_lock(&p->ftp.lock);
+	assert_string_equal(p->ftp.last_req, "USER alice|PASS secret|USER bob|PASS bobpw|");
+	pthread_mutex_unlock(&p->ftp.lock);
+	assert_int_equal(fake_set_timeout(&p->set, LO(41)), 300);
+}
+
+/* Two pipelined requests, the first with a wrong password: the second is answered after the
+ * first's rejection without waiting for more bytes. */
+static void
+test_http_pipelined_after_reject(void **state)
+{
+	struct pfx *p = *state;
+	char buf[4096], req[1024];
+	int fd;
+
+	start(p);
+	fd = cl_connect(p, UAUTH_METHOD_HTTP, 40);
+	snprintf(req, sizeof(req),
+	         "GET /a HTTP/1.1\r\nHost: x\r\n%s\r\nGET /b HTTP/1.1\r\nHost: x\r\n%s\r\n",
+	         basic_wrong, basic_alice);
+	sends(fd, req);
+	cl_until(fd, buf, sizeof(buf), "hello-from-server");
+	close(fd);
+	assert_non_null(strstr(buf, "401 Unauthorized"));
+	assert_non_null(strstr(buf, "hello-from-server"));
+	pthread_mutex_lock(&p->http.lock);
+	assert_non_null(strstr(p->http.last_req, "GET /b HTTP/1.1"));
+	pthread_mutex_unlock(&p->http.lock);
+	assert_int_equal(p->aaa.requests, 2);
+}
+
 /* One redirect port for all services (what gateway/nat/ emits): the original destination port
  * picks the dialogue. */
 static void
@@ -889,6 +944,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_aaa_unavailable_and_no_rule, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_client_gone_during_aaa, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_redirect_port_picks_service, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_http_pipelined_after_reject, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_ftp_same_credentials, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,6 +42,7 @@
 #include "gateway/core/log.h"
 #include "gateway/core/loop.h"
 #include "gateway/uauth/uauth.h"
+#include "gateway/uauth/uauth_engine.h"
 #include "unit/uauth_fakes.h"
 
 extern char **environ;
@@ -56,10 +57,6 @@ struct serve {
 	struct loop *loop;
 	struct nat *nat; /* UAUTH_SERVE_SET_BACKEND=nat: gateway/nat/'s set operations */
 };
-
-/* nat_uauth_add() refuses timeout 0; an Xauth entry lasts as long as its tunnel, so until the
- * NAT side accepts 0 ("no timeout") the wiring gives it a year. */
-#define SERVE_NAT_FOREVER_S (365u * 24 * 3600)
 
 /* "A=B,C=D" -> pairs. */
 static int
@@ -242,54 +239,6 @@ nft_set_get(void *arg, uint32_t addr, uint64_t *left_ms)
 	return rc;
 }
 
-/* The engine's wiring of gateway/nat/ (what gateway/main.c will do). */
-static int
-natset_add(void *arg, uint32_t addr, uint32_t timeout_s)
-{
-	struct serve *sv = arg;
-	struct pc_err err = {0};
-	int rc;
-
-	/* replace, so that a new login restarts the timeout of an element still present */
-	nat_uauth_del(sv->nat, addr, NULL);
-	rc = nat_uauth_add(sv->nat, addr, timeout_s != 0 ? timeout_s : SERVE_NAT_FOREVER_S, &err);
-	if (rc < 0)
-		fprintf(stderr, "uauth serve: nat_uauth_add: %s\n", err.msg);
-	return rc;
-}
-
-static int
-natset_del(void *arg, uint32_t addr)
-{
-	struct serve *sv = arg;
-	int rc = nat_uauth_del(sv->nat, addr, NULL);
-
-	return rc < 0 ? -ENOENT : 0;
-}
-
-static int
-natset_get(void *arg, uint32_t addr, uint64_t *left_ms)
-{
-	struct serve *sv = arg;
-	struct nat_uauth_elem *v = NULL;
-	struct pc_err err = {0};
-	size_t n = 0;
-	int rc = -ENOENT;
-
-	if (nat_uauth_list(sv->nat, &v, &n, &err) < 0) {
-		fprintf(stderr, "uauth serve: nat_uauth_list: %s\n", err.msg);
-		return -EIO;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].addr == addr) {
-			*left_ms = v[i].expires_ms;
-			rc = 0;
-		}
-	}
-	free(v);
-	return rc;
-}
-
 /* ---- control socket ---- */
 
 static void
@@ -379,20 +328,6 @@ run_sql_file(struct db *db, const char *path)
 	return 0;
 }
 
-/* The engine's wiring of the real AAA layer (what gateway/main.c will do). */
-static int
-real_authenticate(void *arg, const struct aaa_auth_req *req, aaa_auth_fn fn, void *cb_arg,
-                  uint64_t *req_id)
-{
-	return aaa_authenticate(arg, req, fn, cb_arg, req_id);
-}
-
-static void
-real_cancel(void *arg, uint64_t req_id)
-{
-	aaa_cancel(arg, req_id);
-}
-
 static void
 on_term(struct loop *loop, int signo, void *arg)
 {
@@ -408,7 +343,7 @@ serve(void)
 	static struct fake_aaa aaa;
 	struct aaa *real = NULL;
 	const char *mode = getenv("UAUTH_SERVE_AAA");
-	struct uauth_hooks hooks;
+	struct uauth_hooks hooks, eh;
 	struct uauth_config cfg;
 	struct pc_err err = {0};
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -458,13 +393,18 @@ serve(void)
 			fprintf(stderr, "uauth serve: aaa_new: %s\n", strerror(-arc));
 			goto out;
 		}
-		hooks.authenticate = real_authenticate;
-		hooks.cancel = real_cancel;
-		hooks.aaa_arg = real;
+		/* exactly the engine's wiring (gateway/uauth/uauth_engine.c) */
+		uauth_engine_hooks(&eh, NULL, real);
+		hooks.authenticate = eh.authenticate;
+		hooks.cancel = eh.cancel;
+		hooks.aaa_arg = eh.aaa_arg;
 	}
 	hooks.set_add = nft_set_add;
 	hooks.set_del = nft_set_del;
 	hooks.set_get = nft_set_get;
+	hooks.set_arg = &sv;
+	if (st != NULL)
+		hooks.map_dst = map_dst; /* else: the statics of the model (uauth_config_load) */
 	if (getenv("UAUTH_SERVE_SET_BACKEND") != NULL &&
 	    strcmp(getenv("UAUTH_SERVE_SET_BACKEND"), "nat") == 0) {
 		struct nat_config ncfg = {0}; /* table "portcullis", as `portcullis nat apply` */
@@ -474,13 +414,18 @@ serve(void)
 			fprintf(stderr, "uauth serve: nat_new: %s\n", strerror(-nrc));
 			goto out;
 		}
-		hooks.set_add = natset_add;
-		hooks.set_del = natset_del;
-		hooks.set_get = natset_get;
+		if (st != NULL) {
+			fprintf(stderr,
+			        "uauth serve: UAUTH_SERVE_STATIC is for the nft CLI backend; "
+			        "with gateway/nat/ the model's statics are used\n");
+			goto out;
+		}
+		uauth_engine_hooks(&eh, sv.nat, NULL); /* the engine's wiring */
+		hooks.set_add = eh.set_add;
+		hooks.set_del = eh.set_del;
+		hooks.set_get = eh.set_get;
+		hooks.set_arg = eh.set_arg;
 	}
-	if (st != NULL)
-		hooks.map_dst = map_dst; /* else: the statics of the model (uauth_config_load) */
-	hooks.set_arg = &sv;
 	if (uauth_new(sv.loop, db, &cfg, &hooks, &sv.u, &err) < 0) {
 		fprintf(stderr, "uauth serve: %s\n", err.msg);
 		goto out;
