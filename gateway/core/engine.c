@@ -11,6 +11,7 @@
 #include "gateway/ipsec/xfrm.h"
 #include "gateway/nat/nat.h"
 #include "gateway/uauth/uauth.h"
+#include "gateway/uauth/uauth_engine.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -169,38 +170,6 @@ hook_tunnel_down(void *arg, const struct ike_tunnel_info *t, const char *reason)
 	                  "bytes_out", (json_int_t)t->stats.bytes_out));
 }
 
-/* ---- uauth hooks: the nftables set lives in the nat table ---- */
-
-static int
-set_add(void *arg, uint32_t addr, uint32_t timeout_s)
-{
-	struct engine *eng = arg;
-	struct pc_err err = {0};
-	int rc;
-
-	if (eng->nat == NULL)
-		return -ENOTCONN;
-	rc = nat_uauth_add(eng->nat, addr, timeout_s, &err);
-	if (rc < 0)
-		log_error(LOG_UAUTH, "uauth set add: %s", err.msg);
-	return rc;
-}
-
-static int
-set_del(void *arg, uint32_t addr)
-{
-	struct engine *eng = arg;
-	struct pc_err err = {0};
-	int rc;
-
-	if (eng->nat == NULL)
-		return -ENOTCONN;
-	rc = nat_uauth_del(eng->nat, addr, &err);
-	if (rc < 0 && rc != -ENOENT)
-		log_error(LOG_UAUTH, "uauth set del: %s", err.msg);
-	return rc == -ENOENT ? 0 : rc;
-}
-
 /* ---- API operations (engine thread) ---- */
 
 static int
@@ -315,25 +284,6 @@ op_clear_sa(struct engine *eng, uint64_t id, struct pc_err *err)
 		return 0;
 	}
 	return pc_err_set(err, PC_ERR_NOTFOUND, "id", "no IKE SA %" PRIu64, id);
-}
-
-static int
-op_list_uauth(struct engine *eng, json_t **out)
-{
-	if (eng->uauth == NULL) {
-		*out = json_pack("{s:i, s:i, s:i, s:i, s:[]}", "current", 0, "most_seen", 0,
-		                 "in_progress", 0, "in_progress_most_seen", 0, "items");
-		return 0;
-	}
-	return uauth_to_json(eng->uauth, out);
-}
-
-static int
-op_clear_uauth(struct engine *eng, const char *who, struct pc_err *err)
-{
-	if (eng->uauth == NULL)
-		return pc_err_set(err, PC_ERR_NOTFOUND, "", "cut-through proxy not running");
-	return uauth_clear(eng->uauth, who, err);
 }
 
 static int
@@ -532,11 +482,7 @@ engine_reload(struct engine *eng, struct pc_err *err)
 		rc = -EINVAL;
 	}
 	if (eng->uauth != NULL) {
-		struct uauth_config cfg;
-
-		uauth_config_defaults(&cfg);
-		if (uauth_config_load(eng->db, &cfg, err) < 0 ||
-		    uauth_reload(eng->uauth, &cfg, err) < 0) {
+		if (uauth_engine_apply(eng, eng->db, err) < 0) {
 			log_error(LOG_UAUTH, "reload: %s", err->msg);
 			rc = -EINVAL;
 		}
@@ -565,14 +511,6 @@ engine_start(struct engine *eng, struct pc_err *err)
 	        .tunnel_down = hook_tunnel_down,
 	        .arg = eng,
 	};
-	struct uauth_hooks uh = {
-	        .set_add = set_add,
-	        .set_del = set_del,
-	        .set_arg = eng,
-	        .authenticate = hook_authenticate,
-	        .cancel = hook_cancel,
-	};
-	struct uauth_config ucfg;
 	char why[256] = "";
 	int rc;
 
@@ -582,8 +520,8 @@ engine_start(struct engine *eng, struct pc_err *err)
 	        .list_ike_sas = op_list_ike,
 	        .list_ipsec_sas = op_list_ipsec,
 	        .clear_sa = op_clear_sa,
-	        .list_uauth = op_list_uauth,
-	        .clear_uauth = op_clear_uauth,
+	        .list_uauth = uauth_engine_list,
+	        .clear_uauth = uauth_engine_clear,
 	        .stats = op_stats,
 	        .acl_counters = op_acl_counters,
 	        .aaa_health = op_aaa_health,
@@ -594,7 +532,6 @@ engine_start(struct engine *eng, struct pc_err *err)
 	if (rc < 0)
 		return pc_err_set(err, PC_ERR_INTERNAL, "", "AAA: cannot start (%s)",
 		                  strerror(-rc));
-	uh.aaa_arg = eng;
 
 	if (!eng->data_plane_ok) {
 		log_warn(LOG_CORE,
@@ -633,10 +570,7 @@ engine_start(struct engine *eng, struct pc_err *err)
 		                  "applying the stored configuration failed: %s", msg);
 	}
 
-	uauth_config_defaults(&ucfg);
-	if (uauth_config_load(eng->db, &ucfg, err) < 0)
-		return -EINVAL;
-	rc = uauth_new(eng->loop, eng->db, &ucfg, &uh, &eng->uauth, err);
+	rc = uauth_engine_start(eng, err);
 	if (rc < 0)
 		return rc;
 
@@ -657,8 +591,7 @@ engine_stop(struct engine *eng)
 {
 	ike_free(eng->ike); /* DELETEs to peers, tunnel-down hooks (stop records) */
 	eng->ike = NULL;
-	uauth_free(eng->uauth);
-	eng->uauth = NULL;
+	uauth_engine_stop(eng);
 	aaa_free(eng->aaa);
 	eng->aaa = NULL;
 	if (eng->nat != NULL) {

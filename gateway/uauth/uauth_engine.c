@@ -9,10 +9,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-/* nat_uauth_add() refuses 0; an Xauth entry lasts while its tunnel does and is removed by
- * uauth_remove_ipsec(), so until the NAT side takes 0 as "no timeout" it gets a year. */
-#define UAUTH_NAT_FOREVER_S (365u * 24 * 3600)
-
 static int
 hook_set_add(void *arg, uint32_t addr, uint32_t timeout_s)
 {
@@ -21,7 +17,8 @@ hook_set_add(void *arg, uint32_t addr, uint32_t timeout_s)
 
 	/* replace: a new login restarts the timeout of an element that is still there */
 	nat_uauth_del(arg, addr, NULL);
-	rc = nat_uauth_add(arg, addr, timeout_s != 0 ? timeout_s : UAUTH_NAT_FOREVER_S, &err);
+	/* timeout 0: an Xauth entry, no expiry; uauth_remove_ipsec() removes it with the tunnel */
+	rc = nat_uauth_add(arg, addr, timeout_s, &err);
 	if (rc < 0)
 		log_error(LOG_UAUTH, "nat_uauth_add: %s", err.msg);
 	return rc;
