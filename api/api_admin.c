@@ -263,8 +263,8 @@ check_enable(struct db *db, const char *password, int64_t *id_out, struct pc_err
 
 	if (find_cred(db,
 	              "SELECT 0, CASE WHEN value LIKE 'pbkdf2-sha256$%' THEN 'pbkdf2-sha256' ELSE "
-	              "'pix-md5' END, value FROM setting WHERE name IN ('enable_password', "
-	              "'enable password') AND ? IS NOT NULL ORDER BY name LIMIT 1",
+	              "'pix-md5' END, value FROM setting WHERE name IN ('enable-password', "
+	              "'enable_password') AND ? IS NOT NULL ORDER BY name LIMIT 1",
 	              "", &dummy, kind, sizeof(kind), stored, sizeof(stored)) != 1)
 		return 0;
 	ok = api_hash_verify(kind, stored, password);
@@ -319,12 +319,13 @@ api_admin_check(struct db *db, const char *name, const char *password, int64_t *
 		}
 		/* same work as a real check, so timing does not reveal which names exist */
 		api_hash_verify("pbkdf2-sha256",
-		                "pbkdf2-sha256$210000$AAAAAAAAAAAAAAAAAAAAAA==$"
-		                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		                "pbkdf2-sha256$210000$00000000000000000000000000000000$"
+		                "0000000000000000000000000000000000000000000000000000000000000000",
 		                password);
 		return 0;
 	}
-	ok = api_hash_verify(kind, stored, password);
+	/* local users' PIX-MD5 hashes are salted with the user name */
+	ok = api_hash_verify_user(kind, stored, src == 1 ? name : NULL, password);
 	OPENSSL_cleanse(stored, sizeof(stored));
 	if (ok < 0) {
 		log_warn(LOG_API, "%s '%s': stored %s hash is malformed; login refused",

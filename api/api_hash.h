@@ -13,6 +13,10 @@
 int api_hash_password(const char *password, char *out, size_t outlen);
 /* kind: "pbkdf2-sha256" or "pix-md5". Returns 1 match, 0 no match, <0 malformed stored hash. */
 int api_hash_verify(const char *kind, const char *stored, const char *password);
+/* The same for `username NAME password HASH encrypted` entries: PIX-MD5 salts those with the
+ * user name (user NULL: enable password / passwd). Returns 1 match, 0 no match, -EINVAL. */
+int api_hash_verify_user(const char *kind, const char *stored, const char *user,
+                         const char *password);
 /* The 16-character PIX-MD5 form of password (passwords longer than 16 bytes are cut to 16, as
  * the PIX did). out must hold 17 bytes. */
 void api_hash_pix_md5(const char *password, char out[17]);

@@ -104,7 +104,8 @@ char *pix_report_to_json(const struct pix_report *r);
 void pix_report_free(struct pix_report *r);
 
 /* PIX-MD5 password hash ("enable password X" / "passwd X" / "username U password X" in clear);
- * out gets 16 characters + NUL. */
-void pix_md5_hash(const char *password, char out[17]);
+ * out gets 16 characters + NUL ("" for passwords over 16 characters). `username` hashes are
+ * salted with the user name; pass user NULL for enable password / passwd. */
+void pix_md5_hash(const char *password, const char *user, char out[17]);
 
 #endif

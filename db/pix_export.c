@@ -2,6 +2,7 @@
  * (passthrough) lines at the end of their section and a Cryptochecksum over the body. */
 #include "db/pix_parse.h"
 #include "db/db.h"
+#include "gateway/aaa/aaa_hash.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -1013,29 +1014,11 @@ md5_hex(const char *data, size_t len, char out[33])
 }
 
 void
-pix_md5_hash(const char *password, char out[17])
+pix_md5_hash(const char *password, const char *user, char out[17])
 {
-	static const char itoa64[] =
-	        "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	unsigned char buf[16] = {0}, d[EVP_MAX_MD_SIZE];
-	unsigned int dl = 0;
-	size_t l = strlen(password);
-	int o = 0;
-
-	memcpy(buf, password, l > 16 ? 16 : l);
-	EVP_Digest(buf, sizeof(buf), d, &dl, EVP_md5(), NULL);
-	explicit_bzero(buf, sizeof(buf));
-	for (int i = 0; i < 16; i += 4) {
-		unsigned long v =
-		        d[i] | ((unsigned long)d[i + 1] << 8) | ((unsigned long)d[i + 2] << 16);
-
-		for (int k = 0; k < 4; k++) {
-			out[o++] = itoa64[v & 0x3f];
-			v >>= 6;
-		}
-	}
-	out[16] = '\0';
-	explicit_bzero(d, sizeof(d));
+	/* the gateway's one PIX-MD5 implementation (gateway/aaa/aaa_hash.c) */
+	if (aaa_hash_pixmd5(password, user, out) < 0)
+		out[0] = '\0';
 }
 
 int

@@ -806,7 +806,7 @@ h_enable(struct pctx *c, struct toks *t)
 		return set_hash(c, "enable-password", t->t[2]);
 	if (t->n != 3)
 		return unsup(c, "unexpected '%s'", t->t[3]);
-	pix_md5_hash(t->t[2], hash);
+	pix_md5_hash(t->t[2], NULL, hash);
 	c->reason[0] = '\0';
 	snprintf(c->warn, sizeof(c->warn), "clear-text enable password stored as its PIX-MD5 hash");
 	return set_hash(c, "enable-password", hash);
@@ -821,7 +821,7 @@ h_passwd(struct pctx *c, struct toks *t)
 		return set_hash(c, "passwd", t->t[1]);
 	if (t->n != 2)
 		return unsup(c, "expected 'passwd HASH encrypted'");
-	pix_md5_hash(t->t[1], hash);
+	pix_md5_hash(t->t[1], NULL, hash);
 	snprintf(c->warn, sizeof(c->warn), "clear-text passwd stored as its PIX-MD5 hash");
 	return set_hash(c, "passwd", hash);
 }
@@ -1972,7 +1972,7 @@ h_username(struct pctx *c, struct toks *t)
 	if (encrypted) {
 		hash = t->t[3];
 	} else {
-		pix_md5_hash(t->t[3], h);
+		pix_md5_hash(t->t[3], t->t[1], h);
 		hash = h;
 		snprintf(c->warn, sizeof(c->warn),
 		         "clear-text password stored as its PIX-MD5 hash");

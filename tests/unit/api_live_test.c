@@ -142,17 +142,21 @@ test_imported_pix_md5_admin_upgraded(void **state)
 static void
 test_imported_local_user_and_enable(void **state)
 {
-	/* username cisco_customer password 2KFQnbNIdI.2KYOU encrypted privilege 15 */
+	/* username cisco_customer password 3USUcOPFUiMCO4Jk encrypted privilege 15: PIX-MD5 of
+	 * "cisco" salted with the user name (`portcullis aaa hash --pix cisco_customer`); an
+	 * unsalted hash (enable/passwd style) must not log a username in */
 	assert_int_equal(
 	        db_exec(h.db,
 	                "INSERT INTO local_user(name, password_hash, hash_kind, privilege) "
-	                "VALUES ('cisco_customer', '2KFQnbNIdI.2KYOU', 'pix-md5', 15), "
-	                "('helpdesk', '2KFQnbNIdI.2KYOU', 'pix-md5', 2);"
+	                "VALUES ('cisco_customer', '3USUcOPFUiMCO4Jk', 'pix-md5', 15), "
+	                "('helpdesk', '2KFQnbNIdI.2KYOU', 'pix-md5', 2), "
+	                "('unsalted', '2KFQnbNIdI.2KYOU', 'pix-md5', 15);"
 	                "INSERT INTO setting(name, value) VALUES ('enable_password', "
 	                "'8Ry2YjIyt7RRXU24')",
 	                NULL),
 	        0);
 	assert_int_equal(h_login(&h, "helpdesk", "cisco"), 401); /* privilege 2: no admin */
+	assert_int_equal(h_login(&h, "unsalted", "cisco"), 401);
 	assert_int_equal(h_login(&h, "cisco_customer", "cisco"), 200);
 	assert_int_equal(h_count(&h, "SELECT count(*) FROM local_user WHERE name = "
 	                             "'cisco_customer' AND hash_kind = 'pbkdf2-sha256'"),

@@ -115,9 +115,9 @@ test_pix_md5_known_answers(void **state)
 	char h[17];
 
 	/* SEED.md: enable password (empty) and passwd (cisco) of the seed */
-	pix_md5_hash("", h);
+	pix_md5_hash("", NULL, h);
 	assert_string_equal(h, "8Ry2YjIyt7RRXU24");
-	pix_md5_hash("cisco", h);
+	pix_md5_hash("cisco", NULL, h);
 	assert_string_equal(h, "2KFQnbNIdI.2KYOU");
 }
 

@@ -1,6 +1,4 @@
 #!/usr/bin/env bash
-# PENDING: rename to lab_console_test.sh once the IKE engine and the demo lab are on main.
-# (ctest only discovers tests/web/*_test.sh, so this file is not run yet.)
 #
 # A real Cisco-VPN-Client-compatible peer (Debian's vpnc) connects to portcullisd with the seed's
 # group vpn3000 (Aggressive Mode, group password, Xauth, Mode Config); the browser test
