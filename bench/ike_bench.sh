@@ -22,6 +22,7 @@ LOAD=$BENCH_WORK/ikeload
 RAW=$BENCH_WORK/ike-raw.txt
 mkdir -p "$BENCH_WORK"
 : >"$RAW"
+: >"$BENCH_WORK/ikeload.err"
 
 [ "$(id -u)" -eq 0 ] || bench_die "ike_bench: run as root (network namespaces)"
 [ -f "$BUILD/libportcullis_lib.a" ] || bench_die "ike_bench: $BUILD/libportcullis_lib.a not built"
@@ -39,19 +40,24 @@ bench_client_addrs
 
 load() { # extra args
 	ip netns exec "$BP-c0" "$LOAD" -s 192.168.1.1 -g "$BENCH_GROUP" -k "$BENCH_GROUP_PSK" \
-		-u "$BENCH_USER" -p "$BENCH_PASSWORD" -b 172.16.0.1 -a 65000 "$@" 2>>"$BENCH_WORK/ikeload.err" || true
+		-u "$BENCH_USER" -p "$BENCH_PASSWORD" -b 172.16.0.1 -a 65000 -t 3000 "$@" 2>>"$BENCH_WORK/ikeload.err" || true
 }
 
+# UDP datagrams the gateway namespace dropped because a socket's receive buffer was full
+udp_drops() { ip netns exec "$BP-gw" awk '/^Udp:/ {n++; if (n == 2) print $6}' /proc/net/snmp; }
+
 rate_run() { # gw round
-	local gw=$1 c0 c1 out ok
+	local gw=$1 c0 c1 out ok d0 d1
 	bench_start_gw "$gw" des-md5
 	sleep 0.5
 	c0=$(proc_cpu_s "$GW_PID")
+	d0=$(udp_drops)
 	out=$(load -c "$CONC" -n "$RATE_N")
 	c1=$(proc_cpu_s "$GW_PID")
+	d1=$(udp_drops)
 	bench_stop_gw
 	ok=$(kv ok "$out")
-	echo "rate $gw round=$2 $out cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.3f", b-a}') cpu_ms_per_hs=$(awk -v a="$c0" -v b="$c1" -v n="$ok" 'BEGIN{printf "%.3f", n ? (b-a)*1000/n : 0}')" | tee -a "$RAW" >&2
+	echo "rate $gw round=$2 $out cpu_s=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.3f", b-a}') cpu_ms_per_hs=$(awk -v a="$c0" -v b="$c1" -v n="$ok" 'BEGIN{printf "%.3f", n ? (b-a)*1000/n : 0}') busy_pct=$(awk -v a="$c0" -v b="$c1" -v t="$(kv secs "$out")" 'BEGIN{printf "%.0f", t ? (b-a)*100/t : 0}') rcvbuf_drops=$((d1 - d0))" | tee -a "$RAW" >&2
 }
 
 mem_run() { # gw round: one ikeload keeps every tunnel open and reads the gateway's RSS at each size
@@ -78,6 +84,38 @@ for r in $(seq 1 "$ROUNDS"); do
 	for gw in $order; do mem_run "$gw" "$r"; done
 done
 
+# Where Portcullis' time goes: perf profile (CPU) and fdatasync count (blocking the event loop)
+# during one more rate run. IKE_PROFILE=0 skips it.
+profile() {
+	local pd=$BENCH_WORK/ike-perf.data rec st out ok
+	bench_start_gw portcullis des-md5
+	sleep 0.5
+	perf record -F 999 -g -p "$GW_PID" -o "$pd" >/dev/null 2>&1 &
+	rec=$!
+	perf stat -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync,syscalls:sys_enter_pwrite64 \
+		-p "$GW_PID" -o "$BENCH_WORK/ike-perf-stat.txt" >/dev/null 2>&1 &
+	st=$!
+	sleep 0.3
+	out=$(load -c "$CONC" -n "$RATE_N")
+	kill -INT "$rec" "$st" 2>/dev/null || true
+	wait "$rec" "$st" 2>/dev/null || true
+	bench_stop_gw
+	ok=$(kv ok "$out")
+	{
+		echo "Profile run: $out"
+		echo
+		awk -v n="$ok" '/syscalls:sys_enter/ {gsub(",", "", $1); printf "%s: %s calls = %.2f per handshake\n", $2, $1, n ? $1/n : 0}' "$BENCH_WORK/ike-perf-stat.txt"
+		echo
+		echo "CPU samples by object (perf report --sort dso):"
+		perf report -i "$pd" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -8
+		echo
+		echo "Top call-graph entries including callees (perf report --children --sort sym, >= 3%):"
+		perf report -i "$pd" --children --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9.]+%' |
+			grep -v '0x0000\|\[k\] entry_SYSCALL\|do_syscall_64' | awk '$1 + 0 >= 3' | head -25
+	} >"$BENCH_WORK/ike-profile.txt"
+}
+if [ "${IKE_PROFILE:-1}" = 1 ] && command -v perf >/dev/null; then profile || true; fi
+
 # medians over the rounds
 med() { # kind gw key [size]
 	if [ -n "${4:-}" ]; then
@@ -89,7 +127,7 @@ med() { # kind gw key [size]
 dh=$(cc -O2 -o "$BENCH_WORK/dh_bound" bench/dh_bound.c -lcrypto && "$BENCH_WORK/dh_bound" 2)
 declare -A M
 for gw in portcullis strongswan; do
-	for k in rate p50_ms p99_ms cpu_ms_per_hs fail; do M[$gw.$k]=$(med rate $gw $k); done
+	for k in rate p50_ms p99_ms cpu_ms_per_hs busy_pct fail rcvbuf_drops; do M[$gw.$k]=$(med rate $gw $k); done
 	for t in $TUNNELS; do
 		M[$gw.mem$t]=$(med mem $gw kb_per_tunnel "$t")
 		M[$gw.n$t]=$(med mem $gw ok "$t")
@@ -113,7 +151,9 @@ row "handshakes/s at saturation ($RATE_N handshakes, $CONC concurrent)" rate
 row "handshake latency p50 (ms)" p50_ms
 row "handshake latency p99 (ms)" p99_ms
 row "gateway CPU per handshake (ms, user+system, incl. DELETE)" cpu_ms_per_hs
-row "failed handshakes per round" fail
+row "gateway CPU busy during the rate run (% of one core)" busy_pct
+row "failed handshakes per rate run (a lost packet: the client does not retransmit)" fail
+row "UDP datagrams dropped by the gateway's full receive buffer per rate run" rcvbuf_drops
 for t in $TUNNELS; do
 	row "memory per established tunnel (KiB), target $t tunnels" "mem$t"
 	row "tunnels actually established (target $t)" "n$t"
@@ -133,6 +173,14 @@ if [ "$last" -gt "$PC_MAX" ]; then
 	echo "(gateway/ike/ike_int.h), so the largest size is measured at $((PC_MAX - 96)) tunnels."
 fi
 echo
+if [ -s "$BENCH_WORK/ike-profile.txt" ]; then
+	echo "### Where Portcullis spends a handshake (perf, one extra rate run)"
+	echo
+	echo '```'
+	cat "$BENCH_WORK/ike-profile.txt"
+	echo '```'
+	echo
+fi
 echo "<details><summary>raw measurements</summary>"
 echo
 echo '```'
