@@ -116,6 +116,28 @@ profile() {
 }
 if [ "${IKE_PROFILE:-1}" = 1 ] && command -v perf >/dev/null; then profile || true; fi
 
+# Where Portcullis' memory per tunnel goes: valgrind massif while IKE_MASSIF_N tunnels are kept.
+massif() {
+	local d=$BENCH_WORK/pc n=${IKE_MASSIF_N:-300} pid
+	bench_start_gw portcullis des-md5 # writes the database and config; replaced under massif
+	bench_stop_gw
+	ip netns exec "$BP-gw" valgrind --tool=massif --massif-out-file="$BENCH_WORK/massif.out" \
+		"$BUILD/portcullisd" --db "$d/pc.db" --api 127.0.0.1:8080 --sa-backend tun --log-level warn \
+		>"$d/massif.log" 2>&1 &
+	pid=$!
+	BENCH_PIDS+=("$pid")
+	for _ in $(seq 1 300); do
+		ip netns exec "$BP-gw" ss -uln | grep -q '192.168.1.1:500\b' && break
+		sleep 0.1
+	done
+	load -c 16 -n "$n" -K -t 20000 >/dev/null
+	sleep 1
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	python3 bench/massif_top.py "$BENCH_WORK/massif.out" "$n" >"$BENCH_WORK/ike-massif.txt"
+}
+if [ "${IKE_MASSIF:-1}" = 1 ] && command -v valgrind >/dev/null; then massif || true; fi
+
 # medians over the rounds
 med() { # kind gw key [size]
 	if [ -n "${4:-}" ]; then
@@ -178,6 +200,14 @@ if [ -s "$BENCH_WORK/ike-profile.txt" ]; then
 	echo
 	echo '```'
 	cat "$BENCH_WORK/ike-profile.txt"
+	echo '```'
+	echo
+fi
+if [ -s "$BENCH_WORK/ike-massif.txt" ]; then
+	echo "### Where Portcullis' memory per tunnel goes (valgrind massif, ${IKE_MASSIF_N:-300} tunnels kept)"
+	echo
+	echo '```'
+	cat "$BENCH_WORK/ike-massif.txt"
 	echo '```'
 	echo
 fi
