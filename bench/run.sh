@@ -80,6 +80,13 @@ if [ "${#plots[@]}" -gt 0 ]; then
 		echo
 	} >>"$out"
 fi
+# the hand-written analysis of the profiles (dated; re-check it against new figures)
+if [ -f bench/FINDINGS.md ] && [ "${#names[@]}" -gt 2 ]; then
+	{
+		cat bench/FINDINGS.md
+		echo
+	} >>"$out"
+fi
 echo "Total run time: $((($(date +%s) - t_start) / 60)) min $((($(date +%s) - t_start) % 60)) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$out"
 mv "$out" bench/RESULTS.md
 echo "bench: wrote bench/RESULTS.md" >&2
