@@ -3,7 +3,7 @@
 # bench/RESULTS.md (figures, machine, date, commit). Each bench/*_bench.sh prints a Markdown
 # section on stdout; comparisons with a reference system run both in the same invocation,
 # alternating, several rounds, and report medians and the ratio.
-#   bench/run.sh              every benchmark (about 12 minutes on 2 cores)
+#   bench/run.sh              every benchmark (8-12 minutes on 2 cores)
 #   bench/run.sh pix api      only those (names of bench/<name>_bench.sh)
 # Sizes come from environment variables (see each script's header), e.g. a quick run:
 #   IKE_ROUNDS=1 IKE_RATE_N=300 IKE_TUNNELS="200 1000" ESP_ROUNDS=1 ESP_SECS=2 ESP_MULTI=2 \
