@@ -8,6 +8,7 @@ cc -O2 -o "$bin" bench/dh_bound.c -lcrypto
 runs=()
 for _ in 1 2 3 4 5; do runs+=("$("$bin" 2)"); done
 median=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 3p)
+[ -n "${BENCH_WORK:-}" ] && echo "$median" >"$BENCH_WORK/dh_median"
 echo "## DH bound (MODP-1024 modular exponentiation)"
 echo
 echo "| measure | value |"

@@ -18,7 +18,7 @@ TEST_PKGS=(
 )
 WEB_PKGS=(chromium chromium-driver)
 VM_PKGS=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd)
-BENCH_PKGS=(wrk hyperfine valgrind)
+BENCH_PKGS=(wrk hyperfine valgrind linux-perf bc time)
 
 # The machine image ships Node.js with npm; Debian's nodejs would conflict with it, so only add it when absent.
 command -v node >/dev/null 2>&1 || WEB_PKGS+=(nodejs npm)

@@ -8,7 +8,7 @@
 #
 # iperf3 TCP client (inner address) -> host for $SECS seconds, then the reverse (-R), and 100
 # pings. Besides throughput it reports the CPU time (user + system) both tunnel endpoints spent
-# per GB carried, which says more than throughput on a machine shared with other work. Run as root:  bench/esp_tun_bench.sh [portcullis|strongswan|both] [seconds]
+# per GB carried, which says more than throughput on a machine shared with other work. Run as root:  bench/esp_tun.sh [portcullis|strongswan|both] [seconds]
 # Needs a build of esp_peer_test (PORTCULLIS_BUILD_DIR, default build/rel: a Release build
 # without sanitizers gives the numbers that mean something).
 set -euo pipefail
