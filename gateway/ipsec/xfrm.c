@@ -32,6 +32,9 @@ struct xsa {
 	uint32_t reqid;
 	uint64_t added_ms;
 	struct ipsec_sa_params p;
+	/* the kernel's counters as last read (GETSA or an expire message): what sa_stats answers
+	 * once the kernel has dropped a state, so accounting keeps the final numbers */
+	struct ipsec_sa_stats last;
 	bool used;
 };
 
@@ -653,6 +656,24 @@ request(struct xfrm_be *x, void *buf, int len, const char *what)
 	return rc;
 }
 
+/* A delete: a state or policy the kernel already dropped (hard expiry) is not an error. */
+static int
+request_del(struct xfrm_be *x, void *buf, int len, const char *what)
+{
+	int rc;
+
+	if (len < 0)
+		return request(x, buf, len, what);
+	rc = talk(x->nl, x->portid, buf, (size_t)len, NULL, NULL);
+	if (rc == -ENOENT || rc == -ESRCH) {
+		log_debug(LOG_IPSEC, "xfrm: %s: already gone", what);
+		return 0;
+	}
+	if (rc < 0)
+		log_error(LOG_IPSEC, "xfrm: %s: %s", what, strerror(-rc));
+	return rc;
+}
+
 static const uint8_t policy_dirs[3] = {XFRM_POLICY_OUT, XFRM_POLICY_IN, XFRM_POLICY_FWD};
 
 /* Removes the states and the first n_pol policies of s (undo of a partial add, and teardown). */
@@ -671,24 +692,24 @@ remove_sa(struct xfrm_be *x, const struct xsa *s, int states, int n_pol)
 
 				if (k >= n_pol)
 					goto states;
-				request(x, buf,
-				        xfrm_build_delpolicy(
-				                buf, XFRM_MSG_BUF, ++x->seq, policy_dirs[d],
-				                out ? &s->p.local_ts[li] : &s->p.remote_ts[ri],
-				                out ? &s->p.remote_ts[ri] : &s->p.local_ts[li]),
-				        "DELPOLICY");
+				request_del(x, buf,
+				            xfrm_build_delpolicy(
+				                    buf, XFRM_MSG_BUF, ++x->seq, policy_dirs[d],
+				                    out ? &s->p.local_ts[li] : &s->p.remote_ts[ri],
+				                    out ? &s->p.remote_ts[ri] : &s->p.local_ts[li]),
+				            "DELPOLICY");
 			}
 states:
 	if (states >= 1)
-		request(x, buf,
-		        xfrm_build_delsa(buf, XFRM_MSG_BUF, ++x->seq,
-		                         ntohl(s->p.local.sin_addr.s_addr), s->p.in.spi),
-		        "DELSA in");
+		request_del(x, buf,
+		            xfrm_build_delsa(buf, XFRM_MSG_BUF, ++x->seq,
+		                             ntohl(s->p.local.sin_addr.s_addr), s->p.in.spi),
+		            "DELSA in");
 	if (states >= 2)
-		request(x, buf,
-		        xfrm_build_delsa(buf, XFRM_MSG_BUF, ++x->seq,
-		                         ntohl(s->p.peer.sin_addr.s_addr), s->p.out.spi),
-		        "DELSA out");
+		request_del(x, buf,
+		            xfrm_build_delsa(buf, XFRM_MSG_BUF, ++x->seq,
+		                             ntohl(s->p.peer.sin_addr.s_addr), s->p.out.spi),
+		            "DELSA out");
 	free(buf);
 }
 
@@ -731,6 +752,7 @@ xfrm_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t 
 	s->reqid = XFRM_PC_REQID_BASE | (uint32_t)(s->handle & 0xffff);
 	s->p = *p;
 	s->added_ms = loop_now_ms();
+	s->last.added_ms = s->added_ms;
 	buf = calloc(1, XFRM_MSG_BUF);
 	if (buf == NULL)
 		return -ENOMEM;
@@ -830,30 +852,49 @@ read_sa(struct xfrm_be *x, uint32_t dst, uint32_t spi, struct xfrm_sa_view *v)
 	return 0;
 }
 
+/* Folds fresh kernel counters into s->last; an inbound packet count that grew means traffic came
+ * in since the last read (the kernel keeps no per-packet timestamp we could use as loop time). */
+static void
+note_counters(struct xsa *s, bool in, uint64_t bytes, uint64_t packets)
+{
+	if (in) {
+		if (packets > s->last.packets_in)
+			s->last.last_in_ms = loop_now_ms();
+		s->last.bytes_in = bytes;
+		s->last.packets_in = packets;
+	} else {
+		s->last.bytes_out = bytes;
+		s->last.packets_out = packets;
+	}
+}
+
 static int
 xfrm_sa_stats(struct ipsec_backend *be, uint64_t handle, struct ipsec_sa_stats *out)
 {
 	struct xfrm_be *x = be_of(be);
 	struct xsa *s = find_sa(x, handle);
 	struct xfrm_sa_view in, outv;
-	int rc;
+	int rc_in, rc_out;
 
 	if (s == NULL)
 		return -ENOENT;
-	rc = read_sa(x, ntohl(s->p.local.sin_addr.s_addr), s->p.in.spi, &in);
-	if (rc == 0)
-		rc = read_sa(x, ntohl(s->p.peer.sin_addr.s_addr), s->p.out.spi, &outv);
-	if (rc < 0) {
+	rc_in = read_sa(x, ntohl(s->p.local.sin_addr.s_addr), s->p.in.spi, &in);
+	if (rc_in == 0)
+		note_counters(s, true, in.cur_bytes, in.cur_packets);
+	rc_out = read_sa(x, ntohl(s->p.peer.sin_addr.s_addr), s->p.out.spi, &outv);
+	if (rc_out == 0)
+		note_counters(s, false, outv.cur_bytes, outv.cur_packets);
+	*out = s->last;
+	if (rc_in < 0 || rc_out < 0) {
+		int rc = rc_in < 0 ? rc_in : rc_out;
+
+		/* a state the kernel dropped (hard expiry): the last counters stand */
+		if (rc == -ESRCH || rc == -ENOENT)
+			return 0;
 		log_warn(LOG_IPSEC, "xfrm: reading counters of SA pair %" PRIu64 ": %s", handle,
 		         strerror(-rc));
 		return rc;
 	}
-	memset(out, 0, sizeof(*out));
-	out->bytes_in = in.cur_bytes;
-	out->packets_in = in.cur_packets;
-	out->bytes_out = outv.cur_bytes;
-	out->packets_out = outv.cur_packets;
-	out->added_ms = s->added_ms;
 	return 0;
 }
 
@@ -889,6 +930,8 @@ on_event_fd(struct loop *loop, int fd, uint32_t events, void *arg)
 
 				if (!s->used || (s->p.in.spi != spi && s->p.out.spi != spi))
 					continue;
+				note_counters(s, s->p.in.spi == spi, e->state.curlft.bytes,
+				              e->state.curlft.packets);
 				log_info(LOG_IPSEC,
 				         "xfrm: %s expire for SA pair %" PRIu64 " (spi 0x%08x)",
 				         e->hard ? "hard" : "soft", s->handle, spi);
@@ -1060,6 +1103,8 @@ xfrm_free(struct ipsec_backend *be)
 	for (size_t i = 0; i < x->n_sas; i++)
 		if (x->sas[i].used)
 			xfrm_sa_del(be, x->sas[i].handle);
+	if (x->nl != NULL)
+		ipsec_xfrm_flush_owned(be); /* anything of ours left: nothing survives shutdown */
 	if (x->ev != NULL) {
 		if (x->base.loop != NULL)
 			loop_del_fd(x->base.loop, mnl_socket_get_fd(x->ev));
@@ -1090,7 +1135,7 @@ ipsec_xfrm_new(struct loop *loop, struct ipsec_backend **out, char *why, size_t 
 	*out = NULL;
 	rc = ipsec_xfrm_probe(why, whylen);
 	if (rc < 0)
-		return rc;
+		return -EPROTONOSUPPORT; /* why says what the kernel lacks */
 	x = calloc(1, sizeof(*x));
 	if (x == NULL)
 		return -ENOMEM;
