@@ -1,10 +1,13 @@
 /* The kernel SA backend: ESP tunnel-mode states and in/out/fwd policies over XFRM netlink. */
 #include "gateway/ipsec/xfrm.h"
 #include "gateway/core/log.h"
+#include "gateway/ipsec/tun_rtnl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <openssl/crypto.h>
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
@@ -35,6 +38,10 @@ struct xsa {
 	/* the kernel's counters as last read (GETSA or an expire message): what sa_stats answers
 	 * once the kernel has dropped a state, so accounting keeps the final numbers */
 	struct ipsec_sa_stats last;
+	/* remote_ts[i] routed by this pair (see add_routes); ownership moves to a pair with the
+	 * same selector when this one goes first (rekey overlap) */
+	bool routed[IPSEC_MAX_SELECTORS];
+	unsigned route_ifindex;
 	bool used;
 };
 
@@ -42,6 +49,7 @@ struct xfrm_be {
 	struct ipsec_backend base; /* first: the ops receive a pointer to it */
 	struct mnl_socket *nl;     /* requests */
 	struct mnl_socket *ev;     /* expire and acquire notifications */
+	struct mnl_socket *rt;     /* rtnetlink: routes to the clients' inner addresses */
 	uint32_t portid;
 	uint32_t seq;
 	struct xsa *sas;
@@ -713,6 +721,82 @@ states:
 	free(buf);
 }
 
+/* The interface holding the gateway's outer address, or 0. */
+static unsigned
+ifindex_of_addr(const struct sockaddr_in *local)
+{
+	struct ifaddrs *ifa, *i;
+	unsigned idx = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i != NULL && idx == 0; i = i->ifa_next)
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET &&
+		    ((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr.s_addr ==
+		            local->sin_addr.s_addr)
+			idx = if_nametoindex(i->ifa_name);
+	freeifaddrs(ifa);
+	return idx;
+}
+
+/* The kernel looks a route up before it consults the xfrm policies, so a client's inner address
+ * needs one that is not local: the gateway's own proxy-ARP routes for pool addresses (dev lo,
+ * metric NET_PROXY_ROUTE_METRIC) would otherwise swallow the replies. Each remote selector except
+ * 0.0.0.0/0 gets a metric-0 route through the outside interface (the policy's bundle then decides
+ * where the ESP goes), tagged TUN_RTNL_PROTO like the tun backend's. */
+static void
+add_routes(struct xfrm_be *x, struct xsa *s)
+{
+	s->route_ifindex = ifindex_of_addr(&s->p.local);
+	if (s->route_ifindex == 0) {
+		log_warn(LOG_IPSEC,
+		         "xfrm: no interface holds %s: no routes to SA pair %" PRIu64
+		         "'s inner addresses",
+		         inet_ntoa(s->p.local.sin_addr), s->handle);
+		return;
+	}
+	for (int i = 0; i < s->p.n_remote_ts; i++) {
+		const struct ipsec_prefix *r = &s->p.remote_ts[i];
+		int rc;
+
+		if (r->plen == 0)
+			continue;
+		rc = tun_rtnl_route(x->rt, true, r->addr, r->plen, s->route_ifindex, 0);
+		s->routed[i] = rc == 0;
+		if (rc < 0 && rc != -EEXIST)
+			log_error(LOG_IPSEC, "xfrm: route to SA pair %" PRIu64 "'s selector %d: %s",
+			          s->handle, i, strerror(-rc));
+	}
+}
+
+static void
+del_routes(struct xfrm_be *x, struct xsa *s)
+{
+	for (int i = 0; i < s->p.n_remote_ts; i++) {
+		const struct ipsec_prefix *r = &s->p.remote_ts[i];
+		bool handed = false;
+
+		if (!s->routed[i])
+			continue;
+		s->routed[i] = false;
+		/* another live pair with the same selector (a rekey) keeps the route */
+		for (size_t k = 0; k < x->n_sas && !handed; k++) {
+			struct xsa *o = &x->sas[k];
+
+			if (!o->used || o == s || o->route_ifindex != s->route_ifindex)
+				continue;
+			for (int j = 0; j < o->p.n_remote_ts && !handed; j++)
+				if (o->p.remote_ts[j].addr == r->addr &&
+				    o->p.remote_ts[j].plen == r->plen) {
+					o->routed[j] = true;
+					handed = true;
+				}
+		}
+		if (!handed)
+			tun_rtnl_route(x->rt, false, r->addr, r->plen, s->route_ifindex, 0);
+	}
+}
+
 static int
 xfrm_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t *handle)
 {
@@ -787,6 +871,8 @@ xfrm_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t 
 	s->p.out.spi = p->out.spi;
 	s->used = true;
 	*handle = s->handle;
+	if (x->rt != NULL)
+		add_routes(x, s);
 	log_info(LOG_IPSEC,
 	         "xfrm: SA pair %" PRIu64 " installed: spi in 0x%08x out 0x%08x, %s/%s%s",
 	         s->handle, p->in.spi, p->out.spi, xfrm_enc_name(p->enc),
@@ -808,6 +894,8 @@ xfrm_sa_del(struct ipsec_backend *be, uint64_t handle)
 
 	if (s == NULL)
 		return -ENOENT;
+	if (x->rt != NULL)
+		del_routes(x, s);
 	remove_sa(x, s, 2, s->p.n_local_ts * s->p.n_remote_ts * 3);
 	log_info(LOG_IPSEC, "xfrm: SA pair %" PRIu64 " removed", handle);
 	memset(s, 0, sizeof(*s));
@@ -1112,6 +1200,8 @@ xfrm_free(struct ipsec_backend *be)
 	}
 	if (x->nl != NULL)
 		mnl_socket_close(x->nl);
+	if (x->rt != NULL)
+		tun_rtnl_close(x->rt);
 	OPENSSL_cleanse(x->sas, x->cap_sas * sizeof(*x->sas));
 	free(x->sas);
 	free(x);
@@ -1149,6 +1239,12 @@ ipsec_xfrm_new(struct loop *loop, struct ipsec_backend **out, char *why, size_t 
 		             NULL);
 	if (rc < 0) {
 		snprintf(why, whylen, "XFRM netlink socket: %s", strerror(-rc));
+		xfrm_free(&x->base);
+		return rc;
+	}
+	rc = tun_rtnl_open(&x->rt);
+	if (rc < 0) {
+		snprintf(why, whylen, "rtnetlink socket: %s", strerror(-rc));
 		xfrm_free(&x->base);
 		return rc;
 	}
