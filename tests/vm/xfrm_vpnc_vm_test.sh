@@ -44,7 +44,8 @@ token=$("$PORTCULLIS" --db "$db" token create vmtest | tail -n 1)
 
 # --- the VM ---------------------------------------------------------------------------------------
 root=$T_DIR/initrd
-vm_add_binary "$root" "$PORTCULLISD" /usr/sbin/nft
+# curl for the API (busybox-static's wget crashes here)
+vm_add_binary "$root" "$PORTCULLISD" /usr/sbin/nft /usr/bin/curl
 cp "$db" "$root/pc.db"
 # IKE's DES (the seed's policies) comes from OpenSSL's legacy provider, a loadable module
 ossl_modules=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')
@@ -59,7 +60,7 @@ fail=0
 bad() { echo "VM: FAIL: \$*"; fail=1; }
 nstates() { \$IP xfrm state | grep -c '^src'; }
 npolicies() { \$IP xfrm policy | grep -c '^src'; }
-api() { wget -q -T 5 -O - --header "Authorization: Bearer \$TOKEN" "\$API/\$1"; }
+api() { /usr/bin/curl -s -m 5 -H "Authorization: Bearer \$TOKEN" "\$API/\$1"; }
 # wait_for SECONDS COMMAND...: polls every 0.2 s
 wait_for() {
 	n=\$((\$1 * 5)); shift
@@ -85,7 +86,7 @@ if ! grep -q "IKE listening" /tmp/gw.log || ! grep -q "running; API on" /tmp/gw.
 	sed 's/^/VM-GW: /' /tmp/gw.log
 	exit 1
 fi
-echo "VM: health \$(wget -T 5 -O - \$API/health 2>&1)"
+echo "VM: health \$(/usr/bin/curl -sS -m 5 \$API/health 2>&1 | tr -d '\n')"
 echo "VM: permit-ipsec rule: \$(/usr/sbin/nft list chain ip portcullis forward | grep permit-ipsec)"
 echo VM_READY
 for round in plain natt; do
@@ -99,7 +100,7 @@ for round in plain natt; do
 	\$IP xfrm policy | sed "s/^/VM-POLICY-\$round: /"
 	echo "VM_SA_UP \$round"
 	# the client pings 3 times each to two addresses: wait for the kernel's inbound counter
-	wait_for 30 sh -c "wget -q -T 5 -O - --header 'Authorization: Bearer \$TOKEN' \$API/sa/ipsec | tr -d ' \\n' | grep -Eq '\"packets_in\":([6-9]|[1-9][0-9])'" ||
+	wait_for 30 sh -c "/usr/bin/curl -s -m 5 -H 'Authorization: Bearer \$TOKEN' \$API/sa/ipsec | tr -d ' \\n' | grep -Eq '\"packets_in\":([6-9]|[1-9][0-9])'" ||
 		bad "\$round: fewer than 6 inbound packets counted"
 	\$IP -s xfrm state | grep -A1 'lifetime current' | sed "s/^/VM-COUNTERS-\$round: /"
 	awk '\$2 != 0' /proc/net/xfrm_stat | sed "s/^/VM-XFRM-STAT-\$round: /"
@@ -215,7 +216,7 @@ for round in plain natt; do
 		ip netns exec "$ns" ping -c 3 -i 0.3 -W 3 10.89.129.194
 	t_check "$round: ping the host behind the gateway through the tunnel (forwarded)" \
 		ip netns exec "$ns" ping -c 3 -i 0.3 -W 3 10.89.129.193
-	t_check "$round: kernel counters read through the API" wait_console "VM_STATS_DONE $round" 60
+	t_check "$round: the VM read the kernel's counters through the API" wait_console "VM_STATS_DONE $round" 60
 	kill -TERM "$vpnc_pid" 2>/dev/null || true
 	wait "$vpnc_pid" 2>/dev/null || true
 	t_check "$round: vpnc's DELETE removed every state and policy" wait_console "VM: round $round torn down: 0 states, 0 policies" 60
