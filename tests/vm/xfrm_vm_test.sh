@@ -24,10 +24,11 @@ SH
 vm_initramfs "$root" "$T_DIR/initrd.gz" "$T_DIR/test.sh"
 rc=0
 vm_boot "$T_DIR/initrd.gz" "$T_DIR/console.log" || rc=$?
-grep -a -E 'probe:|round trip|PASSED|FAILED|leftover|VM:' "$T_DIR/console.log" | sed 's/^/# vm: /'
+grep -a -E 'probe:|round trip|expiry|PASSED|FAILED|leftover|VM:' "$T_DIR/console.log" | sed 's/^/# vm: /'
 t_check "xfrm unit test passes inside the VM (exit $rc)" test "$rc" -eq 0
 t_check "the VM kernel accepted ESP states" grep -aq "the kernel accepts ESP states" "$T_DIR/console.log"
 t_check "real states installed, read back and removed" grep -aq "xfrm kernel round trip: ok" "$T_DIR/console.log"
+t_check "kernel lifetimes: soft and hard expiry reported, pair removed" grep -aq "xfrm kernel expiry: soft [1-9][0-9]*, hard 1: ok" "$T_DIR/console.log"
 t_check "nothing left behind in the kernel" grep -aq "leftover states: 0" "$T_DIR/console.log"
 
 # On this machine: no ESP, so the probe refuses and says what is missing.
