@@ -104,7 +104,7 @@ for round in plain natt; do
 		bad "\$round: fewer than 6 inbound packets counted"
 	\$IP -s xfrm state | grep -A1 'lifetime current' | sed "s/^/VM-COUNTERS-\$round: /"
 	awk '\$2 != 0' /proc/net/xfrm_stat | sed "s/^/VM-XFRM-STAT-\$round: /"
-	if [ -n "$XV_DEBUG" ]; then
+	if [ -n "${XV_DEBUG:-}" ]; then
 		\$IP route get 10.89.129.200 from 10.89.129.194 | sed "s/^/VM-DEBUG: /"
 		\$IP route | sed "s/^/VM-DEBUG: /"
 		\$IP neigh | sed "s/^/VM-DEBUG: /"
