@@ -243,7 +243,9 @@ t_check "API: stats name the xfrm backend and count bytes" bash -c "
 t_check "permit-ipsec counted forwarded decrypted packets" \
 	grep -aEq 'VM-NFT-plain: .*packets [1-9]' "$console"
 t_check "gateway logs the xfrm choice" grep -aq 'VM-GW: .*SA backend: xfrm backend configured' "$console"
-t_check "Xauth accepted cisco_customer via LOCAL" grep -aiq 'VM-GW: .*cisco_customer.*\(accept\|authenticated\)' "$console"
+t_check "Xauth accepted cisco_customer via LOCAL" grep -aq "VM-GW: .*Xauth: user 'cisco_customer' authenticated by LOCAL" "$console"
+t_check "Mode Config and the IKE exchanges on 4500 (non-ESP marker) reached IKE under UDP_ENCAP" \
+	grep -aq 'VM-GW: .*192.168.1.2:4500: ISAKMP (0): Creating IPsec SAs: .*UDP-encapsulated' "$console"
 t_check "portcullisd exited cleanly" grep -aq 'VM: portcullisd exit code 0' "$console"
 t_check "shutdown left no state, policy or nftables table" \
 	grep -aq 'VM: after shutdown: 0 states, 0 policies, nft table: 0' "$console"
