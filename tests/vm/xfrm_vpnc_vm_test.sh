@@ -99,9 +99,10 @@ for round in plain natt; do
 	\$IP xfrm state | sed "s/^/VM-STATE-\$round: /"
 	\$IP xfrm policy | sed "s/^/VM-POLICY-\$round: /"
 	echo "VM_SA_UP \$round"
-	# the client pings 3 times each to two addresses: wait for the kernel's inbound counter
-	wait_for 30 sh -c "/usr/bin/curl -s -m 5 -H 'Authorization: Bearer \$TOKEN' \$API/sa/ipsec | tr -d ' \\n' | grep -Eq '\"packets_in\":([6-9]|[1-9][0-9])'" ||
-		bad "\$round: fewer than 6 inbound packets counted"
+	# the client pings 4 times each to two addresses: wait for the kernel's inbound counter (a
+	# lost echo must not hang the test: at least 4 of the 8)
+	wait_for 30 sh -c "/usr/bin/curl -s -m 5 -H 'Authorization: Bearer \$TOKEN' \$API/sa/ipsec | tr -d ' \\n' | grep -Eq '\"packets_in\":([4-9]|[1-9][0-9])'" ||
+		bad "\$round: fewer than 4 inbound packets counted"
 	\$IP -s xfrm state | grep -A1 'lifetime current' | sed "s/^/VM-COUNTERS-\$round: /"
 	awk '\$2 != 0' /proc/net/xfrm_stat | sed "s/^/VM-XFRM-STAT-\$round: /"
 	if [ -n "${XV_DEBUG:-}" ]; then
@@ -213,9 +214,9 @@ for round in plain natt; do
 	done
 	t_check "$round: vpnc got 10.89.129.200 by Mode Config" grep -q "INTERNAL_IP4_ADDRESS=10.89.129.200" "$T_DIR/vpnc-env-$round"
 	t_check "$round: ping the gateway's inside address through the tunnel" \
-		ip netns exec "$ns" ping -c 3 -i 0.3 -W 3 10.89.129.194
+		ip netns exec "$ns" ping -c 4 -i 0.3 -W 3 10.89.129.194
 	t_check "$round: ping the host behind the gateway through the tunnel (forwarded)" \
-		ip netns exec "$ns" ping -c 3 -i 0.3 -W 3 10.89.129.193
+		ip netns exec "$ns" ping -c 4 -i 0.3 -W 3 10.89.129.193
 	t_check "$round: the VM read the kernel's counters through the API" wait_console "VM_STATS_DONE $round" 60
 	kill -TERM "$vpnc_pid" 2>/dev/null || true
 	wait "$vpnc_pid" 2>/dev/null || true
@@ -237,7 +238,7 @@ t_check "natt: states carry UDP encapsulation (espinudp 4500)" \
 	grep -aq 'VM-STATE-natt: .*encap type espinudp sport 4500' "$console"
 t_check "plain: no UDP encapsulation" bash -c "! grep -aq 'VM-STATE-plain: .*encap' '$console'"
 t_check "API: inbound and outbound packets from the kernel's counters" bash -c "
-	grep -a 'VM-API-SA-plain' '$console' | grep -Eq '\"packets_out\": *([6-9]|[1-9][0-9])'"
+	grep -a 'VM-API-SA-plain' '$console' | grep -Eq '\"packets_out\": *([4-9]|[1-9][0-9])'"
 t_check "API: stats name the xfrm backend and count bytes" bash -c "
 	grep -a 'VM-API-STATS-natt' '$console' | grep -q '\"sa_backend\": *\"xfrm\"'"
 t_check "permit-ipsec counted forwarded decrypted packets" \
