@@ -98,6 +98,7 @@ for round in plain natt; do
 	echo "VM: round \$round: \$(nstates) states, \$(npolicies) policies"
 	\$IP xfrm state | sed "s/^/VM-STATE-\$round: /"
 	\$IP xfrm policy | sed "s/^/VM-POLICY-\$round: /"
+	\$IP route show proto 158 | sed "s/^/VM-ROUTE-\$round: /"
 	echo "VM_SA_UP \$round"
 	# the client pings 4 times each to two addresses: wait for the kernel's inbound counter (a
 	# lost echo must not hang the test: at least 4 of the 8)
@@ -119,7 +120,7 @@ for round in plain natt; do
 	echo "VM_STATS_DONE \$round"
 	wait_for 60 sh -c '[ \$(/sbin/ip xfrm state | grep -c "^src") -eq 0 ] && [ \$(/sbin/ip xfrm policy | grep -c "^src") -eq 0 ]' ||
 		bad "\$round: states or policies left after the client's DELETE"
-	echo "VM: round \$round torn down: \$(nstates) states, \$(npolicies) policies"
+	echo "VM: round \$round torn down: \$(nstates) states, \$(npolicies) policies, \$(\$IP route show proto 158 | grep -c .) routes"
 done
 kill -TERM \$GW
 wait \$GW
@@ -220,12 +221,13 @@ for round in plain natt; do
 	t_check "$round: the VM read the kernel's counters through the API" wait_console "VM_STATS_DONE $round" 60
 	kill -TERM "$vpnc_pid" 2>/dev/null || true
 	wait "$vpnc_pid" 2>/dev/null || true
-	t_check "$round: vpnc's DELETE removed every state and policy" wait_console "VM: round $round torn down: 0 states, 0 policies" 60
+	t_check "$round: vpnc's DELETE removed every state, policy and route" \
+		wait_console "VM: round $round torn down: 0 states, 0 policies, 0 routes" 60
 done
 
 rc=0
 wait "$vm_pid" || rc=$?
-grep -a -E '^VM(:|-STATE|-POLICY|-API|-NFT)' "$console" | sed 's/^/# /'
+grep -a -E '^VM(:|-STATE|-POLICY|-ROUTE|-API|-NFT)' "$console" | sed 's/^/# /'
 
 # the negotiated algorithms (seed: esp-des esp-md5-hmac) in the kernel's states
 t_check "plain: ESP tunnel states with DES and HMAC-MD5-96" \
@@ -234,6 +236,8 @@ t_check "plain: auth hmac(md5) truncated to 96 bits" grep -aq 'VM-STATE-plain: .
 t_check "plain: in, out and fwd policies for 10.89.129.200" bash -c "
 	grep -aq 'VM-POLICY-plain: src 10.89.129.200/32 dst 0.0.0.0/0' '$console' &&
 	grep -aq 'VM-POLICY-plain: .*dir fwd' '$console' && grep -aq 'VM-POLICY-plain: .*dir out' '$console'"
+t_check "plain: the client's address routed out of the outside interface (not the proxy-ARP lo route)" \
+	grep -aq 'VM-ROUTE-plain: 10.89.129.200 dev eth0' "$console"
 t_check "natt: states carry UDP encapsulation (espinudp 4500)" \
 	grep -aq 'VM-STATE-natt: .*encap type espinudp sport 4500' "$console"
 t_check "plain: no UDP encapsulation" bash -c "! grep -aq 'VM-STATE-plain: .*encap' '$console'"
