@@ -11,8 +11,10 @@
 # UDP_ENCAP_ESPINUDP). Each round: Xauth + Mode Config, the negotiated states and policies in the
 # kernel (`ip xfrm`), pings from the client to the gateway's inside address (local delivery) and to
 # the host behind it (forwarded: nftables `meta secpath exists` = permit-ipsec), the kernel's
-# counters through the API, and vpnc's disconnect (DELETE) removing every state and policy.
-# Shutdown must leave nothing behind, and the sanitizers must stay quiet.
+# counters through the API. The first tunnel ends with vpnc's disconnect (DELETE), which must
+# remove every state, policy and route; the second is still up when the gateway shuts down, which
+# must leave nothing behind either. The sanitizers must stay quiet. XV_DEBUG=1 adds a capture of
+# the tap device and the VM's routes, neighbours and counters to the console.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/vmlib.sh"
 
@@ -118,14 +120,19 @@ for round in plain natt; do
 	echo "VM-API-STATS-\$round: \$(api stats | tr -d '\\n')"
 	echo "VM-NFT-\$round: \$(/usr/sbin/nft list chain ip portcullis forward | grep permit-ipsec:xfrm)"
 	echo "VM_STATS_DONE \$round"
+	[ \$round = natt ] && break
 	wait_for 60 sh -c '[ \$(/sbin/ip xfrm state | grep -c "^src") -eq 0 ] && [ \$(/sbin/ip xfrm policy | grep -c "^src") -eq 0 ]' ||
 		bad "\$round: states or policies left after the client's DELETE"
 	echo "VM: round \$round torn down: \$(nstates) states, \$(npolicies) policies, \$(\$IP route show proto 158 | grep -c .) routes"
 done
+# the second tunnel is still up: shutting down must remove it all the same
 kill -TERM \$GW
 wait \$GW
 echo "VM: portcullisd exit code \$?"
-echo "VM: after shutdown: \$(nstates) states, \$(npolicies) policies, nft table: \$(/usr/sbin/nft list tables | grep -c portcullis)"
+echo "VM: after shutdown with a tunnel up: \$(nstates) states, \$(npolicies) policies, \$(\$IP route show proto 158 | grep -c .) routes, nft table: \$(/usr/sbin/nft list tables | grep -c portcullis)"
+grep -Eq "192.168.1.2:4500: SA [0-9]+ [(]vpn3000/cisco_customer[)] deleted: shutdown" /tmp/gw.log &&
+	echo "VM: shutdown deleted the live tunnel"
+echo VM_SHUTDOWN_DONE
 sed 's/^/VM-GW: /' /tmp/gw.log
 exit \$fail
 SH
@@ -219,10 +226,16 @@ for round in plain natt; do
 	t_check "$round: ping the host behind the gateway through the tunnel (forwarded)" \
 		ip netns exec "$ns" ping -c 4 -i 0.3 -W 3 10.89.129.193
 	t_check "$round: the VM read the kernel's counters through the API" wait_console "VM_STATS_DONE $round" 60
+	if [ "$round" = natt ]; then
+		# this one stays up while the gateway shuts down
+		t_check "natt: gateway shut down with the tunnel up" wait_console VM_SHUTDOWN_DONE 60
+	fi
 	kill -TERM "$vpnc_pid" 2>/dev/null || true
 	wait "$vpnc_pid" 2>/dev/null || true
-	t_check "$round: vpnc's DELETE removed every state, policy and route" \
-		wait_console "VM: round $round torn down: 0 states, 0 policies, 0 routes" 60
+	if [ "$round" = plain ]; then
+		t_check "plain: vpnc's DELETE removed every state, policy and route" \
+			wait_console "VM: round plain torn down: 0 states, 0 policies, 0 routes" 60
+	fi
 done
 
 rc=0
@@ -252,8 +265,10 @@ t_check "Xauth accepted cisco_customer via LOCAL" grep -aq "VM-GW: .*Xauth: user
 t_check "Mode Config and the IKE exchanges on 4500 (non-ESP marker) reached IKE under UDP_ENCAP" \
 	grep -aq 'VM-GW: .*192.168.1.2:4500: ISAKMP (0): Creating IPsec SAs: .*UDP-encapsulated' "$console"
 t_check "portcullisd exited cleanly" grep -aq 'VM: portcullisd exit code 0' "$console"
-t_check "shutdown left no state, policy or nftables table" \
-	grep -aq 'VM: after shutdown: 0 states, 0 policies, nft table: 0' "$console"
+t_check "shutdown with a tunnel up left no state, policy, route or nftables table" \
+	grep -aq 'VM: after shutdown with a tunnel up: 0 states, 0 policies, 0 routes, nft table: 0' "$console"
+t_check "shutdown deleted the live tunnel (IKE DELETE, accounting stop)" \
+	grep -aq 'VM: shutdown deleted the live tunnel' "$console"
 t_check "sanitizers quiet in the VM" bash -c "! grep -aqE 'VM-GW: .*(AddressSanitizer|LeakSanitizer|runtime error)' '$console'"
 t_check "the VM's own checks passed (exit $rc)" test "$rc" -eq 0
 t_done
