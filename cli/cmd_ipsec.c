@@ -21,8 +21,8 @@ cmd_ipsec_probe(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail("ipsec-probe takes no arguments (got %d)", argc - 1);
 	ret = ipsec_backend_probe_xfrm(why, sizeof(why));
 	if (ctx->json) {
-		json_t *o = json_pack("{s:b, s:s, s:s, s:b}", "kernel_esp", ret == 0, "reason", why,
-		                      "auto", "tun", "xfrm_backend_built", 0);
+		json_t *o = json_pack("{s:b, s:s, s:s}", "kernel_esp", ret == 0, "reason", why,
+		                      "auto", ret == 0 ? "xfrm" : "tun");
 
 		if (o == NULL)
 			return cli_fail("json_pack: failed");
@@ -32,7 +32,6 @@ cmd_ipsec_probe(struct cli_ctx *ctx, int argc, char **argv)
 		return 0;
 	}
 	printf("kernel ESP: %s (%s)\n", ret == 0 ? "yes" : "no", why);
-	printf("auto backend: tun%s\n",
-	       ret == 0 ? " (the xfrm backend is not built yet)" : " (no kernel ESP)");
+	printf("auto backend: %s\n", ret == 0 ? "xfrm (kernel ESP)" : "tun (no kernel ESP)");
 	return 0;
 }

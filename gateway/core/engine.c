@@ -249,7 +249,14 @@ list_sas(struct engine *eng, json_t **out, bool ipsec)
 			json_object_set_new(o, "id", json_string(id));
 			json_object_set_new(o, "spi_in", json_string(si));
 			json_object_set_new(o, "spi_out", json_string(so));
-			json_object_update(o, sa_stats_json(&r->stats[k]));
+			{
+				/* json_object_update() copies the members: the stats object is
+				 * ours to drop */
+				json_t *st = sa_stats_json(&r->stats[k]);
+
+				json_object_update(o, st);
+				json_decref(st);
+			}
 			json_array_append_new(arr, o);
 		}
 	}

@@ -537,6 +537,9 @@ check_sa(struct ike_sa *sa, uint64_t now)
 		    st.last_in_ms > last_in)
 			last_in = st.last_in_ms;
 	}
+	/* a backend that reads its counters now (xfrm) may stamp them after this tick's `now` */
+	if (last_in > now)
+		last_in = now;
 	g = sa_group(sa);
 	if (g != NULL && sa->state == ST_ESTAB) {
 		if (g->idle_s > 0 && now - last_in > g->idle_s * 1000ull) {

@@ -1,5 +1,5 @@
 /* Choosing and creating the SA backend: auto probes whether the kernel accepts an ESP state
- * (XFRM over netlink) and otherwise uses the userspace tun backend. */
+ * (XFRM over netlink) and then uses the kernel (xfrm) backend, otherwise the userspace tun one. */
 #ifndef PORTCULLIS_IPSEC_BACKEND_H
 #define PORTCULLIS_IPSEC_BACKEND_H
 
@@ -8,15 +8,16 @@
 #include "gateway/ipsec/ipsec.h"
 #include "gateway/ipsec/tun.h"
 
-/* Asks the kernel of the current network namespace to add a throwaway ESP state (XFRM_MSG_NEWSA,
- * tunnel mode, AES-CBC + HMAC-SHA1, addresses from TEST-NET-1) and deletes it at once. Returns 0
- * when the kernel has ESP, else a negative errno with why naming what is missing. */
+/* Does the kernel of the current network namespace accept an ESP state? The one probe
+ * (ipsec_xfrm_probe: a throwaway tunnel-mode AES-CBC/HMAC-SHA1 state on loopback addresses, added
+ * and deleted at once). Returns 0 when the kernel has ESP, else a negative errno with why naming
+ * what is missing. */
 int ipsec_backend_probe_xfrm(char *why, size_t whylen);
 
 /* Creates the backend of the given kind. tun_cfg configures the tun backend (NULL: defaults).
- * AUTO: xfrm when the kernel has ESP and the xfrm backend is built, else tun; the choice and the
- * reason are logged and written to why. XFRM: fails with -EPROTONOSUPPORT (kernel lacks ESP) or
- * -ENOTSUP (the xfrm backend is not built yet), why saying which. Returns 0 or a negative errno. */
+ * AUTO: xfrm when the kernel has ESP, else tun. XFRM: the kernel backend, or -EPROTONOSUPPORT
+ * when the kernel lacks ESP (why names what is missing); no fallback. The choice and the reason
+ * are logged and written to why. Returns 0 or a negative errno. */
 int ipsec_backend_new(enum ipsec_backend_kind kind, struct loop *loop,
                       const struct ipsec_tun_config *tun_cfg, struct ipsec_backend **out, char *why,
                       size_t whylen);

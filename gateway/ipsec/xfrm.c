@@ -1,10 +1,13 @@
 /* The kernel SA backend: ESP tunnel-mode states and in/out/fwd policies over XFRM netlink. */
 #include "gateway/ipsec/xfrm.h"
 #include "gateway/core/log.h"
+#include "gateway/ipsec/tun_rtnl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <openssl/crypto.h>
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
@@ -32,6 +35,13 @@ struct xsa {
 	uint32_t reqid;
 	uint64_t added_ms;
 	struct ipsec_sa_params p;
+	/* the kernel's counters as last read (GETSA or an expire message): what sa_stats answers
+	 * once the kernel has dropped a state, so accounting keeps the final numbers */
+	struct ipsec_sa_stats last;
+	/* remote_ts[i] routed by this pair (see add_routes); ownership moves to a pair with the
+	 * same selector when this one goes first (rekey overlap) */
+	bool routed[IPSEC_MAX_SELECTORS];
+	unsigned route_ifindex;
 	bool used;
 };
 
@@ -39,6 +49,7 @@ struct xfrm_be {
 	struct ipsec_backend base; /* first: the ops receive a pointer to it */
 	struct mnl_socket *nl;     /* requests */
 	struct mnl_socket *ev;     /* expire and acquire notifications */
+	struct mnl_socket *rt;     /* rtnetlink: routes to the clients' inner addresses */
 	uint32_t portid;
 	uint32_t seq;
 	struct xsa *sas;
@@ -653,6 +664,24 @@ request(struct xfrm_be *x, void *buf, int len, const char *what)
 	return rc;
 }
 
+/* A delete: a state or policy the kernel already dropped (hard expiry) is not an error. */
+static int
+request_del(struct xfrm_be *x, void *buf, int len, const char *what)
+{
+	int rc;
+
+	if (len < 0)
+		return request(x, buf, len, what);
+	rc = talk(x->nl, x->portid, buf, (size_t)len, NULL, NULL);
+	if (rc == -ENOENT || rc == -ESRCH) {
+		log_debug(LOG_IPSEC, "xfrm: %s: already gone", what);
+		return 0;
+	}
+	if (rc < 0)
+		log_error(LOG_IPSEC, "xfrm: %s: %s", what, strerror(-rc));
+	return rc;
+}
+
 static const uint8_t policy_dirs[3] = {XFRM_POLICY_OUT, XFRM_POLICY_IN, XFRM_POLICY_FWD};
 
 /* Removes the states and the first n_pol policies of s (undo of a partial add, and teardown). */
@@ -671,25 +700,101 @@ remove_sa(struct xfrm_be *x, const struct xsa *s, int states, int n_pol)
 
 				if (k >= n_pol)
 					goto states;
-				request(x, buf,
-				        xfrm_build_delpolicy(
-				                buf, XFRM_MSG_BUF, ++x->seq, policy_dirs[d],
-				                out ? &s->p.local_ts[li] : &s->p.remote_ts[ri],
-				                out ? &s->p.remote_ts[ri] : &s->p.local_ts[li]),
-				        "DELPOLICY");
+				request_del(x, buf,
+				            xfrm_build_delpolicy(
+				                    buf, XFRM_MSG_BUF, ++x->seq, policy_dirs[d],
+				                    out ? &s->p.local_ts[li] : &s->p.remote_ts[ri],
+				                    out ? &s->p.remote_ts[ri] : &s->p.local_ts[li]),
+				            "DELPOLICY");
 			}
 states:
 	if (states >= 1)
-		request(x, buf,
-		        xfrm_build_delsa(buf, XFRM_MSG_BUF, ++x->seq,
-		                         ntohl(s->p.local.sin_addr.s_addr), s->p.in.spi),
-		        "DELSA in");
+		request_del(x, buf,
+		            xfrm_build_delsa(buf, XFRM_MSG_BUF, ++x->seq,
+		                             ntohl(s->p.local.sin_addr.s_addr), s->p.in.spi),
+		            "DELSA in");
 	if (states >= 2)
-		request(x, buf,
-		        xfrm_build_delsa(buf, XFRM_MSG_BUF, ++x->seq,
-		                         ntohl(s->p.peer.sin_addr.s_addr), s->p.out.spi),
-		        "DELSA out");
+		request_del(x, buf,
+		            xfrm_build_delsa(buf, XFRM_MSG_BUF, ++x->seq,
+		                             ntohl(s->p.peer.sin_addr.s_addr), s->p.out.spi),
+		            "DELSA out");
 	free(buf);
+}
+
+/* The interface holding the gateway's outer address, or 0. */
+static unsigned
+ifindex_of_addr(const struct sockaddr_in *local)
+{
+	struct ifaddrs *ifa, *i;
+	unsigned idx = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i != NULL && idx == 0; i = i->ifa_next)
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET &&
+		    ((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr.s_addr ==
+		            local->sin_addr.s_addr)
+			idx = if_nametoindex(i->ifa_name);
+	freeifaddrs(ifa);
+	return idx;
+}
+
+/* The kernel looks a route up before it consults the xfrm policies, so a client's inner address
+ * needs one that is not local: the gateway's own proxy-ARP routes for pool addresses (dev lo,
+ * metric NET_PROXY_ROUTE_METRIC) would otherwise swallow the replies. Each remote selector except
+ * 0.0.0.0/0 gets a metric-0 route through the outside interface (the policy's bundle then decides
+ * where the ESP goes), tagged TUN_RTNL_PROTO like the tun backend's. */
+static void
+add_routes(struct xfrm_be *x, struct xsa *s)
+{
+	s->route_ifindex = ifindex_of_addr(&s->p.local);
+	if (s->route_ifindex == 0) {
+		log_warn(LOG_IPSEC,
+		         "xfrm: no interface holds %s: no routes to SA pair %" PRIu64
+		         "'s inner addresses",
+		         inet_ntoa(s->p.local.sin_addr), s->handle);
+		return;
+	}
+	for (int i = 0; i < s->p.n_remote_ts; i++) {
+		const struct ipsec_prefix *r = &s->p.remote_ts[i];
+		int rc;
+
+		if (r->plen == 0)
+			continue;
+		rc = tun_rtnl_route(x->rt, true, r->addr, r->plen, s->route_ifindex, 0);
+		s->routed[i] = rc == 0;
+		if (rc < 0 && rc != -EEXIST)
+			log_error(LOG_IPSEC, "xfrm: route to SA pair %" PRIu64 "'s selector %d: %s",
+			          s->handle, i, strerror(-rc));
+	}
+}
+
+static void
+del_routes(struct xfrm_be *x, struct xsa *s)
+{
+	for (int i = 0; i < s->p.n_remote_ts; i++) {
+		const struct ipsec_prefix *r = &s->p.remote_ts[i];
+		bool handed = false;
+
+		if (!s->routed[i])
+			continue;
+		s->routed[i] = false;
+		/* another live pair with the same selector (a rekey) keeps the route */
+		for (size_t k = 0; k < x->n_sas && !handed; k++) {
+			struct xsa *o = &x->sas[k];
+
+			if (!o->used || o == s || o->route_ifindex != s->route_ifindex)
+				continue;
+			for (int j = 0; j < o->p.n_remote_ts && !handed; j++)
+				if (o->p.remote_ts[j].addr == r->addr &&
+				    o->p.remote_ts[j].plen == r->plen) {
+					o->routed[j] = true;
+					handed = true;
+				}
+		}
+		if (!handed)
+			tun_rtnl_route(x->rt, false, r->addr, r->plen, s->route_ifindex, 0);
+	}
 }
 
 static int
@@ -731,6 +836,7 @@ xfrm_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t 
 	s->reqid = XFRM_PC_REQID_BASE | (uint32_t)(s->handle & 0xffff);
 	s->p = *p;
 	s->added_ms = loop_now_ms();
+	s->last.added_ms = s->added_ms;
 	buf = calloc(1, XFRM_MSG_BUF);
 	if (buf == NULL)
 		return -ENOMEM;
@@ -765,6 +871,8 @@ xfrm_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t 
 	s->p.out.spi = p->out.spi;
 	s->used = true;
 	*handle = s->handle;
+	if (x->rt != NULL)
+		add_routes(x, s);
 	log_info(LOG_IPSEC,
 	         "xfrm: SA pair %" PRIu64 " installed: spi in 0x%08x out 0x%08x, %s/%s%s",
 	         s->handle, p->in.spi, p->out.spi, xfrm_enc_name(p->enc),
@@ -786,6 +894,8 @@ xfrm_sa_del(struct ipsec_backend *be, uint64_t handle)
 
 	if (s == NULL)
 		return -ENOENT;
+	if (x->rt != NULL)
+		del_routes(x, s);
 	remove_sa(x, s, 2, s->p.n_local_ts * s->p.n_remote_ts * 3);
 	log_info(LOG_IPSEC, "xfrm: SA pair %" PRIu64 " removed", handle);
 	memset(s, 0, sizeof(*s));
@@ -830,30 +940,49 @@ read_sa(struct xfrm_be *x, uint32_t dst, uint32_t spi, struct xfrm_sa_view *v)
 	return 0;
 }
 
+/* Folds fresh kernel counters into s->last; an inbound packet count that grew means traffic came
+ * in since the last read (the kernel keeps no per-packet timestamp we could use as loop time). */
+static void
+note_counters(struct xsa *s, bool in, uint64_t bytes, uint64_t packets)
+{
+	if (in) {
+		if (packets > s->last.packets_in)
+			s->last.last_in_ms = loop_now_ms();
+		s->last.bytes_in = bytes;
+		s->last.packets_in = packets;
+	} else {
+		s->last.bytes_out = bytes;
+		s->last.packets_out = packets;
+	}
+}
+
 static int
 xfrm_sa_stats(struct ipsec_backend *be, uint64_t handle, struct ipsec_sa_stats *out)
 {
 	struct xfrm_be *x = be_of(be);
 	struct xsa *s = find_sa(x, handle);
 	struct xfrm_sa_view in, outv;
-	int rc;
+	int rc_in, rc_out;
 
 	if (s == NULL)
 		return -ENOENT;
-	rc = read_sa(x, ntohl(s->p.local.sin_addr.s_addr), s->p.in.spi, &in);
-	if (rc == 0)
-		rc = read_sa(x, ntohl(s->p.peer.sin_addr.s_addr), s->p.out.spi, &outv);
-	if (rc < 0) {
+	rc_in = read_sa(x, ntohl(s->p.local.sin_addr.s_addr), s->p.in.spi, &in);
+	if (rc_in == 0)
+		note_counters(s, true, in.cur_bytes, in.cur_packets);
+	rc_out = read_sa(x, ntohl(s->p.peer.sin_addr.s_addr), s->p.out.spi, &outv);
+	if (rc_out == 0)
+		note_counters(s, false, outv.cur_bytes, outv.cur_packets);
+	*out = s->last;
+	if (rc_in < 0 || rc_out < 0) {
+		int rc = rc_in < 0 ? rc_in : rc_out;
+
+		/* a state the kernel dropped (hard expiry): the last counters stand */
+		if (rc == -ESRCH || rc == -ENOENT)
+			return 0;
 		log_warn(LOG_IPSEC, "xfrm: reading counters of SA pair %" PRIu64 ": %s", handle,
 		         strerror(-rc));
 		return rc;
 	}
-	memset(out, 0, sizeof(*out));
-	out->bytes_in = in.cur_bytes;
-	out->packets_in = in.cur_packets;
-	out->bytes_out = outv.cur_bytes;
-	out->packets_out = outv.cur_packets;
-	out->added_ms = s->added_ms;
 	return 0;
 }
 
@@ -889,6 +1018,8 @@ on_event_fd(struct loop *loop, int fd, uint32_t events, void *arg)
 
 				if (!s->used || (s->p.in.spi != spi && s->p.out.spi != spi))
 					continue;
+				note_counters(s, s->p.in.spi == spi, e->state.curlft.bytes,
+				              e->state.curlft.packets);
 				log_info(LOG_IPSEC,
 				         "xfrm: %s expire for SA pair %" PRIu64 " (spi 0x%08x)",
 				         e->hard ? "hard" : "soft", s->handle, spi);
@@ -1060,6 +1191,8 @@ xfrm_free(struct ipsec_backend *be)
 	for (size_t i = 0; i < x->n_sas; i++)
 		if (x->sas[i].used)
 			xfrm_sa_del(be, x->sas[i].handle);
+	if (x->nl != NULL)
+		ipsec_xfrm_flush_owned(be); /* anything of ours left: nothing survives shutdown */
 	if (x->ev != NULL) {
 		if (x->base.loop != NULL)
 			loop_del_fd(x->base.loop, mnl_socket_get_fd(x->ev));
@@ -1067,6 +1200,8 @@ xfrm_free(struct ipsec_backend *be)
 	}
 	if (x->nl != NULL)
 		mnl_socket_close(x->nl);
+	if (x->rt != NULL)
+		tun_rtnl_close(x->rt);
 	OPENSSL_cleanse(x->sas, x->cap_sas * sizeof(*x->sas));
 	free(x->sas);
 	free(x);
@@ -1090,7 +1225,7 @@ ipsec_xfrm_new(struct loop *loop, struct ipsec_backend **out, char *why, size_t 
 	*out = NULL;
 	rc = ipsec_xfrm_probe(why, whylen);
 	if (rc < 0)
-		return rc;
+		return -EPROTONOSUPPORT; /* why says what the kernel lacks */
 	x = calloc(1, sizeof(*x));
 	if (x == NULL)
 		return -ENOMEM;
@@ -1104,6 +1239,12 @@ ipsec_xfrm_new(struct loop *loop, struct ipsec_backend **out, char *why, size_t 
 		             NULL);
 	if (rc < 0) {
 		snprintf(why, whylen, "XFRM netlink socket: %s", strerror(-rc));
+		xfrm_free(&x->base);
+		return rc;
+	}
+	rc = tun_rtnl_open(&x->rt);
+	if (rc < 0) {
+		snprintf(why, whylen, "rtnetlink socket: %s", strerror(-rc));
 		xfrm_free(&x->base);
 		return rc;
 	}

@@ -78,7 +78,11 @@ const char *xfrm_auth_name(enum ipsec_auth auth, unsigned *trunc_bits);
  * why names what is missing. */
 int ipsec_xfrm_probe(char *why, size_t whylen);
 
-/* The backend. */
+/* The backend: probes first (-EPROTONOSUPPORT with why naming what the kernel lacks), then opens
+ * the request and event sockets and removes stale Portcullis states/policies. Counters come from
+ * the kernel (GETSA; the last values are kept once a state expired); soft expiry is reported to
+ * on_event, hard expiry too and then everything of the pair is removed. Freeing removes every
+ * state and policy the backend owns. */
 int ipsec_xfrm_new(struct loop *loop, struct ipsec_backend **out, char *why, size_t whylen);
 /* Asks the kernel for an inbound SPI (XFRM_MSG_ALLOCSPI) from peer to local. */
 int ipsec_xfrm_alloc_spi(struct ipsec_backend *be, uint32_t peer, uint32_t local, uint32_t *spi);

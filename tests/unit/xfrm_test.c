@@ -253,6 +253,75 @@ test_parse_rejects_malformed(void **state)
 	assert_non_null(strstr(why, "too short"));
 }
 
+struct expiry {
+	struct loop *loop;
+	int soft, hard;
+	uint64_t owner, handle;
+};
+
+static void
+on_expiry(void *arg, uint64_t owner, uint64_t handle, enum ipsec_event ev)
+{
+	struct expiry *e = arg;
+
+	e->owner = owner;
+	e->handle = handle;
+	if (ev == IPSEC_EV_SOFT_EXPIRE) {
+		e->soft++;
+	} else {
+		e->hard++;
+		loop_stop(e->loop);
+	}
+}
+
+static void
+on_give_up(struct loop *loop, void *arg)
+{
+	*(bool *)arg = true;
+	loop_stop(loop);
+}
+
+/* Lifetimes enforced by the kernel: soft expiry is reported, hard expiry is reported and the
+ * backend removes the pair (states and policies) itself. */
+static void
+kernel_expiry(void)
+{
+	struct expiry e = {0};
+	struct ipsec_backend *be;
+	struct ipsec_sa_params p;
+	struct ipsec_sa_stats st;
+	struct loop_timer *t;
+	bool gave_up = false;
+	char why[256];
+	uint64_t h;
+
+	assert_int_equal(loop_new(&e.loop), 0);
+	assert_int_equal(ipsec_xfrm_new(e.loop, &be, why, sizeof(why)), 0);
+	be->on_event = on_expiry;
+	be->event_arg = &e;
+	sample(&p, IPSEC_ENC_AES_CBC, 16, IPSEC_AUTH_HMAC_SHA1_96, 20, false);
+	p.soft_lifetime_s = 1;
+	p.hard_lifetime_s = 2;
+	p.owner = 77;
+	assert_int_equal(be->ops->sa_add(be, &p, &h), 0);
+	t = loop_timer_add(e.loop, 10000, on_give_up, &gave_up);
+	assert_non_null(t);
+	assert_int_equal(loop_run(e.loop), 0);
+	assert_false(gave_up);
+	loop_timer_cancel(e.loop, t);
+	assert_true(e.soft >= 1);
+	assert_int_equal(e.hard, 1);
+	assert_int_equal(e.owner, 77);
+	assert_int_equal(e.handle, h);
+	/* the backend already removed the pair: nothing left to delete or read */
+	assert_int_equal(be->ops->sa_del(be, h), -ENOENT);
+	assert_int_equal(be->ops->sa_stats(be, h, &st), -ENOENT);
+	assert_int_equal(ipsec_xfrm_flush_owned(be), 0);
+	be->ops->free(be);
+	loop_free(e.loop);
+	printf("xfrm kernel expiry: soft %d, hard %d: ok\n", e.soft, e.hard);
+}
+
 /* With a kernel that supports ESP: install, read back and remove through the real backend. */
 static void
 kernel_roundtrip(void)
@@ -288,6 +357,7 @@ kernel_roundtrip(void)
 	assert_int_equal(ipsec_xfrm_flush_owned(be), 0);
 	be->ops->free(be);
 	printf("xfrm kernel round trip: ok\n");
+	kernel_expiry();
 }
 
 static void

@@ -7,8 +7,10 @@
 VM_KERNEL_PREFERRED=${VM_KERNEL_PREFERRED:-linux-image-6.1.0-50-amd64}
 VM_CACHE=${PORTCULLIS_VM_CACHE:-/var/cache/portcullis-vm}
 VM_MODULES=(esp4 xfrm_user xfrm_algo authenc cbc des_generic des3_ede_generic libdes echainiv
-	seqiv drbg ctr virtio_net virtio_pci tun veth nf_tables nft_nat nft_masq nft_redir nft_ct
-	nft_chain_nat nf_conntrack nf_nat)
+	seqiv drbg ctr md5 sha1_generic sha256_generic hmac virtio_net virtio_pci tun veth nf_tables
+	nft_nat nft_masq nft_redir nft_ct nft_chain_nat nf_conntrack nf_nat nft_objref nft_reject
+	nft_reject_ipv4 nft_limit nft_log nf_conntrack_ftp nf_conntrack_tftp nf_conntrack_h323
+	nf_conntrack_sip nf_nat_ftp nf_nat_tftp nf_nat_h323 nf_nat_sip)
 
 vm_kernel_pkg() {
 	if apt-cache show "$VM_KERNEL_PREFERRED" >/dev/null 2>&1; then
@@ -68,7 +70,9 @@ vm_initramfs() {
 	cp /bin/busybox "$dir/bin/busybox"
 	: >"$dir/mods.sh"
 	for m in "${VM_MODULES[@]}"; do
-		modprobe -d "$VM_ROOT" -S "$VM_KVER" --show-depends "$m" 2>/dev/null | awk '/^insmod/{print $2}'
+		# a module this kernel builds in (or lacks) shows no insmod line: not an error here
+		{ modprobe -d "$VM_ROOT" -S "$VM_KVER" --show-depends "$m" 2>/dev/null || true; } |
+			awk '/^insmod/{print $2}'
 	done | awk '!seen[$0]++' | while read -r m; do
 		cp "$m" "$dir/lib/modules/$VM_KVER/"
 		echo "insmod /lib/modules/$VM_KVER/$(basename "$m") 2>/dev/null" >>"$dir/mods.sh"
@@ -94,10 +98,12 @@ INIT
 }
 
 # vm_boot INITRD LOG [extra qemu args...]: boots, waits for power-off, returns the test's exit code.
+# VM_MEM overrides the memory size (MiB, default 1024: enough for ASan builds).
 vm_boot() {
 	local initrd=$1 log=$2
 	shift 2
-	timeout 600 qemu-system-x86_64 -m 1024 -cpu max -smp 1 -nographic -no-reboot \
+	# VM_NETNS: run qemu inside that network namespace (where its tap device lives)
+	${VM_NETNS:+ip netns exec "$VM_NETNS"} timeout 600 qemu-system-x86_64 -m "${VM_MEM:-1024}" -cpu max -smp 1 -nographic -no-reboot \
 		-kernel "$VM_VMLINUZ" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 loglevel=3" "$@" >"$log" 2>&1 || true
 	local rc
