@@ -103,8 +103,6 @@ account_tunnel(struct engine *eng, const struct ike_tunnel_info *t, enum aaa_acc
 		return;
 	vpn_aaa_group(eng, ev.group, sizeof(ev.group), true);
 	if (ev.group[0] == '\0')
-		vpn_aaa_group(eng, ev.group, sizeof(ev.group), false);
-	if (ev.group[0] == '\0')
 		return; /* no accounting configured */
 	snprintf(ev.session_id, sizeof(ev.session_id), "%08" PRIx64 "-%08x",
 	         (uint64_t)eng->started_epoch, (uint32_t)t->ike_sa_id);

@@ -683,6 +683,14 @@ open_udp(struct ike *ike, const struct sockaddr_in *addr, uint16_t port, int *fd
 		close(fd);
 		return r;
 	}
+	{
+		/* room for a burst of handshakes while the loop is busy with DH (bench/FINDINGS.md) */
+		int rcvbuf = 1 << 20;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+		    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+			log_warn(LOG_IKE, "setsockopt SO_RCVBUF %d: %s", rcvbuf, strerror(errno));
+	}
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		r = -errno;
 		log_error(LOG_IKE, "bind %s: %s", p, strerror(errno));
