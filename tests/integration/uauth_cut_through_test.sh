@@ -147,78 +147,9 @@ in_gw nft -f "$TMP/gw.nft"
 # ---- web server host: HTTP, FTP and Telnet services ----
 mkdir -p "$TMP/www"
 echo "portcullis-uauth-web-ok" >"$TMP/www/index.html"
-cat >"$TMP/ftpd.py" <<'EOF'
-# Minimal FTP server (USER/PASS/PWD/TYPE/EPSV/SIZE/RETR/QUIT) for the test; one file.
-import socket, socketserver, sys
-USER, PASS, DATA = "webuser", "webpass", b"ftp-file-content-ok\n"
-class H(socketserver.StreamRequestHandler):
-    def handle(self):
-        w = lambda s: self.wfile.write((s + "\r\n").encode())
-        w("220 web ftp ready")
-        user, authed, pasv = None, False, None
-        for raw in self.rfile:
-            line = raw.decode(errors="replace").strip()
-            cmd, _, arg = line.partition(" ")
-            cmd = cmd.upper()
-            print("ftpd:", cmd, arg if cmd != "PASS" else "***", file=sys.stderr, flush=True)
-            if cmd == "USER":
-                user = arg; w("331 password please")
-            elif cmd == "PASS":
-                if user == USER and arg == PASS:
-                    authed = True; w("230 logged in as " + user)
-                else:
-                    w("530 login incorrect")
-            elif cmd == "QUIT":
-                w("221 bye"); break
-            elif not authed:
-                w("530 not logged in")
-            elif cmd == "PWD":
-                w('257 "/"')
-            elif cmd == "TYPE":
-                w("200 type set")
-            elif cmd == "EPSV":
-                pasv = socket.socket(); pasv.bind(("0.0.0.0", 0)); pasv.listen(1)
-                w("229 Entering Extended Passive Mode (|||%d|)" % pasv.getsockname()[1])
-            elif cmd == "SIZE":
-                w("213 %d" % len(DATA))
-            elif cmd == "RETR" and pasv is not None:
-                w("150 sending")
-                c, _ = pasv.accept(); c.sendall(DATA); c.close(); pasv.close(); pasv = None
-                w("226 done")
-            else:
-                w("502 not implemented")
-class S(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-S(("0.0.0.0", 21), H).serve_forever()
-EOF
-cat >"$TMP/telnetd.py" <<'EOF'
-# Minimal line service on port 23 standing in for the web server's telnet daemon.
-import socketserver
-class H(socketserver.StreamRequestHandler):
-    def handle(self):
-        self.wfile.write(b"web-telnet-service ready\r\n")
-        for raw in self.rfile:
-            out, i = bytearray(), 0
-            while i < len(raw):  # drop telnet option negotiation and control bytes
-                if raw[i] == 255 and i + 1 < len(raw):
-                    i += 3 if raw[i + 1] in (251, 252, 253, 254) else 2
-                    continue
-                if 32 <= raw[i] < 127:
-                    out.append(raw[i])
-                i += 1
-            line = out.decode()
-            self.wfile.write(("echo: " + line + "\r\n").encode())
-            if line == "quit":
-                break
-class S(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-S(("0.0.0.0", 23), H).serve_forever()
-EOF
 (cd "$TMP/www" && ip netns exec "$WEB" "$PY" -m http.server 80 --bind 0.0.0.0 >"$TMP/http.log" 2>&1 &)
-ip netns exec "$WEB" "$PY" "$TMP/ftpd.py" >"$TMP/ftpd.log" 2>&1 &
-ip netns exec "$WEB" "$PY" "$TMP/telnetd.py" >"$TMP/telnetd.log" 2>&1 &
+ip netns exec "$WEB" "$PY" "$SRC/tests/peers/web_ftpd.py" >"$TMP/ftpd.log" 2>&1 &
+ip netns exec "$WEB" "$PY" "$SRC/tests/peers/web_telnetd.py" >"$TMP/telnetd.log" 2>&1 &
 ip netns exec "$WEB" "$PY" "$SRC/tests/peers/tacacs_server.py" --listen 10.89.129.134 --port 49 \
 	--key secretkey --user alice:secret --log "$TMP/tacacs.log" >"$TMP/tacacs.out" 2>&1 &
 for i in $(seq 50); do grep -q listening "$TMP/tacacs.out" && break; sleep 0.1; done
