@@ -131,6 +131,29 @@ account_tunnel(struct engine *eng, const struct ike_tunnel_info *t, enum aaa_acc
 		          type == AAA_ACCT_START ? "start" : "stop", t->user, err.msg);
 }
 
+/* Events in the last minute, from a ring of their times (saturates at the ring size). */
+static int
+per_minute(const uint64_t *ring, uint64_t count)
+{
+	uint64_t now = loop_now_ms();
+	int n = 0;
+
+	for (uint64_t i = 0; i < count && i < ENGINE_RATE_RING; i++)
+		if (now - ring[(count - 1 - i) % ENGINE_RATE_RING] <= 60000)
+			n++;
+		else
+			break;
+	return n;
+}
+
+static void
+hook_failure(void *arg, const char *reason)
+{
+	struct engine *eng = arg;
+
+	eng->fail_ring[eng->fail_count++ % ENGINE_RATE_RING] = loop_now_ms();
+}
+
 static void
 hook_tunnel_up(void *arg, const struct ike_tunnel_info *t, const char *reason)
 {
@@ -138,6 +161,7 @@ hook_tunnel_up(void *arg, const struct ike_tunnel_info *t, const char *reason)
 	char a[16], p[16];
 
 	eng->tunnels_up++;
+	eng->hs_ring[eng->hs_count++ % ENGINE_RATE_RING] = loop_now_ms();
 	if (t->user[0] != '\0' && t->assigned_addr != 0 && eng->uauth != NULL)
 		uauth_add_ipsec(eng->uauth, t->user, t->assigned_addr, t->group);
 	account_tunnel(eng, t, AAA_ACCT_START, NULL);
@@ -379,6 +403,23 @@ interface_counters(struct engine *eng)
 }
 
 static int
+acct_last_minute(struct engine *eng)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	if (db_prepare(eng->db,
+	               "SELECT count(*) FROM acct_record WHERE created_at_ms >= "
+	               "CAST(strftime('%s','now') AS INTEGER) * 1000 - 60000",
+	               &st, NULL) < 0)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int
 op_stats(struct engine *eng, json_t **out)
 {
 	static struct ike_sa_info rows[MAX_LISTED_SAS];
@@ -408,6 +449,11 @@ op_stats(struct engine *eng, json_t **out)
 	                 eng->ipsec != NULL ? eng->ipsec->ops->name : "none", "data_plane",
 	                 eng->data_plane_ok);
 	json_object_set_new(*out, "interfaces", interface_counters(eng));
+	json_object_set_new(*out, "handshakes_per_min",
+	                    json_integer(per_minute(eng->hs_ring, eng->hs_count)));
+	json_object_set_new(*out, "failures_per_min",
+	                    json_integer(per_minute(eng->fail_ring, eng->fail_count)));
+	json_object_set_new(*out, "acct_per_min", json_integer(acct_last_minute(eng)));
 	return 0;
 }
 
@@ -514,6 +560,7 @@ engine_start(struct engine *eng, struct pc_err *err)
 	        .auth_arg = eng,
 	        .tunnel_up = hook_tunnel_up,
 	        .tunnel_down = hook_tunnel_down,
+	        .failure = hook_failure,
 	        .arg = eng,
 	};
 	char why[256] = "";

@@ -54,6 +54,10 @@ struct engine {
 	struct uauth *uauth;
 	struct engine_ops ops;
 	bool ike_listening;
+	/* when recent handshakes and failures happened (loop_now_ms), for per-minute rates */
+#define ENGINE_RATE_RING 1024
+	uint64_t hs_ring[ENGINE_RATE_RING], fail_ring[ENGINE_RATE_RING];
+	uint64_t hs_count, fail_count;
 	uint64_t tunnels_up, tunnels_down;          /* since start */
 	uint64_t bytes_in_closed, bytes_out_closed; /* of tunnels already down */
 	uint64_t started_ms;                        /* loop_now_ms() at start */

@@ -69,6 +69,8 @@ ike_fail(struct ike_sa *sa, uint16_t notify, const char *fmt, ...)
 	         notify);
 	if (notify != 0)
 		ike_info_notify(sa, notify, 1, NULL, 0, NULL, 0);
+	if (sa->ike->hooks.failure != NULL)
+		sa->ike->hooks.failure(sa->ike->hooks.arg, msg);
 	return -EBADMSG;
 }
 

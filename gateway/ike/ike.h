@@ -46,7 +46,10 @@ struct ike_hooks {
 	ike_tunnel_fn tunnel_down; /* reason: "peer delete", "dpd: peer dead", "idle-time",
 	                            * "max-time", "clear", "lifetime expired", ...; stats summed
 	                            * over the tunnel's IPsec SAs */
-	void *arg;                 /* for tunnel_up and tunnel_down */
+	/* Optional: a negotiation failed (a notify was sent or the exchange dropped); reason
+	 * as logged. For dashboards (failures per minute). */
+	void (*failure)(void *arg, const char *reason);
+	void *arg; /* for tunnel_up, tunnel_down and failure */
 };
 
 /* Fills authenticate/cancel/auth_arg with adapters to aaa_authenticate()/aaa_cancel() of

@@ -55,6 +55,14 @@ items = json.load(open(sys.argv[1]))["items"]
 assert any(i["record_type"] == "start" and i["caller_address"] == "10.89.129.200" for i in items), items
 PY
 t_check "the TACACS+ server received the start record" grep -q '"start"\|START\|start' "$PORTCULLIS_LAB_DIR/tacacs-requests.log"
+get stats >"$T_DIR/stats.json"
+t_check "dashboard counters: a handshake and accounting records in the last minute" python3 - "$T_DIR/stats.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["tunnels"] >= 1 and s["handshakes_per_min"] >= 1 and s["acct_per_min"] >= 1, s
+assert s["failures_per_min"] == 0, s
+assert any(i["nameif"] == "outside" and i["state"] == "up" and i["rx_packets"] > 0 for i in s["interfaces"]), s
+PY
 code=$(curl -s -o "$T_DIR/index.html" -w '%{http_code}' "$api/")
 t_check "the console's login page is served" bash -c "[ '$code' = 200 ] && grep -qi '<html' '$T_DIR/index.html'"
 
