@@ -230,6 +230,8 @@ ike_sa_kill(struct ike_sa *sa, const char *reason, bool notify_peer)
 		free(sa->sai_b);
 	if (sa->idi_b != NULL)
 		free(sa->idi_b);
+	free(sa->rtx);
+	free(sa->last_out);
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
 }

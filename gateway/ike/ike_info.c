@@ -54,12 +54,14 @@ send_info(struct ike_sa *sa, uint8_t type, const struct ike_wbuf *pl)
 	ike_w_pl_end(w, off);
 	if (ike_msg_fill_hash(sa, w, hoff, mid, NULL, 0) == 0) {
 		/* keep the reply cache: informational messages are not answers */
-		uint8_t save[sizeof(sa->last_out)];
+		uint8_t *save = sa->last_out;
 		size_t save_len = sa->last_out_len;
 
-		memcpy(save, sa->last_out, save_len);
+		sa->last_out = NULL;
+		sa->last_out_len = 0;
 		ike_msg_encrypt_send(sa, w, false);
-		memcpy(sa->last_out, save, save_len);
+		free(sa->last_out);
+		sa->last_out = save;
 		sa->last_out_len = save_len;
 	}
 	ike_xchg_drop(sa, mid);

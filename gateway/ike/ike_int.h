@@ -279,13 +279,13 @@ struct ike_sa {
 	struct ipsec_sa_stats acct; /* counters of IPsec SAs already replaced */
 
 	/* retransmission of the last message we sent that expects an answer */
-	uint8_t rtx[IKE_MAX_DATAGRAM];
+	uint8_t *rtx; /* malloc'd to the message length */
 	size_t rtx_len;
 	int rtx_tries;
 	uint64_t rtx_due_ms;
 	/* duplicate detection: hash of the last datagram received and our reply to it */
 	uint8_t last_in_hash[32];
-	uint8_t last_out[IKE_MAX_DATAGRAM];
+	uint8_t *last_out; /* malloc'd to the message length */
 	size_t last_out_len;
 
 	uint64_t keepalive_ms;

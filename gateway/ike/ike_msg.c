@@ -52,9 +52,14 @@ ike_msg_send_raw(struct ike *ike, bool natt, const struct sockaddr_in *to, const
 int
 ike_msg_send(struct ike_sa *sa, const uint8_t *buf, size_t len)
 {
-	if (len <= sizeof(sa->last_out)) {
-		memcpy(sa->last_out, buf, len);
-		sa->last_out_len = len;
+	if (len <= IKE_MAX_DATAGRAM) {
+		uint8_t *n = realloc(sa->last_out, len ? len : 1);
+
+		if (n != NULL) {
+			sa->last_out = n;
+			memcpy(sa->last_out, buf, len);
+			sa->last_out_len = len;
+		}
 	}
 	return ike_msg_send_raw(sa->ike, sa->natt, &sa->peer, buf, len);
 }
@@ -149,6 +154,11 @@ ike_msg_encrypt_send(struct ike_sa *sa, struct ike_wbuf *w, bool expect_reply)
 	if (r < 0)
 		return r;
 	if (expect_reply) {
+		uint8_t *n = realloc(sa->rtx, w->len ? w->len : 1);
+
+		if (n == NULL)
+			return -ENOMEM;
+		sa->rtx = n;
 		memcpy(sa->rtx, w->buf, w->len);
 		sa->rtx_len = w->len;
 		sa->rtx_tries = 0;
