@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
@@ -64,6 +65,9 @@ cb_top(const struct nlattr *a, void *data)
 		                  "CTA_COUNTERS_REPLY: expected a nested attribute");
 	case CTA_ID:
 		return attr_check(a, t, MNL_TYPE_U32, "CTA_ID: expected 4 bytes");
+	case CTA_PROTOINFO:
+		return attr_check(a, t, MNL_TYPE_NESTED,
+		                  "CTA_PROTOINFO: expected a nested attribute");
 	default:
 		return MNL_CB_OK;
 	}
@@ -169,6 +173,31 @@ attrs_fit(const void *p, size_t len, const char **why)
 }
 
 static int
+cb_protoinfo(const struct nlattr *a, void *data)
+{
+	struct attr_tb *t = data;
+
+	if (mnl_attr_type_valid(a, CTA_PROTOINFO_MAX) < 0)
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP)
+		return attr_check(a, t, MNL_TYPE_NESTED,
+		                  "CTA_PROTOINFO_TCP: expected a nested attribute");
+	return MNL_CB_OK;
+}
+
+static int
+cb_protoinfo_tcp(const struct nlattr *a, void *data)
+{
+	struct attr_tb *t = data;
+
+	if (mnl_attr_type_valid(a, CTA_PROTOINFO_TCP_MAX) < 0)
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP_STATE)
+		return attr_check(a, t, MNL_TYPE_U8, "CTA_PROTOINFO_TCP_STATE: expected 1 byte");
+	return MNL_CB_OK;
+}
+
+static int
 parse_nest(const struct nlattr *nest, mnl_attr_cb_t cb, const struct nlattr **tb, int max,
            const char **why)
 {
@@ -264,12 +293,7 @@ acct_ct_parse_msg(const void *buf, size_t len, struct acct_ct_msg *out, const ch
 	}
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
 	case IPCTNL_MSG_CT_NEW:
-		if (!(nlh->nlmsg_flags & NLM_F_CREATE)) {
-			*why = "IPCTNL_MSG_CT_NEW without NLM_F_CREATE (an update, not a new "
-			       "connection)";
-			return -EINVAL;
-		}
-		out->event = ACCT_CT_EV_NEW;
+		out->event = (nlh->nlmsg_flags & NLM_F_CREATE) ? ACCT_CT_EV_NEW : ACCT_CT_EV_UPDATE;
 		break;
 	case IPCTNL_MSG_CT_DELETE:
 		out->event = ACCT_CT_EV_DESTROY;
@@ -320,6 +344,21 @@ acct_ct_parse_msg(const void *buf, size_t len, struct acct_ct_msg *out, const ch
 		                   why) < 0)
 			return -EINVAL;
 		out->has_counters = true;
+	}
+	if (tb[CTA_PROTOINFO] != NULL) {
+		const struct nlattr *pi[CTA_PROTOINFO_MAX + 1], *tcp[CTA_PROTOINFO_TCP_MAX + 1];
+
+		if (parse_nest(tb[CTA_PROTOINFO], cb_protoinfo, pi, CTA_PROTOINFO_MAX, why) < 0)
+			return -EINVAL;
+		if (pi[CTA_PROTOINFO_TCP] != NULL) {
+			if (parse_nest(pi[CTA_PROTOINFO_TCP], cb_protoinfo_tcp, tcp,
+			               CTA_PROTOINFO_TCP_MAX, why) < 0)
+				return -EINVAL;
+			if (tcp[CTA_PROTOINFO_TCP_STATE] != NULL) {
+				out->has_tcp_state = true;
+				out->tcp_state = mnl_attr_get_u8(tcp[CTA_PROTOINFO_TCP_STATE]);
+			}
+		}
 	}
 	if (tb[CTA_ID] != NULL)
 		out->id = ntohl(mnl_attr_get_u32(tb[CTA_ID]));
@@ -623,6 +662,7 @@ struct tracked {
 	struct acct_ct_tuple orig;
 	uint32_t task_id;
 	uint64_t started_ms;
+	uint64_t ended_ms; /* when conntrack saw it closed (TIME_WAIT, CLOSE); 0 still open */
 	char group[ACCT_CT_MAX_GROUP];
 	char user[AAA_MAX_USER];
 	char user_group[64];
@@ -641,8 +681,9 @@ struct acct_ct {
 	int64_t started_epoch;
 	struct acct_ct_config cfg;
 	struct tracked *buckets[ACCT_CT_BUCKETS];
-	int nconns; /* at most ACCT_CT_MAX_CONNS */
-	uint32_t next_task;
+	int nconns;            /* at most ACCT_CT_MAX_CONNS */
+	uint32_t next_task;    /* task ids when conntrack gives no id */
+	uint32_t next_session; /* makes session ids unique even if a conntrack id repeats */
 	uint64_t overflow_logged_ms;
 };
 
@@ -730,7 +771,10 @@ on_new(struct acct_ct *ac, const struct acct_ct_msg *m)
 	}
 	t->ct_id = m->id;
 	t->orig = m->orig;
-	t->task_id = ++ac->next_task;
+	/* the conntrack id: unique among live connections and unlike the tunnels' small task
+	 * ids (IKE SA ids); a counter when the kernel sent none */
+	t->task_id = m->id != 0 ? m->id : ++ac->next_task;
+	ac->next_session++;
 	t->started_ms = now;
 	snprintf(t->group, sizeof(t->group), "%s", group);
 	snprintf(t->user, sizeof(t->user), "%s", user);
@@ -738,7 +782,7 @@ on_new(struct acct_ct *ac, const struct acct_ct_msg *m)
 	t->peer_addr = c.from_vpn ? 0 : m->orig.src;
 	acct_ct_service_name(c.dport, t->service, sizeof(t->service));
 	snprintf(t->session_id, sizeof(t->session_id), "%08" PRIx64 "-ct%08x-%u",
-	         (uint64_t)ac->started_epoch, m->id, t->task_id);
+	         (uint64_t)ac->started_epoch, m->id, ac->next_session);
 	t->next = ac->buckets[bucket_of(m->id)];
 	ac->buckets[bucket_of(m->id)] = t;
 	ac->nconns++;
@@ -746,24 +790,50 @@ on_new(struct acct_ct *ac, const struct acct_ct_msg *m)
 	account(ac, &ev);
 }
 
+static struct tracked **
+find_tracked(struct acct_ct *ac, const struct acct_ct_msg *m)
+{
+	struct tracked **pp = &ac->buckets[bucket_of(m->id)];
+
+	while (*pp != NULL && !((*pp)->ct_id == m->id && tuple_eq(&(*pp)->orig, &m->orig)))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* A TCP state change: the connection's time ends when both sides closed or it was reset. */
+static void
+on_update(struct acct_ct *ac, const struct acct_ct_msg *m)
+{
+	struct tracked *t;
+
+	if (m->orig.proto != IPPROTO_TCP || !m->has_tcp_state)
+		return;
+	t = *find_tracked(ac, m);
+	if (t == NULL || t->ended_ms != 0)
+		return;
+	if (m->tcp_state == TCP_CONNTRACK_TIME_WAIT || m->tcp_state == TCP_CONNTRACK_CLOSE)
+		t->ended_ms = loop_now_ms();
+}
+
 static void
 on_destroy(struct acct_ct *ac, const struct acct_ct_msg *m)
 {
-	struct tracked **pp = &ac->buckets[bucket_of(m->id)], *t;
+	struct tracked **pp, *t;
 	struct aaa_acct_event ev;
-	uint64_t now = loop_now_ms();
+	uint64_t end = loop_now_ms();
 
 	if (m->orig.proto != IPPROTO_TCP)
 		return;
-	while (*pp != NULL && !((*pp)->ct_id == m->id && tuple_eq(&(*pp)->orig, &m->orig)))
-		pp = &(*pp)->next;
+	pp = find_tracked(ac, m);
 	t = *pp;
 	if (t == NULL)
 		return;
 	*pp = t->next;
 	ac->nconns--;
 	fill_event(&ev, t, AAA_ACCT_STOP);
-	ev.elapsed_s = now > t->started_ms ? (now - t->started_ms) / 1000 : 0;
+	if (t->ended_ms != 0)
+		end = t->ended_ms;
+	ev.elapsed_s = end > t->started_ms ? (end - t->started_ms) / 1000 : 0;
 	if (m->has_counters) {
 		ev.bytes_in = m->orig_bytes;
 		ev.packets_in = m->orig_packets;
@@ -815,6 +885,8 @@ on_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 
 			if (rc == 0 && m.event == ACCT_CT_EV_NEW)
 				on_new(ac, &m);
+			else if (rc == 0 && m.event == ACCT_CT_EV_UPDATE)
+				on_update(ac, &m);
 			else if (rc == 0)
 				on_destroy(ac, &m);
 			else if (rc != -EAFNOSUPPORT)
@@ -874,11 +946,12 @@ acct_ct_new(struct loop *loop, struct db *db, struct aaa *aaa, struct uauth *uau
 	}
 	if (mnl_socket_bind(ac->nl,
 	                    (1u << (NFNLGRP_CONNTRACK_NEW - 1)) |
+	                            (1u << (NFNLGRP_CONNTRACK_UPDATE - 1)) |
 	                            (1u << (NFNLGRP_CONNTRACK_DESTROY - 1)),
 	                    MNL_SOCKET_AUTOPID) < 0) {
 		rc = -errno;
-		pc_err_set(err, PC_ERR_INTERNAL, "", "mnl_socket_bind(conntrack new/destroy): %s",
-		           strerror(-rc));
+		pc_err_set(err, PC_ERR_INTERNAL, "",
+		           "mnl_socket_bind(conntrack new/update/destroy): %s", strerror(-rc));
 		goto out;
 	}
 	ac->fd = mnl_socket_get_fd(ac->nl);

@@ -10,8 +10,11 @@
  * caller = the user's address; bytes_in/packets_in = what the client sent (the original
  * direction's counters), bytes_out/packets_out = what it received (the reply direction's), as
  * Acct-Input/Output-Octets count from the user's side and as the tunnel records do; elapsed =
- * seconds from NEW to DESTROY; task id = a counter per started connection; session id unique per
- * connection (start epoch, conntrack id, task id).
+ * seconds from NEW to the close; task id = the conntrack id (CTA_ID); session id unique per
+ * connection (start epoch, conntrack id, a counter). A connection ends when conntrack sees it
+ * closed (UPDATE event to TCP TIME_WAIT or CLOSE: FINs both ways, or a RST): that is when its
+ * elapsed time stops; the STOP record waits for the DESTROY event (after the TIME_WAIT timeout and
+ * the kernel's garbage collection) that carries the final counters.
  *
  * Direction: the interface a source or destination address is on comes from the configuration
  * (connected subnets, then `route` lines, longest prefix); Xauth users enter on the crypto map's
@@ -44,6 +47,7 @@ struct acct_ct_tuple {
 
 enum acct_ct_event {
 	ACCT_CT_EV_NEW,
+	ACCT_CT_EV_UPDATE, /* a state change (TCP: FIN, RST), without NLM_F_CREATE */
 	ACCT_CT_EV_DESTROY,
 };
 
@@ -55,9 +59,12 @@ struct acct_ct_msg {
 	struct acct_ct_tuple reply;
 	bool has_counters; /* CTA_COUNTERS_ORIG and _REPLY (conntrack accounting on) */
 	uint64_t orig_bytes, orig_packets, reply_bytes, reply_packets;
+	bool has_tcp_state;
+	uint8_t tcp_state; /* CTA_PROTOINFO_TCP_STATE: enum tcp_conntrack */
 };
 
-/* Parses one netlink message (header included, len bytes) of the conntrack NEW/DESTROY groups.
+/* Parses one netlink message (header included, len bytes) of the conntrack NEW/UPDATE/DESTROY
+ * groups.
  * 0 on success; -EINVAL with *why (static text) when it is malformed or not an IPv4 conntrack
  * NEW/DELETE event; -EAFNOSUPPORT for an IPv6 event (not accounted). */
 int acct_ct_parse_msg(const void *buf, size_t len, struct acct_ct_msg *out, const char **why);
@@ -137,8 +144,8 @@ void acct_ct_service_name(uint16_t dport, char *buf, size_t len);
 
 #define ACCT_CT_MAX_CONNS 16384 /* connections being accounted; more are logged, not accounted */
 
-/* Turns on conntrack accounting in this namespace (nf_conntrack_acct), subscribes to the NEW and
- * DESTROY groups and registers the socket on loop. aaa and uauth must outlive it. */
+/* Turns on conntrack accounting in this namespace (nf_conntrack_acct), subscribes to the NEW,
+ * UPDATE and DESTROY groups and registers the socket on loop. aaa and uauth must outlive it. */
 int acct_ct_new(struct loop *loop, struct db *db, struct aaa *aaa, struct uauth *uauth,
                 int64_t started_epoch, struct acct_ct **out, struct pc_err *err);
 /* Re-reads the rules and interfaces (connections already accounted keep their records). */

@@ -14,7 +14,7 @@ api=http://$PORTCULLIS_LAB_API
 
 # whatever happens, take the lab down
 lab_cleanup() { bash "$lab" down >/dev/null 2>&1 || true; }
-trap 'lab_cleanup; t_cleanup' EXIT
+trap 'rc=$?; lab_cleanup; (exit $rc); t_cleanup' EXIT
 
 tables_before=$(nft list tables 2>/dev/null | sort)
 t_check "lab up" bash "$lab" up

@@ -11,6 +11,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
@@ -32,6 +33,7 @@ struct spec {
 	uint8_t family;
 	uint8_t proto;
 	bool no_orig, no_ports, short_id, short_src, short_bytes, no_counters, ipv6_tuple;
+	int tcp_state; /* > 0: CTA_PROTOINFO with this TCP state; < 0: a 2-byte state */
 };
 
 static struct nlmsghdr *
@@ -90,6 +92,17 @@ build(char *buf, const struct spec *s)
 			mnl_attr_nest_end(nlh, t);
 		}
 	}
+	if (s->tcp_state != 0) {
+		t = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+		n = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+		if (s->tcp_state > 0)
+			mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, (uint8_t)s->tcp_state);
+		else
+			mnl_attr_put_u16(nlh, CTA_PROTOINFO_TCP_STATE, 7);
+		mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, 7);
+		mnl_attr_nest_end(nlh, n);
+		mnl_attr_nest_end(nlh, t);
+	}
 	if (s->short_id)
 		mnl_attr_put_u16(nlh, CTA_ID, 0x1234);
 	else
@@ -133,8 +146,20 @@ test_parse_new_and_destroy(void **state)
 	assert_true(m.reply_bytes == 912);
 	assert_true(m.reply_packets == 6);
 
-	s.msg_type = IPCTNL_MSG_CT_DELETE;
+	assert_false(m.has_tcp_state);
+
+	/* an update (no NLM_F_CREATE) to TIME_WAIT: the connection was closed */
 	s.flags = 0;
+	s.tcp_state = TCP_CONNTRACK_TIME_WAIT;
+	nlh = build(buf, &s);
+	assert_int_equal(acct_ct_parse_msg(nlh, nlh->nlmsg_len, &m, &why), 0);
+	assert_int_equal(m.event, ACCT_CT_EV_UPDATE);
+	assert_true(m.has_tcp_state);
+	assert_int_equal(m.tcp_state, TCP_CONNTRACK_TIME_WAIT);
+	assert_int_equal(m.orig.dport, 23);
+
+	s.msg_type = IPCTNL_MSG_CT_DELETE;
+	s.tcp_state = 0;
 	nlh = build(buf, &s);
 	assert_int_equal(acct_ct_parse_msg(nlh, nlh->nlmsg_len, &m, &why), 0);
 	assert_int_equal(m.event, ACCT_CT_EV_DESTROY);
@@ -183,8 +208,8 @@ test_parse_malformed(void **state)
 	s.msg_type = IPCTNL_MSG_CT_GET;
 	expect_reject(&s, 0, -EINVAL, "not IPCTNL_MSG_CT_NEW or IPCTNL_MSG_CT_DELETE");
 	s = good_new();
-	s.flags = 0;
-	expect_reject(&s, 0, -EINVAL, "without NLM_F_CREATE");
+	s.tcp_state = -1;
+	expect_reject(&s, 0, -EINVAL, "CTA_PROTOINFO_TCP_STATE: expected 1 byte");
 	s = good_new();
 	s.family = AF_INET6;
 	expect_reject(&s, 0, -EAFNOSUPPORT, "IPv6");
