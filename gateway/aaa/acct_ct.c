@@ -283,7 +283,9 @@ acct_ct_parse_msg(const void *buf, size_t len, struct acct_ct_msg *out, const ch
 
 	memset(out, 0, sizeof(*out));
 	*why = NULL;
-	if (len < sizeof(struct nlmsghdr) || len > INT32_MAX || !mnl_nlmsg_ok(nlh, (int)len)) {
+	/* not mnl_nlmsg_ok(): it compares nlmsg_len as an int, so 0xfffffff0 passes */
+	if (len < sizeof(struct nlmsghdr) || len > INT32_MAX ||
+	    nlh->nlmsg_len < sizeof(struct nlmsghdr) || nlh->nlmsg_len > len) {
 		*why = "shorter than its netlink header or its nlmsg_len";
 		return -EINVAL;
 	}

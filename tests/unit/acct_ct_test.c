@@ -246,6 +246,13 @@ test_parse_malformed(void **state)
 		assert_int_equal(acct_ct_parse_msg(nlh, nlh->nlmsg_len, &m, &why), -EINVAL);
 		assert_string_equal(why, "not a ctnetlink message");
 
+		/* an nlmsg_len that is negative as an int (found by the fuzzer) */
+		s = good_new();
+		nlh = build(b, &s);
+		nlh->nlmsg_len = 0xfffffff0u;
+		assert_int_equal(acct_ct_parse_msg(nlh, 16, &m, &why), -EINVAL);
+		assert_string_equal(why, "shorter than its netlink header or its nlmsg_len");
+
 		/* an attribute whose length runs past the message */
 		s = good_new();
 		nlh = build(b, &s);
