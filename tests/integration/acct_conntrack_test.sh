@@ -25,7 +25,11 @@ if ip netns list 2>/dev/null | grep -q '^pcl-'; then
 	exit 1
 fi
 
-lab_cleanup() { bash "$lab" down >/dev/null 2>&1 || true; }
+# the lab's logs stay in $T_DIR (kept when something failed)
+lab_cleanup() {
+	cp "$PORTCULLIS_LAB_DIR"/*.log "$T_DIR/" 2>/dev/null || true
+	bash "$lab" down >/dev/null 2>&1 || true
+}
 trap 'rc=$?; lab_cleanup; (exit $rc); t_cleanup' EXIT
 
 t_check "lab up" bash "$lab" up
@@ -149,5 +153,6 @@ tel = [i for i in items if i["service"] == "telnet"]
 assert len(tel) == 2 and all(i["state"] == "delivered" for i in tel), tel
 PY
 
+cp "$PORTCULLIS_LAB_DIR"/*.log "$T_DIR/" 2>/dev/null || true
 t_check "lab down" bash "$lab" down
 t_done
