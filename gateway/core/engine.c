@@ -3,6 +3,7 @@
 #include "gateway/core/engine.h"
 #include "db/db.h"
 #include "gateway/aaa/aaa.h"
+#include "gateway/aaa/acct_ct.h"
 #include "gateway/core/events.h"
 #include "gateway/core/log.h"
 #include "gateway/ike/ike.h"
@@ -538,6 +539,10 @@ engine_reload(struct engine *eng, struct pc_err *err)
 			rc = -EINVAL;
 		}
 	}
+	if (eng->acct_ct != NULL && acct_ct_reload(eng->acct_ct, eng->db, err) < 0) {
+		log_error(LOG_AAA, "reload of the accounting rules: %s", err->msg);
+		rc = -EINVAL;
+	}
 	start_ike_listener(eng);
 	return rc;
 }
@@ -626,6 +631,15 @@ engine_start(struct engine *eng, struct pc_err *err)
 	if (rc < 0)
 		return rc;
 
+	/* per-connection accounting: without it the gateway still works, the log says why */
+	{
+		struct pc_err aerr = {0};
+
+		if (acct_ct_new(eng->loop, eng->db, eng->aaa, eng->uauth, eng->started_epoch,
+		                &eng->acct_ct, &aerr) < 0)
+			log_error(LOG_AAA, "connection accounting not started: %s", aerr.msg);
+	}
+
 	rc = ike_new(eng->loop, eng->db, &ih, &eng->ike);
 	if (rc < 0)
 		return pc_err_set(err, PC_ERR_INTERNAL, "", "IKE: cannot start (%s)",
@@ -643,6 +657,8 @@ engine_stop(struct engine *eng)
 {
 	ike_free(eng->ike); /* DELETEs to peers, tunnel-down hooks (stop records) */
 	eng->ike = NULL;
+	acct_ct_free(eng->acct_ct);
+	eng->acct_ct = NULL;
 	uauth_engine_stop(eng);
 	aaa_free(eng->aaa);
 	eng->aaa = NULL;

@@ -14,6 +14,7 @@ struct aaa;
 struct ike;
 struct nat;
 struct uauth;
+struct acct_ct;
 struct engine;
 struct pc_err;
 typedef struct json_t json_t;
@@ -52,6 +53,7 @@ struct engine {
 	struct ike *ike;
 	struct nat *nat;
 	struct uauth *uauth;
+	struct acct_ct *acct_ct; /* per-connection accounting (conntrack events) */
 	struct engine_ops ops;
 	bool ike_listening;
 	/* when recent handshakes and failures happened (loop_now_ms), for per-minute rates */
@@ -65,7 +67,7 @@ struct engine {
 };
 
 /* gateway/core/engine.c: start every subsystem in order (AAA, SA backend, nftables with the stored
- * configuration, cut-through proxy, IKE), re-read the configuration, stop in reverse order. The
+ * configuration, cut-through proxy, connection accounting, IKE), re-read the configuration, stop in reverse order. The
  * data plane parts start only when eng->data_plane_ok. */
 int engine_start(struct engine *eng, struct pc_err *err);
 int engine_reload(struct engine *eng, struct pc_err *err);

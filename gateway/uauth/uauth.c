@@ -661,6 +661,23 @@ uauth_is_authenticated(struct uauth *u, uint32_t addr)
 }
 
 int
+uauth_lookup(struct uauth *u, uint32_t addr, char *user, size_t ucap, char *group, size_t gcap,
+             enum uauth_method *method)
+{
+	const struct uauth_entry *e = u != NULL ? find_addr(u, addr) : NULL;
+
+	if (e == NULL)
+		return -ENOENT;
+	if (user != NULL && ucap > 0)
+		snprintf(user, ucap, "%s", e->user);
+	if (group != NULL && gcap > 0)
+		snprintf(group, gcap, "%s", e->group);
+	if (method != NULL)
+		*method = e->method;
+	return 0;
+}
+
+int
 uauth_clear(struct uauth *u, const char *sel, struct pc_err *err)
 {
 	struct uauth_entry *e, *next;

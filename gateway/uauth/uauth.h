@@ -158,6 +158,11 @@ int uauth_clear_id(struct uauth *u, uint64_t id, struct pc_err *err);
 
 /* Whether addr is currently authenticated (cache lookup; the kernel set is the data path). */
 bool uauth_is_authenticated(struct uauth *u, uint32_t addr);
+/* The user authenticated at addr (Xauth: the pool address; cut-through: the source address):
+ * name, group (vpngroup for Xauth, "" or the aaa group otherwise) and method; any out pointer may
+ * be NULL. 0, or -ENOENT when nobody is authenticated at addr. Loop thread. */
+int uauth_lookup(struct uauth *u, uint32_t addr, char *user, size_t ucap, char *group, size_t gcap,
+                 enum uauth_method *method);
 
 struct uauth_counts {
 	int current, most_seen;

@@ -14,7 +14,7 @@ api=http://$PORTCULLIS_LAB_API
 
 # whatever happens, take the lab down
 lab_cleanup() { bash "$lab" down >/dev/null 2>&1 || true; }
-trap 'lab_cleanup; t_cleanup' EXIT
+trap 'rc=$?; lab_cleanup; (exit $rc); t_cleanup' EXIT
 
 tables_before=$(nft list tables 2>/dev/null | sort)
 t_check "lab up" bash "$lab" up
@@ -69,7 +69,9 @@ t_check "the console's login page is served" bash -c "[ '$code' = 200 ] && grep 
 t_check "lab down" bash "$lab" down
 left=$(ip netns list | grep -c '^pcl-' || true)
 t_check "no lab namespace left" test "$left" -eq 0
-t_check "no lab process left" bash -c "! pgrep -f '$PORTCULLIS_LAB_DIR' >/dev/null"
+# (not in `bash -c "..."`: pgrep would find that shell, whose command line names the directory)
+no_lab_process() { ! pgrep -f "$PORTCULLIS_LAB_DIR" >/dev/null; }
+t_check "no lab process left" no_lab_process
 t_check "no nftables table added in the root namespace" test "$(nft list tables 2>/dev/null | sort)" = "$tables_before"
 t_check "lab files removed" test ! -e "$PORTCULLIS_LAB_DIR"
 t_done
