@@ -134,7 +134,9 @@ services() {
 		--log "$LAB_DIR/tacacs-requests.log"
 	bash "$TOP/tests/peers/freeradius_conf.sh" "$LAB_DIR/radius" 10.89.129.134 1645 1646 \
 		"$LAB_RADIUS_SECRET" "$LAB_DIR/radius-detail" "$LAB_USER:$LAB_PASSWORD" >/dev/null
-	sed -i 's|ipaddr = 127.0.0.0/8|ipaddr = 10.89.129.192/28|' "$LAB_DIR/radius/clients.conf"
+		sed -i 's|ipaddr = 127.0.0.0/8|ipaddr = 10.89.129.192/28|' "$LAB_DIR/radius/clients.conf"
+	# log every Access-Accept / Access-Reject (Login OK / Login incorrect) to radius.log
+	sed -i 's/^\(\s*auth\) = no/\1 = yes/' "$LAB_DIR/radius/radiusd.conf"
 	start_bg freeradius pcl-aaa freeradius -f -d "$LAB_DIR/radius" -l "$LAB_DIR/radius/radius.log"
 	wait_tcp pcl-web 10.89.129.131 80
 	wait_tcp pcl-aaa 10.89.129.134 49
