@@ -502,6 +502,8 @@ apply_dpd(struct engine *eng)
 	}
 	ike_set_dpd(eng->ike, idle_s, 3);
 	ike_set_dpd_retry_interval(eng->ike, retry_s);
+	log_info(LOG_IKE, "DPD: R-U-THERE after %u s idle, every %u s, teardown after 3 unanswered",
+	         idle_s, retry_s > 0 ? retry_s : (idle_s < 5 ? idle_s : 5));
 }
 
 int
