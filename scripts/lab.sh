@@ -7,6 +7,7 @@
 #   scripts/lab.sh status   what is running
 # Environment: PORTCULLIS_LAB_BUILD (build dir with portcullisd, default build/release),
 # PORTCULLIS_LAB_API (default 127.0.0.1:8080), PORTCULLIS_LAB_DIR (default /run/portcullis-lab).
+# PORTCULLIS_LAB_NS_PREFIX (default pcl-: namespaces pcl-gw, pcl-out1, ...).
 #
 #   outside segment 192.168.1.0/24 (bridge in pcl-osw)
 #     pcl-out1  192.168.1.2   VPN client host (vpnc, group vpn3000, Xauth user cisco_customer)
@@ -23,7 +24,9 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 LAB_DIR=${PORTCULLIS_LAB_DIR:-/run/portcullis-lab}
 API=${PORTCULLIS_LAB_API:-127.0.0.1:8080}
 BUILD=${PORTCULLIS_LAB_BUILD:-$TOP/build/release}
-NSS=(pcl-osw pcl-out1 pcl-out2 pcl-gw pcl-rtr pcl-web pcl-aaa)
+# namespace names: ${P}gw, ${P}out1, ... (PORTCULLIS_LAB_NS_PREFIX: a test runs its own lab beside others)
+P=${PORTCULLIS_LAB_NS_PREFIX:-pcl-}
+NSS=("${P}osw" "${P}out1" "${P}out2" "${P}gw" "${P}rtr" "${P}web" "${P}aaa")
 
 # Demo secrets. The seed masks its keys; the founding document gives cisco1234 (wildcard key) and
 # secretkey (TACACS+). The group password and user are the lab's own.
@@ -98,48 +101,48 @@ topology() {
 		ip netns add "$ns"
 		ip -n "$ns" link set lo up
 	done
-	ip -n pcl-osw link add br0 type bridge
-	ip -n pcl-osw link set br0 up
-	link pcl-osw o-gw pcl-gw eth0
-	link pcl-osw o-out1 pcl-out1 eth0
-	link pcl-osw o-out2 pcl-out2 eth0
-	for p in o-gw o-out1 o-out2; do ip -n pcl-osw link set "$p" master br0; done
-	ip -n pcl-out1 addr add 192.168.1.2/24 dev eth0
-	ip -n pcl-out2 addr add 192.168.1.3/24 dev eth0
-	link pcl-gw eth1 pcl-rtr eth0
-	ip -n pcl-rtr addr add 10.89.129.193/28 dev eth0
-	ip -n pcl-rtr link add br1 type bridge
-	ip -n pcl-rtr link set br1 up
-	ip -n pcl-rtr addr add 10.89.129.129/28 dev br1
-	link pcl-rtr s-web pcl-web eth0
-	link pcl-rtr s-aaa pcl-aaa eth0
-	ip -n pcl-rtr link set s-web master br1
-	ip -n pcl-rtr link set s-aaa master br1
-	ip netns exec pcl-rtr sysctl -qw net.ipv4.ip_forward=1
-	ip -n pcl-rtr route add default via 10.89.129.194
-	ip -n pcl-web addr add 10.89.129.131/28 dev eth0
-	ip -n pcl-web route add default via 10.89.129.129
-	ip -n pcl-aaa addr add 10.89.129.134/28 dev eth0
-	ip -n pcl-aaa route add default via 10.89.129.129
+	ip -n "${P}osw" link add br0 type bridge
+	ip -n "${P}osw" link set br0 up
+	link "${P}osw" o-gw "${P}gw" eth0
+	link "${P}osw" o-out1 "${P}out1" eth0
+	link "${P}osw" o-out2 "${P}out2" eth0
+	for p in o-gw o-out1 o-out2; do ip -n "${P}osw" link set "$p" master br0; done
+	ip -n "${P}out1" addr add 192.168.1.2/24 dev eth0
+	ip -n "${P}out2" addr add 192.168.1.3/24 dev eth0
+	link "${P}gw" eth1 "${P}rtr" eth0
+	ip -n "${P}rtr" addr add 10.89.129.193/28 dev eth0
+	ip -n "${P}rtr" link add br1 type bridge
+	ip -n "${P}rtr" link set br1 up
+	ip -n "${P}rtr" addr add 10.89.129.129/28 dev br1
+	link "${P}rtr" s-web "${P}web" eth0
+	link "${P}rtr" s-aaa "${P}aaa" eth0
+	ip -n "${P}rtr" link set s-web master br1
+	ip -n "${P}rtr" link set s-aaa master br1
+	ip netns exec "${P}rtr" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "${P}rtr" route add default via 10.89.129.194
+	ip -n "${P}web" addr add 10.89.129.131/28 dev eth0
+	ip -n "${P}web" route add default via 10.89.129.129
+	ip -n "${P}aaa" addr add 10.89.129.134/28 dev eth0
+	ip -n "${P}aaa" route add default via 10.89.129.129
 }
 
 services() {
 	mkdir -p "$LAB_DIR/www"
 	echo "<h1>Portcullis demo web server 10.89.129.131</h1>" >"$LAB_DIR/www/index.html"
-	start_bg web pcl-web python3 -m http.server 80 --bind 10.89.129.131 --directory "$LAB_DIR/www"
-	start_bg ftp pcl-web python3 "$TOP/tests/peers/web_ftpd.py" webuser webpass 10.89.129.131
-	start_bg telnet pcl-web python3 "$TOP/tests/peers/web_telnetd.py" 10.89.129.131
-	start_bg tacacs pcl-aaa python3 "$TOP/tests/peers/tacacs_server.py" --listen 10.89.129.134 \
+	start_bg web "${P}web" python3 -m http.server 80 --bind 10.89.129.131 --directory "$LAB_DIR/www"
+	start_bg ftp "${P}web" python3 "$TOP/tests/peers/web_ftpd.py" webuser webpass 10.89.129.131
+	start_bg telnet "${P}web" python3 "$TOP/tests/peers/web_telnetd.py" 10.89.129.131
+	start_bg tacacs "${P}aaa" python3 "$TOP/tests/peers/tacacs_server.py" --listen 10.89.129.134 \
 		--port 49 --key "$LAB_TACACS_KEY" --user "$LAB_USER:$LAB_PASSWORD" \
 		--log "$LAB_DIR/tacacs-requests.log"
 	bash "$TOP/tests/peers/freeradius_conf.sh" "$LAB_DIR/radius" 10.89.129.134 1645 1646 \
 		"$LAB_RADIUS_SECRET" "$LAB_DIR/radius-detail" "$LAB_USER:$LAB_PASSWORD" >/dev/null
-		sed -i 's|ipaddr = 127.0.0.0/8|ipaddr = 10.89.129.192/28|' "$LAB_DIR/radius/clients.conf"
+	sed -i 's|ipaddr = 127.0.0.0/8|ipaddr = 10.89.129.192/28|' "$LAB_DIR/radius/clients.conf"
 	# log every Access-Accept / Access-Reject (Login OK / Login incorrect) to radius.log
 	sed -i 's/^\(\s*auth\) = no/\1 = yes/' "$LAB_DIR/radius/radiusd.conf"
-	start_bg freeradius pcl-aaa freeradius -f -d "$LAB_DIR/radius" -l "$LAB_DIR/radius/radius.log"
-	wait_tcp pcl-web 10.89.129.131 80
-	wait_tcp pcl-aaa 10.89.129.134 49
+	start_bg freeradius "${P}aaa" freeradius -f -d "$LAB_DIR/radius" -l "$LAB_DIR/radius/radius.log"
+	wait_tcp "${P}web" 10.89.129.131 80
+	wait_tcp "${P}aaa" 10.89.129.134 49
 }
 
 import_seed() {
@@ -181,7 +184,7 @@ esac
 exit 0
 EOF
 	chmod +x "$LAB_DIR/vpnc/script.sh"
-	start_bg vpnc pcl-out1 vpnc --no-detach --debug 1 --enable-weak-encryption \
+	start_bg vpnc "${P}out1" vpnc --no-detach --debug 1 --enable-weak-encryption \
 		--enable-weak-authentication --script "$LAB_DIR/vpnc/script.sh" \
 		--pid-file "$LAB_DIR/vpnc/vpnc.pid" "$LAB_DIR/vpnc/vpnc.conf"
 	for _ in $(seq 1 150); do
@@ -194,12 +197,12 @@ EOF
 
 traffic() {
 	# through the tunnel: ping and a page from the web server
-	ip netns exec pcl-out1 ping -c 3 -i 0.3 -W 2 10.89.129.131 >"$LAB_DIR/traffic.log" 2>&1 ||
+	ip netns exec "${P}out1" ping -c 3 -i 0.3 -W 2 10.89.129.131 >"$LAB_DIR/traffic.log" 2>&1 ||
 		die "ping through the tunnel failed; see $LAB_DIR/traffic.log"
-	ip netns exec pcl-out1 curl -s -m 5 -o /dev/null http://10.89.129.131/ >>"$LAB_DIR/traffic.log" 2>&1 ||
+	ip netns exec "${P}out1" curl -s -m 5 -o /dev/null http://10.89.129.131/ >>"$LAB_DIR/traffic.log" 2>&1 ||
 		die "HTTP through the tunnel failed"
 	# cut-through: the internet host authenticates to reach the web server's static address
-	ip netns exec pcl-out2 curl -s -m 10 -o /dev/null -w '%{http_code}\n' \
+	ip netns exec "${P}out2" curl -s -m 10 -o /dev/null -w '%{http_code}\n' \
 		-u "$LAB_USER:$LAB_PASSWORD" -L http://192.168.1.11/ >>"$LAB_DIR/traffic.log" 2>&1 ||
 		log "cut-through HTTP from 192.168.1.3 failed (see $LAB_DIR/traffic.log)"
 }
@@ -207,7 +210,7 @@ traffic() {
 lab_up() {
 	[ "$(id -u)" -eq 0 ] || die "run as root (it creates network namespaces)"
 	[ -x "$BUILD/portcullisd" ] || die "no $BUILD/portcullisd: build first (scripts/demo.sh does)"
-	if ns_exists pcl-gw || [ -d "$LAB_DIR" ]; then
+	if ns_exists "${P}gw" || [ -d "$LAB_DIR" ]; then
 		log "already up: taking it down first"
 		lab_down
 	fi
@@ -223,8 +226,8 @@ lab_up() {
 	echo "$pw" >"$LAB_DIR/admin-password"
 	chmod 600 "$LAB_DIR/admin-password"
 	# portcullisd starts in the root namespace so its API listens on the host's loopback, and
-	# enters pcl-gw for the data plane.
-	"$BUILD/portcullisd" --db "$db" --api "$API" --netns pcl-gw --log-level info \
+	# enters "${P}gw" for the data plane.
+	"$BUILD/portcullisd" --db "$db" --api "$API" --netns "${P}gw" --log-level info \
 		>"$LAB_DIR/portcullisd.log" 2>&1 &
 	echo $! >"$LAB_DIR/pids/portcullisd"
 	for _ in $(seq 1 100); do

@@ -517,6 +517,42 @@ start_ike_listener(struct engine *eng)
 	         ip4str(ntohl(sa.sin_addr.s_addr), a));
 }
 
+/* Dead peer detection from the `isakmp keepalive SECONDS [RETRY]` setting (PIX: R-U-THERE after
+ * SECONDS of silence, RETRY seconds between unanswered ones); default 30 s, retry min(30, 5) s;
+ * teardown (lease released, stop record written) after 3 unanswered. */
+static void
+apply_dpd(struct engine *eng)
+{
+	sqlite3_stmt *st = NULL;
+	unsigned idle_s = 30, retry_s = 0;
+
+	if (eng->ike == NULL)
+		return;
+	if (db_prepare(eng->db, "SELECT value FROM setting WHERE name = 'isakmp-keepalive'", &st,
+	               NULL) == 0) {
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
+			const char *v = (const char *)sqlite3_column_text(st, 0);
+			unsigned a = 0, b = 0;
+			int n = sscanf(v, "%u %u", &a, &b);
+
+			if (n >= 1 && a >= 10 && a <= 3600 && (n == 1 || (b >= 2 && b <= 10))) {
+				idle_s = a;
+				retry_s = n == 2 ? b : 0;
+			} else {
+				log_warn(LOG_IKE,
+				         "isakmp keepalive '%.40s': expected 'SECONDS(10-3600) "
+				         "[RETRY(2-10)]'; using 30",
+				         v);
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	ike_set_dpd(eng->ike, idle_s, 3);
+	ike_set_dpd_retry_interval(eng->ike, retry_s);
+	log_info(LOG_IKE, "DPD: R-U-THERE after %u s idle, every %u s, teardown after 3 unanswered",
+	         idle_s, retry_s > 0 ? retry_s : (idle_s < 5 ? idle_s : 5));
+}
+
 int
 engine_reload(struct engine *eng, struct pc_err *err)
 {
@@ -543,6 +579,7 @@ engine_reload(struct engine *eng, struct pc_err *err)
 		log_error(LOG_AAA, "reload of the accounting rules: %s", err->msg);
 		rc = -EINVAL;
 	}
+	apply_dpd(eng);
 	start_ike_listener(eng);
 	return rc;
 }
@@ -645,9 +682,7 @@ engine_start(struct engine *eng, struct pc_err *err)
 		return pc_err_set(err, PC_ERR_INTERNAL, "", "IKE: cannot start (%s)",
 		                  strerror(-rc));
 	ike_set_backend(eng->ike, eng->ipsec);
-	/* dead peer detection for clients that announce it: R-U-THERE after 30 s of silence,
-	 * teardown (lease released, stop record written) after 3 unanswered */
-	ike_set_dpd(eng->ike, 30, 3);
+	apply_dpd(eng); /* for clients that announce DPD */
 	start_ike_listener(eng);
 	return 0;
 }

@@ -569,6 +569,9 @@ check_sa(struct ike_sa *sa, uint64_t now)
 	    now - last_in > ike->dpd_idle_s * 1000ull) {
 		uint64_t retry_ms = ike->dpd_idle_s < 5 ? ike->dpd_idle_s * 1000ull : 5000;
 
+		if (ike->dpd_retry_s > 0)
+			retry_ms = ike->dpd_retry_s * 1000ull;
+
 		if (sa->dpd_sent_ms != 0 && now - sa->dpd_sent_ms < retry_ms)
 			return false;
 		if (sa->dpd_tries >= ike->dpd_retries) {
@@ -811,6 +814,12 @@ ike_set_dpd(struct ike *ike, unsigned idle_s, int retries)
 {
 	ike->dpd_idle_s = idle_s;
 	ike->dpd_retries = retries > 0 ? retries : 3;
+}
+
+void
+ike_set_dpd_retry_interval(struct ike *ike, unsigned retry_s)
+{
+	ike->dpd_retry_s = retry_s;
 }
 
 int

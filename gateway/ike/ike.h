@@ -90,6 +90,8 @@ void ike_set_half_open_timeout(struct ike *ike, unsigned seconds);
 /* Dead peer detection for peers that sent the DPD vendor ID: R-U-THERE after idle_s seconds
  * without inbound traffic, teardown after retries unanswered ones; idle_s 0 disables. */
 void ike_set_dpd(struct ike *ike, unsigned idle_s, int retries);
+/* Seconds between unanswered R-U-THEREs (PIX `isakmp keepalive S RETRY`); 0: min(idle_s, 5). */
+void ike_set_dpd_retry_interval(struct ike *ike, unsigned retry_s);
 /* Tears down SAs (sending DELETE to the peer): all when peer is NULL, else those of that peer
  * address. Returns the number cleared. */
 int ike_clear_sa(struct ike *ike, const struct in_addr *peer);

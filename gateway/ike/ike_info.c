@@ -10,6 +10,40 @@
 
 #include <openssl/crypto.h>
 
+/* The names of the error notifies this responder sends unencrypted (for the log). */
+static const char *
+notify_name(uint16_t type)
+{
+	switch (type) {
+	case IKE_N_INVALID_PAYLOAD_TYPE:
+		return "INVALID_PAYLOAD_TYPE";
+	case IKE_N_INVALID_EXCHANGE_TYPE:
+		return "INVALID_EXCHANGE_TYPE";
+	case IKE_N_INVALID_FLAGS:
+		return "INVALID_FLAGS";
+	case IKE_N_INVALID_MESSAGE_ID:
+		return "INVALID_MESSAGE_ID";
+	case IKE_N_ATTRIBUTES_NOT_SUPPORTED:
+		return "ATTRIBUTES_NOT_SUPPORTED";
+	case IKE_N_NO_PROPOSAL_CHOSEN:
+		return "NO_PROPOSAL_CHOSEN";
+	case IKE_N_BAD_PROPOSAL_SYNTAX:
+		return "BAD_PROPOSAL_SYNTAX";
+	case IKE_N_PAYLOAD_MALFORMED:
+		return "PAYLOAD_MALFORMED";
+	case IKE_N_INVALID_KEY_INFORMATION:
+		return "INVALID_KEY_INFORMATION";
+	case IKE_N_INVALID_ID_INFORMATION:
+		return "INVALID_ID_INFORMATION";
+	case IKE_N_INVALID_HASH_INFORMATION:
+		return "INVALID_HASH_INFORMATION";
+	case IKE_N_AUTHENTICATION_FAILED:
+		return "AUTHENTICATION_FAILED";
+	default:
+		return "notify";
+	}
+}
+
 void
 ike_info_notify_plain(struct ike *ike, const struct ike_hdr *h, bool natt,
                       const struct sockaddr_in *to, uint16_t type)
@@ -17,9 +51,12 @@ ike_info_notify_plain(struct ike *ike, const struct ike_hdr *h, bool natt,
 	struct ike_wbuf *w;
 	uint32_t mid;
 	size_t off;
+	char p[32];
 
 	if (type == 0)
 		return;
+	ike_peer_str(to, p, sizeof(p));
+	log_info(LOG_IKE, "%s: sending notify %s (%u)", p, notify_name(type), type);
 	w = malloc(sizeof(*w));
 	if (w == NULL)
 		return;

@@ -311,6 +311,7 @@ struct ike {
 	uint64_t rtx_base_ms; /* first retransmission after this; doubles each time */
 	uint32_t dpd_idle_s;  /* R-U-THERE after this long without traffic; 0 off */
 	int dpd_retries;
+	uint32_t dpd_retry_s; /* between unanswered R-U-THEREs; 0: min(idle, 5 s) */
 };
 
 /* ike.c: SA table and lifecycle */
