@@ -10,6 +10,7 @@ export PORTCULLIS_LAB_BUILD=$PORTCULLIS_BUILD_DIR
 export PORTCULLIS_LAB_DIR=$T_DIR/lab
 port=$(t_free_port)
 export PORTCULLIS_LAB_API=127.0.0.1:$port
+export PORTCULLIS_LAB_NS_PREFIX=pcr$$-
 lab=$PORTCULLIS_SOURCE_DIR/scripts/lab.sh
 api=http://$PORTCULLIS_LAB_API/api/v1
 trap 'rc=$?; bash "$lab" down >/dev/null 2>&1 || true; (exit $rc); t_cleanup' EXIT
@@ -41,7 +42,7 @@ env | grep -E '^(INTERNAL_|reason|TUNDEV)' | sort >"$(dirname "$0")/env-$reason"
 exit 0
 EOS
 	chmod +x "$d/script.sh"
-	ip netns exec pcl-out2 vpnc --no-detach --non-inter --debug 1 --enable-weak-encryption \
+	ip netns exec "${PORTCULLIS_LAB_NS_PREFIX}out2" vpnc --no-detach --non-inter --debug 1 --enable-weak-encryption \
 		--enable-weak-authentication --script "$d/script.sh" --pid-file "$d/vpnc.pid" \
 		--ifname "tun-$1" "$d/vpnc.conf" >"$d/vpnc.log" 2>&1 &
 	echo $! >"$d/pid"
@@ -59,7 +60,11 @@ t_check "FreeRADIUS accepted it" grep -q 'Login OK: \[cisco_customer' "$PORTCULL
 kill "$(cat "$T_DIR/good/pid")" 2>/dev/null || true
 wait "$(cat "$T_DIR/good/pid")" 2>/dev/null || true
 
-t_check "a wrong RADIUS password does not connect" bash -c "! $(declare -f client); T_DIR='$T_DIR' client bad wrongpass"
+if client bad wrongpass; then
+	t_fail "a wrong RADIUS password does not connect"
+else
+	t_pass "a wrong RADIUS password does not connect"
+fi
 t_check "FreeRADIUS refused it" grep -q 'Login incorrect' "$PORTCULLIS_LAB_DIR/radius/radius.log"
 t_check "the gateway says why" grep -q "rejected by RADIUS" "$PORTCULLIS_LAB_DIR/portcullisd.log"
 kill "$(cat "$T_DIR/bad/pid" 2>/dev/null)" 2>/dev/null || true
