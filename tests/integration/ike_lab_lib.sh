@@ -13,7 +13,22 @@ IKE_P=$PORTCULLIS_LAB_NS_PREFIX # namespaces ${IKE_P}gw, ${IKE_P}out1, ${IKE_P}o
 IKE_LOG=$PORTCULLIS_LAB_DIR/portcullisd.log
 
 ike_lab_down() {
+	local f i
 	cp "$IKE_LOG" "$T_DIR/portcullisd.log" 2>/dev/null || true
+	# this test's own vpnc clients first (while the gateway still answers their DELETEs)
+	for f in "$T_DIR"/vpnc-*/pid; do
+		[ -e "$f" ] || continue
+		kill -CONT "$(cat "$f")" 2>/dev/null || true
+		kill -TERM "$(cat "$f")" 2>/dev/null || true
+	done
+	for f in "$T_DIR"/vpnc-*/pid; do
+		[ -e "$f" ] || continue
+		for ((i = 0; i < 30; i++)); do
+			kill -0 "$(cat "$f")" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$(cat "$f")" 2>/dev/null || true
+	done
 	bash "$IKE_LAB" down >"$T_DIR/lab-down.log" 2>&1 || true
 }
 
