@@ -35,7 +35,7 @@ ike_lab_down() {
 # ike_lab_up: the lab (gateway with the seed config, TACACS+, web server, vpnc in out1 with
 # 10.89.129.200) and an admin API session; exits the test if it does not come up.
 ike_lab_up() {
-	trap 'ike_rc=$?; ike_lab_down; (exit $ike_rc); t_cleanup' EXIT
+	trap 'ike_rc=$?; ike_lab_down; set +e; (exit $ike_rc); t_cleanup' EXIT
 	if ! bash "$IKE_LAB" up >"$T_DIR/lab-up.log" 2>&1; then
 		cat "$T_DIR/lab-up.log" >&2
 		tail -n 40 "$IKE_LOG" >&2 || true
