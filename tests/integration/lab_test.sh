@@ -15,6 +15,7 @@ api=http://$PORTCULLIS_LAB_API
 
 lab_cleanup() { bash "$lab" down >/dev/null 2>&1 || true; }
 # whatever happens, take the lab down (and keep the test's exit status for t_cleanup)
+# shellcheck disable=SC2154
 trap 'lab_rc=$?; lab_cleanup; set +e; (exit $lab_rc); t_cleanup' EXIT
 
 tables_before=$(nft list tables 2>/dev/null | sort)
