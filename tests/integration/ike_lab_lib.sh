@@ -13,14 +13,29 @@ IKE_P=$PORTCULLIS_LAB_NS_PREFIX # namespaces ${IKE_P}gw, ${IKE_P}out1, ${IKE_P}o
 IKE_LOG=$PORTCULLIS_LAB_DIR/portcullisd.log
 
 ike_lab_down() {
+	local f i
 	cp "$IKE_LOG" "$T_DIR/portcullisd.log" 2>/dev/null || true
+	# this test's own vpnc clients first (while the gateway still answers their DELETEs)
+	for f in "$T_DIR"/vpnc-*/pid; do
+		[ -e "$f" ] || continue
+		kill -CONT "$(cat "$f")" 2>/dev/null || true
+		kill -TERM "$(cat "$f")" 2>/dev/null || true
+	done
+	for f in "$T_DIR"/vpnc-*/pid; do
+		[ -e "$f" ] || continue
+		for ((i = 0; i < 30; i++)); do
+			kill -0 "$(cat "$f")" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$(cat "$f")" 2>/dev/null || true
+	done
 	bash "$IKE_LAB" down >"$T_DIR/lab-down.log" 2>&1 || true
 }
 
 # ike_lab_up: the lab (gateway with the seed config, TACACS+, web server, vpnc in out1 with
 # 10.89.129.200) and an admin API session; exits the test if it does not come up.
 ike_lab_up() {
-	trap 'ike_rc=$?; ike_lab_down; (exit $ike_rc); t_cleanup' EXIT
+	trap 'ike_rc=$?; ike_lab_down; set +e; (exit $ike_rc); t_cleanup' EXIT
 	if ! bash "$IKE_LAB" up >"$T_DIR/lab-up.log" 2>&1; then
 		cat "$T_DIR/lab-up.log" >&2
 		tail -n 40 "$IKE_LOG" >&2 || true

@@ -7,14 +7,16 @@ source "$(dirname "$0")/../lib.sh"
 
 export PORTCULLIS_LAB_BUILD=$PORTCULLIS_BUILD_DIR
 export PORTCULLIS_LAB_DIR=$T_DIR/lab
+export PORTCULLIS_LAB_NS_PREFIX=pc$$- # not the demo's pcl-: runs beside another lab
 port=$(t_free_port)
 export PORTCULLIS_LAB_API=127.0.0.1:$port
 lab=$PORTCULLIS_SOURCE_DIR/scripts/lab.sh
 api=http://$PORTCULLIS_LAB_API
 
-# whatever happens, take the lab down
 lab_cleanup() { bash "$lab" down >/dev/null 2>&1 || true; }
-trap 'rc=$?; lab_cleanup; (exit $rc); t_cleanup' EXIT
+# whatever happens, take the lab down (and keep the test's exit status for t_cleanup)
+# shellcheck disable=SC2154
+trap 'lab_rc=$?; lab_cleanup; set +e; (exit $lab_rc); t_cleanup' EXIT
 
 tables_before=$(nft list tables 2>/dev/null | sort)
 t_check "lab up" bash "$lab" up
@@ -67,9 +69,9 @@ code=$(curl -s -o "$T_DIR/index.html" -w '%{http_code}' "$api/")
 t_check "the console's login page is served" bash -c "[ '$code' = 200 ] && grep -qi '<html' '$T_DIR/index.html'"
 
 t_check "lab down" bash "$lab" down
-left=$(ip netns list | grep -c '^pcl-' || true)
+left=$(ip netns list | grep -c "^$PORTCULLIS_LAB_NS_PREFIX" || true)
 t_check "no lab namespace left" test "$left" -eq 0
-# (not in `bash -c "..."`: pgrep would find that shell, whose command line names the directory)
+# (pgrep itself, not through bash -c, whose own command line would match)
 no_lab_process() { ! pgrep -f "$PORTCULLIS_LAB_DIR" >/dev/null; }
 t_check "no lab process left" no_lab_process
 t_check "no nftables table added in the root namespace" test "$(nft list tables 2>/dev/null | sort)" = "$tables_before"
