@@ -13,7 +13,7 @@ export PORTCULLIS_LAB_API=127.0.0.1:$port
 export PORTCULLIS_LAB_NS_PREFIX=pcr$$-
 lab=$PORTCULLIS_SOURCE_DIR/scripts/lab.sh
 api=http://$PORTCULLIS_LAB_API/api/v1
-trap 'rc=$?; bash "$lab" down >/dev/null 2>&1 || true; (exit $rc); t_cleanup' EXIT
+trap 'lab_rc=$?; bash "$lab" down >/dev/null 2>&1 || true; set +e; (exit $lab_rc); t_cleanup' EXIT
 
 t_check "lab up" bash "$lab" up
 pw=$(cat "$PORTCULLIS_LAB_DIR/admin-password")
