@@ -30,7 +30,7 @@ lab_cleanup() {
 	cp "$PORTCULLIS_LAB_DIR"/*.log "$T_DIR/" 2>/dev/null || true
 	bash "$lab" down >/dev/null 2>&1 || true
 }
-trap 'rc=$?; lab_cleanup; (exit $rc); t_cleanup' EXIT
+trap 'lab_rc=$?; lab_cleanup; set +e; (exit $lab_rc); t_cleanup' EXIT
 
 t_check "lab up" bash "$lab" up
 t_check "conntrack accounting turned on in the gateway's namespace" \
