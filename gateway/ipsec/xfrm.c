@@ -372,9 +372,10 @@ parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, struct attr_tab *t)
 	return 0;
 }
 
+/* Length, payload size and type (one of new_type / upd_type, named `what` in the error). */
 static int
-check_header(const void *buf, size_t len, size_t extra, const struct nlmsghdr **out, char *why,
-             size_t whylen)
+check_header(const void *buf, size_t len, size_t extra, uint16_t new_type, uint16_t upd_type,
+             const char *what, const struct nlmsghdr **out, char *why, size_t whylen)
 {
 	const struct nlmsghdr *nlh = buf;
 
@@ -385,6 +386,10 @@ check_header(const void *buf, size_t len, size_t extra, const struct nlmsghdr **
 	if (mnl_nlmsg_get_payload_len(nlh) < extra) {
 		snprintf(why, whylen, "netlink payload too short (got %zu, need %zu)",
 		         mnl_nlmsg_get_payload_len(nlh), extra);
+		return -EBADMSG;
+	}
+	if (nlh->nlmsg_type != new_type && nlh->nlmsg_type != upd_type) {
+		snprintf(why, whylen, "expected %s, got message type %u", what, nlh->nlmsg_type);
 		return -EBADMSG;
 	}
 	*out = nlh;
@@ -400,13 +405,10 @@ xfrm_parse_sa(const void *buf, size_t len, struct xfrm_sa_view *v, char *why, si
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	rc = check_header(buf, len, sizeof(*sa), &nlh, why, whylen);
+	rc = check_header(buf, len, sizeof(*sa), XFRM_MSG_NEWSA, XFRM_MSG_UPDSA, "NEWSA", &nlh, why,
+	                  whylen);
 	if (rc < 0)
 		return rc;
-	if (nlh->nlmsg_type != XFRM_MSG_NEWSA && nlh->nlmsg_type != XFRM_MSG_UPDSA) {
-		snprintf(why, whylen, "expected NEWSA, got message type %u", nlh->nlmsg_type);
-		return -EBADMSG;
-	}
 	sa = mnl_nlmsg_get_payload(nlh);
 	v->spi = ntohl(sa->id.spi);
 	v->dst = ntohl(sa->id.daddr.a4);
@@ -474,13 +476,10 @@ xfrm_parse_policy(const void *buf, size_t len, struct xfrm_policy_view *v, char 
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	rc = check_header(buf, len, sizeof(*pol), &nlh, why, whylen);
+	rc = check_header(buf, len, sizeof(*pol), XFRM_MSG_NEWPOLICY, XFRM_MSG_UPDPOLICY,
+	                  "NEWPOLICY", &nlh, why, whylen);
 	if (rc < 0)
 		return rc;
-	if (nlh->nlmsg_type != XFRM_MSG_NEWPOLICY && nlh->nlmsg_type != XFRM_MSG_UPDPOLICY) {
-		snprintf(why, whylen, "expected NEWPOLICY, got message type %u", nlh->nlmsg_type);
-		return -EBADMSG;
-	}
 	pol = mnl_nlmsg_get_payload(nlh);
 	v->dir = pol->dir;
 	v->sel_src = ntohl(pol->sel.saddr.a4);
