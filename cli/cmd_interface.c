@@ -325,9 +325,9 @@ nat_uauth_cmd(struct nat_opts *o, int argc, char **argv)
 	if (rc < 0)
 		return cli_fail("nat_new: %s", strerror(-rc));
 	if (strcmp(argv[0], "add") == 0 && argc == 3) {
-		rc = nat_uauth_add(nat, addr, (uint32_t)strtoul(argv[2], NULL, 10), &err);
+		rc = nat_uauth_add_now(nat, addr, (uint32_t)strtoul(argv[2], NULL, 10), &err);
 	} else if (strcmp(argv[0], "del") == 0 && argc == 2) {
-		rc = nat_uauth_del(nat, addr, &err);
+		rc = nat_uauth_del_now(nat, addr, &err);
 	} else if (strcmp(argv[0], "list") == 0 && argc == 1) {
 		struct nat_uauth_elem *v = NULL;
 		size_t n = 0;

@@ -61,11 +61,23 @@ int nat_flush(struct nat *nat, struct pc_err *err);
 /* Reads every ACL rule's counter back (one GETRULE dump of the table). *out is malloc'd. */
 int nat_acl_counters(struct nat *nat, struct nat_acl_counter **out, size_t *n, struct pc_err *err);
 
-/* The cut-through proxy's set of authenticated sources (set "uauth", flags timeout). */
-/* timeout_s 0: no expiry (removed explicitly). */
+/* The cut-through proxy's set of authenticated sources (set "uauth", flags timeout).
+ * add and del only queue the change for a writer thread (started by the first call, in the
+ * caller's network namespace) that commits everything queued so far in one transaction: a
+ * kernel commit takes 10-20 ms and must not stall the engine. add replaces an element that is
+ * there (its timeout starts again); timeout_s 0: no expiry (removed explicitly). Errors the
+ * kernel reports later are logged. list (and nat_flush) first wait for the queue to drain. */
 int nat_uauth_add(struct nat *nat, uint32_t addr, uint32_t timeout_s, struct pc_err *err);
 int nat_uauth_del(struct nat *nat, uint32_t addr, struct pc_err *err);
 int nat_uauth_list(struct nat *nat, struct nat_uauth_elem **out, size_t *n, struct pc_err *err);
+/* The same change at once, in the caller's thread, with the kernel's answer (the CLI);
+ * del_now of an address not in the set: -ENOENT, err PC_ERR_NOTFOUND. */
+int nat_uauth_add_now(struct nat *nat, uint32_t addr, uint32_t timeout_s, struct pc_err *err);
+int nat_uauth_del_now(struct nat *nat, uint32_t addr, struct pc_err *err);
+/* Waits until every queued uauth change is in the kernel (or was refused and logged). */
+void nat_uauth_sync(struct nat *nat);
+/* After a sync: element changes the writer applied and transactions it sent for them. */
+void nat_uauth_stats(struct nat *nat, uint64_t *ops, uint64_t *batches);
 
 /* Asks the kernel (of the current namespace) which conntrack helpers it has, with a throwaway
  * table created and deleted in one batch; nat_apply does this itself, nat_render uses the result

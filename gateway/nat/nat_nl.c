@@ -1104,37 +1104,56 @@ nat_nl_counters(struct nat_nl *nl, const char *table, struct nat_acl_counter **o
 }
 
 int
-nat_nl_uauth(struct nat_nl *nl, const char *table, bool add, uint32_t addr, uint64_t timeout_ms,
-             struct pc_err *err)
+nat_nl_uauth_batch(struct nat_nl *nl, const char *table, const struct nat_uauth_op *ops, size_t n,
+                   struct pc_err *err)
 {
 	struct np_set s = {.type = NP_SET_IPV4, .timeout = true};
 	struct batch b = {0};
-	struct nftnl_set *ns;
-	struct nlmsghdr *nlh;
-	uint32_t key = htonl(addr);
 	int rc;
 
+	if (n == 0)
+		return 0;
 	snprintf(s.name, sizeof(s.name), "uauth");
-	ns = set_alloc(table, &s, 0);
-	if (ns == NULL)
-		return pc_err_set(err, PC_ERR_INTERNAL, "", "uauth: out of memory");
-	nftnl_set_unset(ns, NFTNL_SET_ID);
-	add_elem(ns, &key, 4, 0, add ? timeout_ms : 0);
 	batch_begin(&b, nl->seq);
-	if (batch_reserve(&b, NAT_NL_MSG_RESERVE) == 0) {
-		nlh = nftnl_nlmsg_build_hdr(
-		        batch_tail(&b), add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, NFPROTO_IPV4,
-		        (add ? NLM_F_CREATE : 0) | NLM_F_ACK, batch_next_seq(&b));
-		nftnl_set_elems_nlmsg_build_payload(nlh, ns);
-		batch_commit(&b, nlh);
-		batch_desc(&b, "%s uauth element", add ? "add" : "delete");
+	for (size_t i = 0; i < n && b.err == 0; i++) {
+		struct nftnl_set *ns = set_alloc(table, &s, 0);
+		uint32_t key = htonl(ops[i].addr);
+		struct nlmsghdr *nlh;
+
+		if (ns == NULL) {
+			b.err = -ENOMEM;
+			break;
+		}
+		nftnl_set_unset(ns, NFTNL_SET_ID);
+		add_elem(ns, &key, 4, 0, ops[i].add ? ops[i].timeout_ms : 0);
+		if (batch_reserve(&b, NAT_NL_MSG_RESERVE) == 0) {
+			nlh = nftnl_nlmsg_build_hdr(
+			        batch_tail(&b),
+			        ops[i].add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, NFPROTO_IPV4,
+			        (ops[i].add ? NLM_F_CREATE : 0) | NLM_F_ACK, batch_next_seq(&b));
+			nftnl_set_elems_nlmsg_build_payload(nlh, ns);
+			batch_commit(&b, nlh);
+			batch_desc(&b, "%s uauth element %u.%u.%u.%u",
+			           ops[i].add ? "add" : "delete", ops[i].addr >> 24,
+			           (ops[i].addr >> 16) & 255, (ops[i].addr >> 8) & 255,
+			           ops[i].addr & 255);
+		}
+		nftnl_set_free(ns);
 	}
 	batch_end(&b);
 	nl->seq = b.seq;
-	nftnl_set_free(ns);
 	rc = send_and_ack(nl, &b, err);
 	batch_free(&b);
 	return rc;
+}
+
+int
+nat_nl_uauth(struct nat_nl *nl, const char *table, bool add, uint32_t addr, uint64_t timeout_ms,
+             struct pc_err *err)
+{
+	struct nat_uauth_op op = {.addr = addr, .timeout_ms = timeout_ms, .add = add};
+
+	return nat_nl_uauth_batch(nl, table, &op, 1, err);
 }
 
 struct elem_ctx {

@@ -20,6 +20,16 @@ int nat_nl_delete_table(struct nat_nl *nl, const char *table, struct pc_err *err
 int nat_nl_probe_helper(struct nat_nl *nl, const char *type, int l4proto, struct pc_err *err);
 int nat_nl_counters(struct nat_nl *nl, const char *table, struct nat_acl_counter **out, size_t *n,
                     struct pc_err *err);
+/* One element operation on the uauth set: add (timeout_ms 0: no expiry) or delete. */
+struct nat_uauth_op {
+	uint32_t addr; /* host byte order */
+	uint64_t timeout_ms;
+	bool add;
+};
+
+/* ops[0..n) in one transaction: all applied or none (err names the refused one). */
+int nat_nl_uauth_batch(struct nat_nl *nl, const char *table, const struct nat_uauth_op *ops,
+                       size_t n, struct pc_err *err);
 int nat_nl_uauth(struct nat_nl *nl, const char *table, bool add, uint32_t addr, uint64_t timeout_ms,
                  struct pc_err *err);
 /* -ENOENT when the table or set does not exist. */

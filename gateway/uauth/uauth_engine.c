@@ -15,9 +15,8 @@ hook_set_add(void *arg, uint32_t addr, uint32_t timeout_s)
 	struct pc_err err = {0};
 	int rc;
 
-	/* replace: a new login restarts the timeout of an element that is still there */
-	nat_uauth_del(arg, addr, NULL);
-	/* timeout 0: an Xauth entry, no expiry; uauth_remove_ipsec() removes it with the tunnel */
+	/* replaces an element that is still there (a new login restarts its timeout);
+	 * timeout 0: an Xauth entry, no expiry; uauth_remove_ipsec() removes it with the tunnel */
 	rc = nat_uauth_add(arg, addr, timeout_s, &err);
 	if (rc < 0)
 		log_error(LOG_UAUTH, "nat_uauth_add: %s", err.msg);
@@ -27,7 +26,12 @@ hook_set_add(void *arg, uint32_t addr, uint32_t timeout_s)
 static int
 hook_set_del(void *arg, uint32_t addr)
 {
-	return nat_uauth_del(arg, addr, NULL) < 0 ? -ENOENT : 0;
+	struct pc_err err = {0};
+	int rc = nat_uauth_del(arg, addr, &err);
+
+	if (rc < 0)
+		log_error(LOG_UAUTH, "nat_uauth_del: %s", err.msg);
+	return rc;
 }
 
 static int
