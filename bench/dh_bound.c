@@ -1,7 +1,9 @@
 /* The physical bound on IKE handshakes: how many 1024-bit modular exponentiations (DH group 2,
- * RFC 2409 MODP-1024 prime, full-length private exponent) OpenSSL does per second on one core.
- * A responder does two per handshake (its public value and the shared secret).
- * Built and run by bench/run.sh: cc -O2 bench/dh_bound.c -lcrypto */
+ * RFC 2409 MODP-1024 prime) OpenSSL does per second on one core, with a full-length (1023-bit)
+ * private exponent, or with one of the given length (second argument: 256 is what Portcullis
+ * uses, gateway/ike/ike_crypto.c). A responder does two per handshake (its public value and the
+ * shared secret). Built and run by bench/dh_bench.sh: cc -O2 bench/dh_bound.c -lcrypto
+ *   dh_bound [SECONDS [EXPONENT_BITS]] */
 #include <openssl/bn.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -28,19 +30,24 @@ int
 main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 3.0;
+	int bits = argc > 2 ? atoi(argv[2]) : 1023;
 	BN_CTX *ctx = BN_CTX_new();
 	BN_MONT_CTX *mont = BN_MONT_CTX_new();
 	BIGNUM *p = NULL, *g = BN_new(), *x = BN_new(), *y = BN_new();
 	double t0, t;
 	long n = 0;
 
+	if (bits < 64 || bits > 1023) {
+		fprintf(stderr, "dh_bound: exponent bits must be 64..1023, got %d\n", bits);
+		return 2;
+	}
 	BN_hex2bn(&p, modp1024);
 	BN_set_word(g, 2);
 	BN_MONT_CTX_set(mont, p, ctx);
 	t0 = now();
 	do {
 		for (int i = 0; i < 50; i++) {
-			BN_rand(x, 1023, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY);
+			BN_rand(x, bits, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY);
 			BN_mod_exp_mont_consttime(y, g, x, p, ctx, mont);
 			n++;
 		}

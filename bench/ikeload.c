@@ -16,6 +16,9 @@
  *
  * With -K, -n may list checkpoints (1000,10000): the clients stop at each, wait a second, and
  * a line is printed for it, with the RSS of process GW_PID (-R) then: the gateway's memory.
+ * -D SECONDS: no new handshake starts in a phase (up to a checkpoint) after that long; the line
+ * then says stopped=1 and ok counts what was reached (a gateway whose setup rate collapses would
+ * otherwise hold the run for hours).
  *
  * Prints one line of key=value pairs per checkpoint: size ok (so far) fail secs rate p50_ms p99_ms
  * max_ms [rss_kb]. rate = successful handshakes / time until the last success (the initiator does
@@ -45,9 +48,11 @@ struct ikeload {
 	int total;       /* handshakes to do (in this phase: up to this client index) */
 	atomic_int next; /* next client index */
 	atomic_int ok, fail;
-	double *lat_ms; /* per handshake, index = client index; < 0 when it failed */
-	double *end_ms; /* when each successful handshake finished (now_ms()) */
-	int *kept_fd;   /* with keep: the open sockets of established tunnels (no port reuse) */
+	double *lat_ms;     /* per handshake, index = client index; < 0 when it failed */
+	double *end_ms;     /* when each successful handshake finished (now_ms()) */
+	double deadline_ms; /* no new handshake after this (0: none) */
+	atomic_bool stopped;
+	int *kept_fd; /* with keep: the open sockets of established tunnels (no port reuse) */
 	atomic_int errs_printed;
 };
 
@@ -138,6 +143,10 @@ worker(void *arg)
 		/* claim index k only below this phase's end, so the next phase starts there */
 		if (k >= L->total)
 			break;
+		if (L->deadline_ms > 0 && now_ms() > L->deadline_ms) {
+			atomic_store(&L->stopped, true);
+			break;
+		}
 		if (!atomic_compare_exchange_weak(&L->next, &k, k + 1))
 			continue;
 		if (handshake(L, k, in, &ms) == 0) {
@@ -221,7 +230,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: ikeload -s SERVER -g GROUP -k PSK -u USER -p PASSWORD [-c CONC] "
-	                "[-n TOTAL] [-b SRC_BASE -a NADDR] [-P PORT] [-t TIMEOUT_MS] [-K]\n");
+	                "[-n TOTAL] [-b SRC_BASE -a NADDR] [-P PORT] [-t TIMEOUT_MS] [-K [-R PID]] "
+	                "[-D SECONDS]\n");
 	exit(2);
 }
 
@@ -232,6 +242,7 @@ main(int argc, char **argv)
 	struct in_addr base = {.s_addr = htonl(INADDR_ANY)};
 	const char *server = NULL, *sizes = "100";
 	int conc = 16, port = 500, opt, gw_pid = 0, nsizes = 0, size[16], done = 0, rc = 0;
+	double deadline_s = 0;
 	struct rlimit rl;
 	pthread_attr_t attr;
 	double t0;
@@ -241,7 +252,7 @@ main(int argc, char **argv)
 	L.cfg.unity = true;
 	L.cfg.rekey = true; /* no INITIAL_CONTACT: see the header */
 	L.cfg.timeout_ms = 10000;
-	while ((opt = getopt(argc, argv, "s:g:k:u:p:c:n:b:a:P:t:KR:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:g:k:u:p:c:n:b:a:P:t:KR:D:")) != -1) {
 		switch (opt) {
 		case 's':
 			server = optarg;
@@ -282,6 +293,9 @@ main(int argc, char **argv)
 			break;
 		case 'R':
 			gw_pid = atoi(optarg);
+			break;
+		case 'D':
+			deadline_s = atof(optarg);
 			break;
 		default:
 			usage();
@@ -325,6 +339,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "ikeload: out of memory\n");
 		return 1;
 	}
+	for (int i = 0; i < total; i++)
+		L.lat_ms[i] = -1; /* not (yet) done */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (int s = 0; s < nsizes; s++) {
@@ -333,7 +349,9 @@ main(int argc, char **argv)
 
 		c = conc < size[s] - done ? conc : size[s] - done;
 		t0 = now_ms();
-		if (run_phase(&L, size[s], c, &attr) < 0)
+		L.deadline_ms = deadline_s > 0 ? t0 + deadline_s * 1e3 : 0;
+		atomic_store(&L.stopped, false);
+		if (c > 0 && run_phase(&L, size[s], c, &attr) < 0)
 			rc = 1;
 		secs = (now_ms() - t0) / 1e3;
 		/* the rate counts up to the last success: a client whose packet was lost waits
@@ -352,6 +370,8 @@ main(int argc, char **argv)
 		       size[s], atomic_load(&L.ok), atomic_load(&L.fail) - fail0, secs,
 		       last > t0 ? (atomic_load(&L.ok) - ok0) / ((last - t0) / 1e3) : 0.0,
 		       pct(lat, nl, 0.50), pct(lat, nl, 0.99), nl ? lat[nl - 1] : 0.0);
+		if (atomic_load(&L.stopped))
+			printf(" stopped=1");
 		if (gw_pid > 0) {
 			sleep(1);
 			printf(" rss_kb=%ld", rss_kb(gw_pid));
@@ -359,6 +379,7 @@ main(int argc, char **argv)
 		printf("\n");
 		fflush(stdout);
 		done = size[s];
+		atomic_store(&L.next, done);
 	}
 	if (atomic_load(&L.fail) != 0)
 		rc = 1;

@@ -102,7 +102,11 @@ account_tunnel(struct engine *eng, const struct ike_tunnel_info *t, enum aaa_acc
 
 	if (eng->aaa == NULL || t->user[0] == '\0')
 		return;
-	vpn_aaa_group(eng, ev.group, sizeof(ev.group), true);
+	if (!eng->acct_group_known) {
+		vpn_aaa_group(eng, eng->acct_group, sizeof(eng->acct_group), true);
+		eng->acct_group_known = true;
+	}
+	snprintf(ev.group, sizeof(ev.group), "%s", eng->acct_group);
 	if (ev.group[0] == '\0')
 		return; /* no accounting configured */
 	snprintf(ev.session_id, sizeof(ev.session_id), "%08" PRIx64 "-%08x",
@@ -561,6 +565,7 @@ engine_reload(struct engine *eng, struct pc_err *err)
 
 	if (err == NULL)
 		err = &local;
+	eng->acct_group_known = false; /* the accounting rules may have changed */
 	if (eng->aaa != NULL && aaa_reload(eng->aaa, err) < 0) {
 		log_error(LOG_AAA, "reload: %s", err->msg);
 		rc = -EINVAL;

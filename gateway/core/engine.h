@@ -63,6 +63,9 @@ struct engine {
 	uint64_t tunnels_up, tunnels_down;          /* since start */
 	uint64_t bytes_in_closed, bytes_out_closed; /* of tunnels already down */
 	uint64_t started_ms;                        /* loop_now_ms() at start */
+	/* the aaa-server group that accounts VPN tunnels, read once per configuration (reload) */
+	bool acct_group_known;
+	char acct_group[64];
 	int64_t started_epoch;                      /* wall clock at start */
 };
 

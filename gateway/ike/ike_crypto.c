@@ -333,29 +333,58 @@ out:
 	return r;
 }
 
-/* ---- Diffie-Hellman over BN (MODP groups of RFC 2409 and RFC 3526, generator 2) ---- */
+/* ---- Diffie-Hellman over BN (MODP groups of RFC 2409 and RFC 3526, generator 2) ----
+ *
+ * Private values are DH_PRIV_BITS long, not as long as the prime: an exponent of twice the
+ * group's security strength is what NIST SP 800-56A and RFC 3526 section 8 ask for, and what
+ * OpenSSL 3 itself uses for safe-prime named groups. Both modular exponentiations of a
+ * handshake cost in proportion to the exponent's length, so this makes each about 4x cheaper for
+ * group 2 (1024-bit prime, ~80-bit strength). The prime, its Montgomery context and p-1 are
+ * computed once per group; a background thread keeps a few fresh key pairs per group in use
+ * ready, so the engine's thread does only the shared-secret exponentiation. */
+
+#define DH_NGROUPS 4
+#define DH_POOL    32 /* ready key pairs per group */
 
 struct ike_dh {
 	int group;
 	size_t len;
-	BIGNUM *p;
+	const BIGNUM *p; /* the group's, shared */
 	BIGNUM *priv;
 	BIGNUM *pub;
 };
 
+struct dh_group {
+	int id;
+	size_t len;
+	int priv_bits;
+	BIGNUM *p, *pm1, *g;
+	BN_MONT_CTX *mont;
+	/* pre-computed key pairs, filled by the pool thread */
+	struct ike_dh *ready[DH_POOL];
+	int nready;
+	bool wanted; /* ike_dh_new() was asked for this group: keep its pool full */
+};
+
+static struct dh_group dh_groups[DH_NGROUPS] = {
+        {.id = 1, .len = 96, .priv_bits = 256},
+        {.id = 2, .len = 128, .priv_bits = 256},
+        {.id = 5, .len = 192, .priv_bits = 256},
+        {.id = 14, .len = 256, .priv_bits = 320},
+};
+static pthread_once_t dh_once = PTHREAD_ONCE_INIT;
+static int dh_init_result;
+static pthread_mutex_t dh_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dh_cond = PTHREAD_COND_INITIALIZER;
+static bool dh_thread_started, dh_stop;
+static pthread_t dh_thread;
+
 size_t
 ike_dh_len(int group)
 {
-	switch (group) {
-	case 1:
-		return 96;
-	case 2:
-		return 128;
-	case 5:
-		return 192;
-	case 14:
-		return 256;
-	}
+	for (int i = 0; i < DH_NGROUPS; i++)
+		if (dh_groups[i].id == group)
+			return dh_groups[i].len;
 	return 0;
 }
 
@@ -375,72 +404,199 @@ group_prime(int group)
 	return NULL;
 }
 
+static void
+dh_init_once(void)
+{
+	BN_CTX *bctx;
+
+	/* OpenSSL registers its exit-time cleanup on its first full initialisation (a call with
+	 * no option it has not seen yet returns early): that must come before dh_pool_exit() is
+	 * registered, so that it runs after it */
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1) {
+		dh_init_result = -ENOMEM;
+		return;
+	}
+	bctx = BN_CTX_new();
+	dh_init_result = bctx != NULL ? 0 : -ENOMEM;
+	for (int i = 0; i < DH_NGROUPS && dh_init_result == 0; i++) {
+		struct dh_group *g = &dh_groups[i];
+
+		g->p = group_prime(g->id);
+		g->pm1 = BN_new();
+		g->g = BN_new();
+		g->mont = BN_MONT_CTX_new();
+		if (g->p == NULL || g->pm1 == NULL || g->g == NULL || g->mont == NULL ||
+		    BN_copy(g->pm1, g->p) == NULL || BN_sub_word(g->pm1, 1) != 1 ||
+		    BN_set_word(g->g, 2) != 1 || BN_MONT_CTX_set(g->mont, g->p, bctx) != 1) {
+			log_error(LOG_IKE, "DH group %d: setting up the prime failed", g->id);
+			dh_init_result = -ENOMEM;
+		}
+	}
+	BN_CTX_free(bctx);
+}
+
+static struct dh_group *
+dh_group_get(int group)
+{
+	pthread_once(&dh_once, dh_init_once);
+	if (dh_init_result < 0)
+		return NULL;
+	for (int i = 0; i < DH_NGROUPS; i++)
+		if (dh_groups[i].id == group)
+			return &dh_groups[i];
+	return NULL;
+}
+
 void
 ike_dh_free(struct ike_dh *dh)
 {
 	if (dh == NULL)
 		return;
-	BN_free(dh->p);
 	BN_clear_free(dh->priv);
 	BN_free(dh->pub);
 	OPENSSL_free(dh);
 }
 
 static int
-dh_setup(int group, const uint8_t *priv, size_t priv_len, struct ike_dh **out)
+dh_setup(struct dh_group *grp, const uint8_t *priv, size_t priv_len, struct ike_dh **out)
 {
 	struct ike_dh *dh;
 	BN_CTX *bctx = NULL;
-	BIGNUM *g = NULL;
 	int r = -EIO;
 
-	if (ike_dh_len(group) == 0)
-		return -EINVAL;
 	dh = OPENSSL_zalloc(sizeof(*dh));
 	if (dh == NULL)
 		return -ENOMEM;
-	dh->group = group;
-	dh->len = ike_dh_len(group);
-	dh->p = group_prime(group);
-	dh->priv = BN_new();
+	dh->group = grp->id;
+	dh->len = grp->len;
+	dh->p = grp->p;
+	dh->priv = BN_secure_new();
 	dh->pub = BN_new();
-	g = BN_new();
 	bctx = BN_CTX_new();
-	if (dh->p == NULL || dh->priv == NULL || dh->pub == NULL || g == NULL || bctx == NULL ||
-	    BN_set_word(g, 2) != 1)
+	if (dh->priv == NULL || dh->pub == NULL || bctx == NULL)
 		goto out;
 	if (priv != NULL) {
 		if (BN_bin2bn(priv, (int)priv_len, dh->priv) == NULL)
 			goto out;
-	} else if (BN_priv_rand_ex(dh->priv, (int)(dh->len * 8 - 1), BN_RAND_TOP_ONE,
-	                           BN_RAND_BOTTOM_ANY, 0, bctx) != 1) {
+	} else if (BN_priv_rand_ex(dh->priv, grp->priv_bits, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY, 0,
+	                           bctx) != 1) {
 		log_error(LOG_IKE, "BN_priv_rand_ex failed");
 		goto out;
 	}
-	if (BN_mod_exp_mont_consttime(dh->pub, g, dh->priv, dh->p, bctx, NULL) != 1) {
-		log_error(LOG_IKE, "BN_mod_exp (DH group %d public value) failed", group);
+	if (BN_mod_exp_mont_consttime(dh->pub, grp->g, dh->priv, grp->p, bctx, grp->mont) != 1) {
+		log_error(LOG_IKE, "BN_mod_exp (DH group %d public value) failed", grp->id);
 		goto out;
 	}
 	*out = dh;
 	dh = NULL;
 	r = 0;
 out:
-	BN_free(g);
 	BN_CTX_free(bctx);
 	ike_dh_free(dh);
 	return r;
 }
 
+/* The pool thread: tops up the pool of every group in use, sleeps while they are full. */
+static void *
+dh_pool_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&dh_lock);
+	for (;;) {
+		struct dh_group *need = NULL;
+		struct ike_dh *dh = NULL;
+
+		for (int i = 0; i < DH_NGROUPS && need == NULL; i++)
+			if (dh_groups[i].wanted && dh_groups[i].nready < DH_POOL)
+				need = &dh_groups[i];
+		if (dh_stop)
+			break;
+		if (need == NULL) {
+			pthread_cond_wait(&dh_cond, &dh_lock);
+			continue;
+		}
+		pthread_mutex_unlock(&dh_lock);
+		if (dh_setup(need, NULL, 0, &dh) < 0) {
+			/* an RNG failure: leave the work to ike_dh_new(), which reports it */
+			pthread_mutex_lock(&dh_lock);
+			need->wanted = false;
+			continue;
+		}
+		pthread_mutex_lock(&dh_lock);
+		if (need->nready < DH_POOL)
+			need->ready[need->nready++] = dh;
+		else
+			ike_dh_free(dh);
+	}
+	pthread_mutex_unlock(&dh_lock);
+	OPENSSL_thread_stop(); /* its DRBGs */
+	return NULL;
+}
+
+/* At exit, before OpenSSL's own cleanup (registered earlier, so it runs later): the pool thread
+ * must not be inside OpenSSL when that frees its state. */
+static void
+dh_pool_exit(void)
+{
+	pthread_mutex_lock(&dh_lock);
+	dh_stop = true;
+	pthread_cond_signal(&dh_cond);
+	pthread_mutex_unlock(&dh_lock);
+	pthread_join(dh_thread, NULL);
+	for (int i = 0; i < DH_NGROUPS; i++) {
+		struct dh_group *g = &dh_groups[i];
+
+		while (g->nready > 0)
+			ike_dh_free(g->ready[--g->nready]);
+		BN_MONT_CTX_free(g->mont);
+		BN_free(g->g);
+		BN_free(g->pm1);
+		BN_free(g->p);
+		g->mont = NULL;
+		g->g = g->pm1 = g->p = NULL;
+	}
+}
+
 int
 ike_dh_new(int group, struct ike_dh **out)
 {
-	return dh_setup(group, NULL, 0, out);
+	struct dh_group *grp = dh_group_get(group);
+	struct ike_dh *dh = NULL;
+
+	if (grp == NULL)
+		return ike_dh_len(group) == 0 ? -EINVAL : -ENOMEM;
+	pthread_mutex_lock(&dh_lock);
+	if (grp->nready > 0)
+		dh = grp->ready[--grp->nready];
+	if (!grp->wanted || grp->nready < DH_POOL / 2) {
+		grp->wanted = true;
+		if (!dh_thread_started && !dh_stop) {
+			/* lives as long as the process; without it every key pair is made here, on
+			 * the caller's thread */
+			dh_thread_started =
+			        pthread_create(&dh_thread, NULL, dh_pool_main, NULL) == 0;
+			if (dh_thread_started && atexit(dh_pool_exit) != 0)
+				log_warn(LOG_IKE,
+				         "atexit: the DH pool thread is not stopped at exit");
+		}
+		pthread_cond_signal(&dh_cond);
+	}
+	pthread_mutex_unlock(&dh_lock);
+	if (dh != NULL) {
+		*out = dh;
+		return 0;
+	}
+	return dh_setup(grp, NULL, 0, out);
 }
 
 int
 ike_dh_new_with_priv(int group, const uint8_t *priv, size_t priv_len, struct ike_dh **out)
 {
-	return dh_setup(group, priv, priv_len, out);
+	struct dh_group *grp = dh_group_get(group);
+
+	if (grp == NULL)
+		return ike_dh_len(group) == 0 ? -EINVAL : -ENOMEM;
+	return dh_setup(grp, priv, priv_len, out);
 }
 
 int
@@ -455,24 +611,24 @@ int
 ike_dh_shared(const struct ike_dh *dh, const uint8_t *peer, size_t peer_len, uint8_t *out,
               size_t len)
 {
-	BIGNUM *y = NULL, *s = NULL, *pm1 = NULL;
+	struct dh_group *grp = dh_group_get(dh->group);
+	BIGNUM *y = NULL, *s = NULL;
 	BN_CTX *bctx = NULL;
 	int r = -EINVAL;
 
-	if (peer_len != dh->len || len != dh->len)
+	if (grp == NULL || peer_len != dh->len || len != dh->len)
 		return -EINVAL;
 	y = BN_bin2bn(peer, (int)peer_len, NULL);
-	s = BN_new();
-	pm1 = BN_dup(dh->p);
+	s = BN_secure_new();
 	bctx = BN_CTX_new();
-	if (y == NULL || s == NULL || pm1 == NULL || bctx == NULL || BN_sub_word(pm1, 1) != 1) {
+	if (y == NULL || s == NULL || bctx == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
 	/* Reject 0, 1 and p-1 and anything >= p (small-subgroup and invalid values). */
-	if (BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, pm1) >= 0)
+	if (BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, grp->pm1) >= 0)
 		goto out;
-	if (BN_mod_exp_mont_consttime(s, y, dh->priv, dh->p, bctx, NULL) != 1 ||
+	if (BN_mod_exp_mont_consttime(s, y, dh->priv, grp->p, bctx, grp->mont) != 1 ||
 	    BN_bn2binpad(s, out, (int)len) < 0) {
 		r = -EIO;
 		goto out;
@@ -481,7 +637,6 @@ ike_dh_shared(const struct ike_dh *dh, const uint8_t *peer, size_t peer_len, uin
 out:
 	BN_free(y);
 	BN_clear_free(s);
-	BN_free(pm1);
 	BN_CTX_free(bctx);
 	return r;
 }

@@ -67,6 +67,29 @@ test_dh_group2(void **state)
 	ike_dh_free(i);
 	ike_dh_free(r);
 	ike_dh_free(NULL);
+	/* random pairs, more than the pool holds (pool and inline paths): both ends agree, and
+	 * no two public values repeat */
+	for (int group = 2; group <= 14; group += 12) {
+		uint8_t pa[256], pb[256], sa[256], sb[256], prev[256] = {0};
+		size_t len = ike_dh_len(group);
+
+		for (int k = 0; k < 80; k++) {
+			struct ike_dh *a = NULL, *b = NULL;
+
+			assert_int_equal(ike_dh_new(group, &a), 0);
+			assert_int_equal(ike_dh_new(group, &b), 0);
+			assert_int_equal(ike_dh_public(a, pa, len), 0);
+			assert_int_equal(ike_dh_public(b, pb, len), 0);
+			assert_memory_not_equal(pa, pb, len);
+			assert_memory_not_equal(pa, prev, len);
+			memcpy(prev, pb, len);
+			assert_int_equal(ike_dh_shared(a, pb, len, sa, len), 0);
+			assert_int_equal(ike_dh_shared(b, pa, len, sb, len), 0);
+			assert_memory_equal(sa, sb, len);
+			ike_dh_free(a);
+			ike_dh_free(b);
+		}
+	}
 }
 
 static struct ike_sa *
