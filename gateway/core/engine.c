@@ -223,21 +223,36 @@ sa_stats_json(const struct ipsec_sa_stats *s)
 	                 (json_int_t)s->auth_failures);
 }
 
-#define MAX_LISTED_SAS 4096
+/* Every IKE SA's row (malloc'd, *n of them; NULL and 0 without an IKE engine or memory). */
+static struct ike_sa_info *
+sa_rows(struct engine *eng, int *n)
+{
+	struct ike_sa_info *rows = NULL;
+	int want;
+
+	*n = 0;
+	if (eng->ike == NULL)
+		return NULL;
+	want = ike_list_sas(eng->ike, NULL, 0);
+	if (want <= 0)
+		return NULL;
+	rows = calloc((size_t)want, sizeof(*rows));
+	if (rows == NULL)
+		return NULL;
+	*n = ike_list_sas(eng->ike, rows, want); /* same loop turn: the same SAs */
+	if (*n > want)
+		*n = want;
+	return rows;
+}
 
 static int
 list_sas(struct engine *eng, json_t **out, bool ipsec)
 {
-	static struct ike_sa_info rows[MAX_LISTED_SAS];
 	json_t *arr = json_array();
 	int n;
+	struct ike_sa_info *rows = sa_rows(eng, &n);
 
 	*out = arr;
-	if (eng->ike == NULL)
-		return 0;
-	n = ike_list_sas(eng->ike, rows, MAX_LISTED_SAS);
-	if (n > MAX_LISTED_SAS)
-		n = MAX_LISTED_SAS;
 	for (int i = 0; i < n; i++) {
 		const struct ike_sa_info *r = &rows[i];
 		char peer[16], local[16], addr[16];
@@ -287,6 +302,7 @@ list_sas(struct engine *eng, json_t **out, bool ipsec)
 			json_array_append_new(arr, o);
 		}
 	}
+	free(rows);
 	return 0;
 }
 
@@ -305,18 +321,20 @@ op_list_ipsec(struct engine *eng, json_t **out)
 static int
 op_clear_sa(struct engine *eng, uint64_t id, struct pc_err *err)
 {
-	static struct ike_sa_info rows[MAX_LISTED_SAS];
+	struct ike_sa_info *rows;
 	int n;
 
 	if (eng->ike == NULL)
 		return pc_err_set(err, PC_ERR_NOTFOUND, "id", "no IKE engine running");
-	n = ike_list_sas(eng->ike, rows, MAX_LISTED_SAS);
-	for (int i = 0; i < n && i < MAX_LISTED_SAS; i++) {
+	rows = sa_rows(eng, &n);
+	for (int i = 0; i < n; i++) {
 		if (rows[i].id != id)
 			continue;
 		ike_clear_sa(eng->ike, &rows[i].peer.sin_addr);
+		free(rows);
 		return 0;
 	}
+	free(rows);
 	return pc_err_set(err, PC_ERR_NOTFOUND, "id", "no IKE SA %" PRIu64, id);
 }
 
@@ -427,13 +445,13 @@ acct_last_minute(struct engine *eng)
 static int
 op_stats(struct engine *eng, json_t **out)
 {
-	static struct ike_sa_info rows[MAX_LISTED_SAS];
 	struct uauth_counts uc = {0};
 	uint64_t bin = eng->bytes_in_closed, bout = eng->bytes_out_closed;
-	int n = eng->ike != NULL ? ike_list_sas(eng->ike, rows, MAX_LISTED_SAS) : 0, tunnels = 0;
+	int n, tunnels = 0;
+	struct ike_sa_info *rows = sa_rows(eng, &n);
 	int backlog = eng->aaa != NULL ? aaa_outbox_pending(eng->aaa) : 0;
 
-	for (int i = 0; i < n && i < MAX_LISTED_SAS; i++) {
+	for (int i = 0; i < n; i++) {
 		if (rows[i].n_ipsec > 0)
 			tunnels++;
 		for (int k = 0; k < rows[i].n_ipsec && k < 4; k++) {
@@ -441,6 +459,7 @@ op_stats(struct engine *eng, json_t **out)
 			bout += rows[i].stats[k].bytes_out;
 		}
 	}
+	free(rows);
 	if (eng->uauth != NULL)
 		uauth_get_counts(eng->uauth, &uc);
 	*out = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:i, s:s, s:b}",
