@@ -627,7 +627,8 @@ ike_aggr_input3(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hd
 	if (ike_step_check(STEP_AM3, &m, &e) < 0 || hp->len != sa->hlen) {
 		if (e.msg[0] == '\0')
 			ike_perr_set(&e, IKE_N_INVALID_HASH_INFORMATION,
-			             "HASH payload is %zu bytes (expected %zu)", hp->len, sa->hlen);
+			             "HASH payload is %zu bytes (expected %zu)", hp->len,
+			             (size_t)sa->hlen);
 		log_warn(LOG_IKE, "%s: AM3 rejected: %s", peer, e.msg);
 		ike_info_notify_plain(sa->ike, h, sa->natt, &sa->peer, e.notify);
 		ike_sa_kill(sa, "bad AM3", false);

@@ -269,9 +269,9 @@ struct ike_sa {
 	uint64_t created_ms, established_ms, last_rx_ms;
 
 	/* negotiated phase 1 */
-	int enc, hash, auth, group;
-	unsigned keybits;
-	size_t keylen, blk, hlen;
+	uint16_t enc, hash, auth, group; /* IKE_ENC_*, IKE_HASH_*, IKE_AUTH_*, DH group */
+	uint16_t keybits;
+	uint8_t keylen, blk, hlen; /* bytes: cipher key, cipher block, hash output */
 	uint32_t life_s;
 
 	char *group_name; /* vpngroup; NULL for isakmp key peers (ike_sa_group()) */

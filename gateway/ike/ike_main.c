@@ -158,7 +158,8 @@ mm5(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct ike_wbu
 		return -EBADMSG;
 	if (hp->len != sa->hlen)
 		return ike_perr_set(e, IKE_N_INVALID_HASH_INFORMATION,
-		                    "HASH_I is %zu bytes (expected %zu)", hp->len, sa->hlen);
+		                    "HASH_I is %zu bytes (expected %zu)", hp->len,
+		                    (size_t)sa->hlen);
 	if (ike_aggr_auth_hash(sa, true, idp->body, idp->len, h) < 0 ||
 	    CRYPTO_memcmp(h, hp->body, sa->hlen) != 0) {
 		OPENSSL_cleanse(h, sizeof(h));

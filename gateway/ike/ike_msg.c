@@ -199,7 +199,7 @@ ike_msg_decrypt(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hd
 		return ike_perr_set(
 		        e, IKE_N_PAYLOAD_MALFORMED,
 		        "encrypted part is %zu bytes (expected a non-zero multiple of %zu)", plen,
-		        sa->blk);
+		        (size_t)sa->blk);
 	iv = iv_for(sa, h->msgid, h->exch);
 	if (iv == NULL)
 		return ike_perr_set(e, IKE_N_PAYLOAD_MALFORMED, "no IV for message ID");
@@ -244,7 +244,7 @@ ike_msg_verify_hash(struct ike_sa *sa, const struct ike_msg *m, uint32_t mid, co
 	if (m->pl[0].len != sa->hlen)
 		return ike_perr_set(e, IKE_N_INVALID_HASH_INFORMATION,
 		                    "HASH payload is %zu bytes (expected %zu)", m->pl[0].len,
-		                    sa->hlen);
+		                    (size_t)sa->hlen);
 	rest = m->pl[0].raw + m->pl[0].raw_len;
 	end = m->pl[m->n - 1].raw + m->pl[m->n - 1].raw_len;
 	if (ike_msg_hash(sa, mid, extra, extra_len, rest, (size_t)(end - rest), h) < 0)
