@@ -74,24 +74,296 @@ ike_fail(struct ike_sa *sa, uint16_t notify, const char *fmt, ...)
 	return -EBADMSG;
 }
 
+/* SipHash-2-4 of one 64-bit word: bucket choice for values the peer picks (cookies, addresses)
+ * cannot be steered into one chain without the engine's random key. */
+#define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                   \
+	do {                                                                                       \
+		v0 += v1;                                                                          \
+		v1 = ROTL64(v1, 13);                                                               \
+		v1 ^= v0;                                                                          \
+		v0 = ROTL64(v0, 32);                                                               \
+		v2 += v3;                                                                          \
+		v3 = ROTL64(v3, 16);                                                               \
+		v3 ^= v2;                                                                          \
+		v0 += v3;                                                                          \
+		v3 = ROTL64(v3, 21);                                                               \
+		v3 ^= v0;                                                                          \
+		v2 += v1;                                                                          \
+		v1 = ROTL64(v1, 17);                                                               \
+		v1 ^= v2;                                                                          \
+		v2 = ROTL64(v2, 32);                                                               \
+	} while (0)
+
+static uint64_t
+siphash_u64(const uint64_t k[2], uint64_t m)
+{
+	uint64_t v0 = k[0] ^ 0x736f6d6570736575ull, v1 = k[1] ^ 0x646f72616e646f6dull;
+	uint64_t v2 = k[0] ^ 0x6c7967656e657261ull, v3 = k[1] ^ 0x7465646279746573ull;
+	uint64_t b = 8ull << 56;
+
+	v3 ^= m;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= m;
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static size_t
+cookie_slot(const struct ike *ike, const uint8_t ci[8])
+{
+	uint64_t m;
+
+	memcpy(&m, ci, 8);
+	return (size_t)siphash_u64(ike->hkey, m) & (ike->nbuckets - 1);
+}
+
+static size_t
+peer_slot(const struct ike *ike, uint32_t addr)
+{
+	return (size_t)siphash_u64(ike->hkey, addr) & (ike->nbuckets - 1);
+}
+
+static size_t
+id_slot(const struct ike *ike, uint64_t id)
+{
+	return (size_t)id & (ike->nbuckets - 1); /* ids are sequential */
+}
+
+static void
+index_link(struct ike *ike, struct ike_sa *sa)
+{
+	size_t c = cookie_slot(ike, sa->ci), i = id_slot(ike, sa->id),
+	       p = peer_slot(ike, sa->peer.sin_addr.s_addr);
+
+	sa->hnext_cookie = ike->by_cookie[c];
+	ike->by_cookie[c] = sa;
+	sa->hnext_id = ike->by_id[i];
+	ike->by_id[i] = sa;
+	sa->hnext_peer = ike->by_peer[p];
+	ike->by_peer[p] = sa;
+}
+
+static void
+peer_unlink(struct ike *ike, struct ike_sa *sa)
+{
+	struct ike_sa **pp = &ike->by_peer[peer_slot(ike, sa->peer.sin_addr.s_addr)];
+
+	for (; *pp != NULL; pp = &(*pp)->hnext_peer)
+		if (*pp == sa) {
+			*pp = sa->hnext_peer;
+			break;
+		}
+	sa->hnext_peer = NULL;
+}
+
+static void
+index_unlink(struct ike *ike, struct ike_sa *sa)
+{
+	struct ike_sa **pp;
+
+	for (pp = &ike->by_cookie[cookie_slot(ike, sa->ci)]; *pp != NULL; pp = &(*pp)->hnext_cookie)
+		if (*pp == sa) {
+			*pp = sa->hnext_cookie;
+			break;
+		}
+	for (pp = &ike->by_id[id_slot(ike, sa->id)]; *pp != NULL; pp = &(*pp)->hnext_id)
+		if (*pp == sa) {
+			*pp = sa->hnext_id;
+			break;
+		}
+	peer_unlink(ike, sa);
+}
+
+/* Doubles the buckets (64 the first time) and re-links every SA. On failure the old indexes
+ * stay (correct, only with longer chains). */
+static int
+index_grow(struct ike *ike)
+{
+	size_t n = ike->nbuckets ? ike->nbuckets * 2 : 64;
+	struct ike_sa **c = calloc(n, sizeof(*c)), **i = calloc(n, sizeof(*i)),
+	              **p = calloc(n, sizeof(*p));
+
+	if (c == NULL || i == NULL || p == NULL) {
+		free(c);
+		free(i);
+		free(p);
+		log_error(LOG_IKE, "calloc SA index of %zu buckets: out of memory", n);
+		return -ENOMEM;
+	}
+	if (ike->nbuckets == 0 && ike->hkey[0] == 0 && ike->hkey[1] == 0)
+		ike_rand(ike->hkey, sizeof(ike->hkey));
+	free(ike->by_cookie);
+	free(ike->by_id);
+	free(ike->by_peer);
+	ike->by_cookie = c;
+	ike->by_id = i;
+	ike->by_peer = p;
+	ike->nbuckets = n;
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+		index_link(ike, sa);
+	return 0;
+}
+
 struct ike_sa *
 ike_sa_find(struct ike *ike, const uint8_t ci[8], const uint8_t cr[8])
 {
-	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+	if (ike->nbuckets == 0)
+		return NULL;
+	for (struct ike_sa *sa = ike->by_cookie[cookie_slot(ike, ci)]; sa != NULL;
+	     sa = sa->hnext_cookie)
 		if (memcmp(sa->ci, ci, 8) == 0 && (cr == NULL || memcmp(sa->cr, cr, 8) == 0))
 			return sa;
 	return NULL;
 }
 
-static int
-count_half_open(struct ike *ike)
+struct ike_sa *
+ike_sa_find_id(struct ike *ike, uint64_t id)
 {
-	int n = 0;
+	if (ike->nbuckets == 0)
+		return NULL;
+	for (struct ike_sa *sa = ike->by_id[id_slot(ike, id)]; sa != NULL; sa = sa->hnext_id)
+		if (sa->id == id)
+			return sa;
+	return NULL;
+}
 
-	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
-		if (ike_sa_half_open(sa))
-			n++;
-	return n;
+static struct ike_sa *
+peer_from(struct ike_sa *sa, uint32_t addr)
+{
+	while (sa != NULL && sa->peer.sin_addr.s_addr != addr)
+		sa = sa->hnext_peer;
+	return sa;
+}
+
+struct ike_sa *
+ike_sa_peer_first(struct ike *ike, uint32_t addr)
+{
+	if (ike->nbuckets == 0)
+		return NULL;
+	return peer_from(ike->by_peer[peer_slot(ike, addr)], addr);
+}
+
+struct ike_sa *
+ike_sa_peer_next(const struct ike_sa *sa)
+{
+	return peer_from(sa->hnext_peer, sa->peer.sin_addr.s_addr);
+}
+
+void
+ike_sa_set_state(struct ike_sa *sa, enum ike_state st)
+{
+	int was = ike_sa_half_open(sa);
+
+	sa->state = st;
+	sa->ike->n_half_open += (int)ike_sa_half_open(sa) - was;
+}
+
+void
+ike_sa_set_peer(struct ike_sa *sa, const struct sockaddr_in *peer)
+{
+	struct ike *ike = sa->ike;
+
+	if (peer->sin_addr.s_addr == sa->peer.sin_addr.s_addr || ike->nbuckets == 0) {
+		sa->peer = *peer;
+		return;
+	}
+	peer_unlink(ike, sa);
+	sa->peer = *peer;
+	{
+		size_t p = peer_slot(ike, sa->peer.sin_addr.s_addr);
+
+		sa->hnext_peer = ike->by_peer[p];
+		ike->by_peer[p] = sa;
+	}
+}
+
+static int
+set_name(char **dst, const char *name)
+{
+	char *n = NULL;
+
+	if (name != NULL && name[0] != '\0') {
+		n = strdup(name);
+		if (n == NULL)
+			return -ENOMEM;
+	}
+	free(*dst);
+	*dst = n;
+	return 0;
+}
+
+int
+ike_sa_set_user(struct ike_sa *sa, const char *name)
+{
+	return set_name(&sa->user, name);
+}
+
+int
+ike_sa_set_group(struct ike_sa *sa, const char *name)
+{
+	return set_name(&sa->group_name, name);
+}
+
+void
+ike_sa_p1_done(struct ike_sa *sa)
+{
+	struct ike_p1 *p = sa->p1;
+
+	if (p == NULL)
+		return;
+	sa->p1 = NULL;
+	ike_dh_free(p->dh);
+	free(p->sai_b);
+	free(p->idi_b);
+	OPENSSL_cleanse(p, sizeof(*p));
+	free(p);
+}
+
+void
+ike_qm_free(struct ike_qm *q)
+{
+	if (q == NULL)
+		return;
+	OPENSSL_cleanse(q, sizeof(*q));
+	free(q);
+}
+
+void
+ike_rtx_stop(struct ike_sa *sa)
+{
+	free(sa->rtx);
+	sa->rtx = NULL;
+	sa->rtx_len = 0;
+	sa->rtx_tries = 0;
+}
+
+void
+ike_sa_free_blocks(struct ike_sa *sa)
+{
+	ike_sa_p1_done(sa);
+	ike_qm_free(sa->qm);
+	sa->qm = NULL;
+	if (sa->xchg != NULL) {
+		OPENSSL_cleanse(sa->xchg, IKE_MAX_XCHG * sizeof(*sa->xchg));
+		free(sa->xchg);
+		sa->xchg = NULL;
+	}
+	ike_rtx_stop(sa);
+	free(sa->last_out);
+	sa->last_out = NULL;
+	sa->last_out_len = 0;
+	set_name(&sa->user, NULL);
+	set_name(&sa->group_name, NULL);
 }
 
 struct ike_sa *
@@ -107,14 +379,20 @@ ike_sa_new(struct ike *ike, const uint8_t ci[8], const struct sockaddr_in *peer,
 		         ike->nsas);
 		return NULL;
 	}
-	if (count_half_open(ike) >= IKE_MAX_HALF_OPEN) {
+	if (ike->n_half_open >= IKE_MAX_HALF_OPEN) {
 		log_warn(LOG_IKE, "%s: half-open limit %d reached, new negotiation dropped", p,
 		         IKE_MAX_HALF_OPEN);
 		return NULL;
 	}
+	/* chains of at most 2 on average */
+	if ((size_t)ike->nsas >= 2 * ike->nbuckets && index_grow(ike) < 0 && ike->nbuckets == 0)
+		return NULL;
 	sa = calloc(1, sizeof(*sa));
-	if (sa == NULL) {
+	if (sa != NULL)
+		sa->p1 = calloc(1, sizeof(*sa->p1));
+	if (sa == NULL || sa->p1 == NULL) {
 		log_error(LOG_IKE, "%s: calloc IKE SA: %s", p, strerror(errno));
+		free(sa);
 		return NULL;
 	}
 	sa->ike = ike;
@@ -125,10 +403,15 @@ ike_sa_new(struct ike *ike, const uint8_t ci[8], const struct sockaddr_in *peer,
 	while (ike_sa_find(ike, ci, sa->cr) != NULL);
 	sa->peer = *peer;
 	sa->local = *local;
+	sa->state = ST_AM_SENT2; /* half-open until authenticated */
+	ike->n_half_open++;
 	sa->created_ms = sa->last_rx_ms = loop_now_ms();
 	sa->next = ike->sas;
+	if (ike->sas != NULL)
+		ike->sas->prev = sa;
 	ike->sas = sa;
 	ike->nsas++;
+	index_link(ike, sa);
 	return sa;
 }
 
@@ -137,8 +420,8 @@ fill_tunnel(struct ike_sa *sa, struct ike_child *c, struct ike_tunnel_info *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->ike_sa_id = sa->id;
-	snprintf(t->user, sizeof(t->user), "%s", sa->user);
-	snprintf(t->group, sizeof(t->group), "%s", sa->group_name);
+	snprintf(t->user, sizeof(t->user), "%s", ike_sa_user(sa));
+	snprintf(t->group, sizeof(t->group), "%s", ike_sa_group(sa));
 	t->assigned_addr = sa->addr;
 	t->peer = sa->peer;
 	if (c != NULL) {
@@ -201,12 +484,11 @@ void
 ike_sa_kill(struct ike_sa *sa, const char *reason, bool notify_peer)
 {
 	struct ike *ike = sa->ike;
-	struct ike_sa **pp;
 	char p[32];
 
 	ike_peer_str(&sa->peer, p, sizeof(p));
 	log_info(LOG_IKE, "%s: SA %llu (%s%s%s) deleted: %s", p, (unsigned long long)sa->id,
-	         sa->group_name, sa->user[0] ? "/" : "", sa->user, reason);
+	         ike_sa_group(sa), sa->user != NULL ? "/" : "", ike_sa_user(sa), reason);
 	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
 		if (!sa->child[i].used)
 			continue;
@@ -219,19 +501,17 @@ ike_sa_kill(struct ike_sa *sa, const char *reason, bool notify_peer)
 	if (sa->auth_pending && ike->hooks.cancel != NULL)
 		ike->hooks.cancel(ike->hooks.auth_arg, sa->auth_req_id);
 	ike_cfg_release_lease(sa);
-	for (pp = &ike->sas; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == sa) {
-			*pp = sa->next;
-			ike->nsas--;
-			break;
-		}
-	ike_dh_free(sa->dh);
-	if (sa->sai_b != NULL)
-		free(sa->sai_b);
-	if (sa->idi_b != NULL)
-		free(sa->idi_b);
-	free(sa->rtx);
-	free(sa->last_out);
+	index_unlink(ike, sa);
+	if (sa->prev != NULL)
+		sa->prev->next = sa->next;
+	else
+		ike->sas = sa->next;
+	if (sa->next != NULL)
+		sa->next->prev = sa->prev;
+	ike->nsas--;
+	if (ike_sa_half_open(sa))
+		ike->n_half_open--;
+	ike_sa_free_blocks(sa);
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
 }
@@ -338,7 +618,7 @@ input(struct ike *ike, uint8_t *buf, size_t len, const struct sockaddr_in *from,
 		log_debug(LOG_IKE, "%s: duplicate message dropped", p);
 		return;
 	}
-	memcpy(sa->last_in_hash, digest, 32);
+	memcpy(sa->last_in_hash, digest, sizeof(sa->last_in_hash));
 	if (ike_sa_half_open(sa)) {
 		/* phase 1 in progress: the peer may float to 4500 between messages; a forged
 		 * message fails its HASH and ends the half-open SA anyway */
@@ -346,7 +626,7 @@ input(struct ike *ike, uint8_t *buf, size_t len, const struct sockaddr_in *from,
 			log_info(LOG_IKE, "%s: SA %llu floated to NAT-T port", p,
 			         (unsigned long long)sa->id);
 		sa->natt = sa->natt || natt;
-		sa->peer = *from;
+		ike_sa_set_peer(sa, from);
 	}
 	if (!(h.flags & IKE_FLAG_ENC) && h.exch == IKE_EX_INFO) {
 		plain_info(sa, buf, len, &h, p);
@@ -396,7 +676,7 @@ input(struct ike *ike, uint8_t *buf, size_t len, const struct sockaddr_in *from,
 		ike_peer_str(from, np, sizeof(np));
 		log_info(LOG_IKE, "%s: SA %llu: peer moved to %s%s", p, (unsigned long long)sa->id,
 		         np, natt ? " (NAT-T)" : "");
-		sa->peer = *from;
+		ike_sa_set_peer(sa, from);
 		sa->natt = sa->natt || natt;
 	}
 	switch (h.exch) {
@@ -486,7 +766,7 @@ retransmit(struct ike_sa *sa, uint64_t now)
 		return;
 	ike_peer_str(&sa->peer, p, sizeof(p));
 	if (sa->rtx_tries >= IKE_RETRANS_TRIES) {
-		sa->rtx_len = 0;
+		ike_rtx_stop(sa);
 		ike_sa_kill(sa, "no answer to retransmissions", false);
 		return;
 	}
@@ -500,7 +780,7 @@ static const struct ike_group *
 sa_group(struct ike_sa *sa)
 {
 	for (int i = 0; i < sa->ike->conf.ngrp; i++)
-		if (strcmp(sa->ike->conf.grp[i].name, sa->group_name) == 0)
+		if (strcmp(sa->ike->conf.grp[i].name, ike_sa_group(sa)) == 0)
 			return &sa->ike->conf.grp[i];
 	return NULL;
 }
@@ -651,6 +931,9 @@ ike_free(struct ike *ike)
 		return;
 	while (ike->sas != NULL)
 		ike_sa_kill(ike->sas, "shutdown", true);
+	free(ike->by_cookie);
+	free(ike->by_id);
+	free(ike->by_peer);
 	if (ike->tick != NULL)
 		loop_timer_cancel(ike->loop, ike->tick);
 	if (ike->fd500 >= 0) {
@@ -766,30 +1049,38 @@ ike_reload(struct ike *ike, struct pc_err *err)
 	return r;
 }
 
+static bool
+backend_event_sa(struct ike_sa *sa, uint64_t handle, enum ipsec_event ev)
+{
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
+		struct ike_child *c = &sa->child[i];
+
+		if (!c->used || c->handle != handle)
+			continue;
+		if (ev == IPSEC_EV_SOFT_EXPIRE) {
+			/* the client rekeys (the PIX never initiates Quick Mode to it) */
+			log_debug(LOG_IKE, "IPsec SA spi 0x%08x soft lifetime reached", c->spi_in);
+			return true;
+		}
+		c->backend_gone = true;
+		ike_child_kill(sa, c, "lifetime expired");
+		return true;
+	}
+	return false;
+}
+
 static void
 on_backend_event(void *arg, uint64_t owner, uint64_t handle, enum ipsec_event ev)
 {
 	struct ike *ike = arg;
+	struct ike_sa *sa = ike_sa_find_id(ike, owner);
 
-	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
-		if (sa->id != owner)
-			continue;
-		for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
-			struct ike_child *c = &sa->child[i];
-
-			if (!c->used || c->handle != handle)
-				continue;
-			if (ev == IPSEC_EV_SOFT_EXPIRE) {
-				/* the client rekeys (the PIX never initiates Quick Mode to it) */
-				log_debug(LOG_IKE, "IPsec SA spi 0x%08x soft lifetime reached",
-				          c->spi_in);
-				return;
-			}
-			c->backend_gone = true;
-			ike_child_kill(sa, c, "lifetime expired");
+	if (sa != NULL && backend_event_sa(sa, handle, ev))
+		return;
+	/* a pair adopted by a phase 1 rekey still carries the old SA's id as its owner */
+	for (sa = ike->sas; sa != NULL; sa = sa->next)
+		if (backend_event_sa(sa, handle, ev))
 			return;
-		}
-	}
 }
 
 void
@@ -825,13 +1116,12 @@ ike_set_dpd_retry_interval(struct ike *ike, unsigned retry_s)
 int
 ike_clear_sa(struct ike *ike, const struct in_addr *peer)
 {
-	struct ike_sa *sa = ike->sas, *next;
+	struct ike_sa *sa, *next;
 	int n = 0;
 
+	sa = peer != NULL ? ike_sa_peer_first(ike, peer->s_addr) : ike->sas;
 	for (; sa != NULL; sa = next) {
-		next = sa->next;
-		if (peer != NULL && sa->peer.sin_addr.s_addr != peer->s_addr)
-			continue;
+		next = peer != NULL ? ike_sa_peer_next(sa) : sa->next;
 		ike_sa_kill(sa, "clear", true);
 		n++;
 	}
@@ -855,8 +1145,8 @@ ike_list_sas(struct ike *ike, struct ike_sa_info *out, int max)
 		i->peer = sa->peer;
 		i->local = sa->local;
 		snprintf(i->state, sizeof(i->state), "%s", ike_state_name(sa->state));
-		snprintf(i->user, sizeof(i->user), "%s", sa->user);
-		snprintf(i->group, sizeof(i->group), "%s", sa->group_name);
+		snprintf(i->user, sizeof(i->user), "%s", ike_sa_user(sa));
+		snprintf(i->group, sizeof(i->group), "%s", ike_sa_group(sa));
 		i->assigned_addr = sa->addr;
 		i->enc = sa->enc;
 		i->hash = sa->hash;

@@ -162,8 +162,11 @@ ike_p1_choose_key(struct ike_sa *sa, const struct ike_id *id, const char *peer, 
 				         name);
 				return false;
 			}
-			snprintf(sa->group_name, sizeof(sa->group_name), "%s", name);
-			snprintf(sa->psk, sizeof(sa->psk), "%s", c->grp[i].password);
+			if (ike_sa_set_group(sa, name) < 0) {
+				log_error(LOG_IKE, "%s: vpngroup name: out of memory", peer);
+				return false;
+			}
+			snprintf(sa->p1->psk, sizeof(sa->p1->psk), "%s", c->grp[i].password);
 			return true;
 		}
 		log_warn(LOG_IKE, "%s: no vpngroup named '%.64s' (KEY_ID)", peer, name);
@@ -172,7 +175,7 @@ ike_p1_choose_key(struct ike_sa *sa, const struct ike_id *id, const char *peer, 
 	for (int i = 0; i < c->nkey; i++) {
 		if ((a & c->key[i].mask) != (c->key[i].addr & c->key[i].mask))
 			continue;
-		snprintf(sa->psk, sizeof(sa->psk), "%s", c->key[i].secret);
+		snprintf(sa->p1->psk, sizeof(sa->p1->psk), "%s", c->key[i].secret);
 		*xauth_ok = !c->key[i].no_xauth;
 		*cfg_ok = !c->key[i].no_config_mode;
 		return true;
@@ -245,9 +248,9 @@ ike_p1_choose_transform(struct ike_sa *sa, const struct ike_sa_pl *sap, const ch
 			if (!p1_acceptable(peer, &a, &c->pol[p], want_xauth))
 				continue;
 			*chosen = x;
-			sa->policy_prio = c->pol[p].prio;
+			sa->p1->policy_prio = c->pol[p].prio;
 			sa->life_s = c->pol[p].life_s;
-			sa->life_prop = a.life_s;
+			sa->p1->life_prop = a.life_s;
 			if (a.life_s != 0 && a.life_s < sa->life_s)
 				sa->life_s = a.life_s;
 			sa->enc = a.enc;
@@ -259,7 +262,7 @@ ike_p1_choose_transform(struct ike_sa *sa, const struct ike_sa_pl *sap, const ch
 			sa->auth = a.auth;
 			sa->group = a.group;
 			sa->xauth = a.auth == IKE_AUTH_XAUTH_INIT_PSK;
-			sa->gx_len = ike_dh_len(a.group);
+			sa->p1->gx_len = ike_dh_len(a.group);
 			return 0;
 		}
 	}
@@ -271,17 +274,18 @@ ike_p1_choose_transform(struct ike_sa *sa, const struct ike_sa_pl *sap, const ch
 int
 ike_aggr_derive_keys(struct ike_sa *sa)
 {
-	struct ike_iov v[2] = {{sa->ni, sa->ni_len}, {sa->nr, sa->nr_len}};
-	struct ike_iov iv[2] = {{sa->gxi, sa->gx_len}, {sa->gxr, sa->gx_len}};
+	struct ike_p1 *p = sa->p1;
+	struct ike_iov v[2] = {{p->ni, p->ni_len}, {p->nr, p->nr_len}};
+	struct ike_iov iv[2] = {{p->gxi, p->gx_len}, {p->gxr, p->gx_len}};
 	uint8_t h[IKE_MAX_HASH];
 	int r;
 
-	r = ike_prf(sa->hash, (const uint8_t *)sa->psk, strlen(sa->psk), v, 2, sa->skeyid);
+	r = ike_prf(sa->hash, (const uint8_t *)p->psk, strlen(p->psk), v, 2, p->skeyid);
 	if (r == 0)
-		r = ike_skeyid_derive(sa->hash, sa->skeyid, sa->gxy, sa->gx_len, sa->ci, sa->cr,
-		                      sa->skeyid_d, sa->skeyid_a, sa->skeyid_e);
+		r = ike_skeyid_derive(sa->hash, p->skeyid, p->gxy, p->gx_len, sa->ci, sa->cr,
+		                      sa->skeyid_d, sa->skeyid_a, p->skeyid_e);
 	if (r == 0)
-		r = ike_enc_key(sa->hash, sa->skeyid_e, sa->keylen, sa->key);
+		r = ike_enc_key(sa->hash, p->skeyid_e, sa->keylen, sa->key);
 	if (r == 0)
 		r = ike_hash(sa->hash, iv, 2, h);
 	if (r == 0)
@@ -293,22 +297,23 @@ int
 ike_aggr_auth_hash(struct ike_sa *sa, bool initiator, const uint8_t *id_b, size_t id_len,
                    uint8_t *out)
 {
+	const struct ike_p1 *p = sa->p1;
 	struct ike_iov v[6];
 
 	if (initiator) {
-		v[0] = (struct ike_iov){sa->gxi, sa->gx_len};
-		v[1] = (struct ike_iov){sa->gxr, sa->gx_len};
+		v[0] = (struct ike_iov){p->gxi, p->gx_len};
+		v[1] = (struct ike_iov){p->gxr, p->gx_len};
 		v[2] = (struct ike_iov){sa->ci, 8};
 		v[3] = (struct ike_iov){sa->cr, 8};
 	} else {
-		v[0] = (struct ike_iov){sa->gxr, sa->gx_len};
-		v[1] = (struct ike_iov){sa->gxi, sa->gx_len};
+		v[0] = (struct ike_iov){p->gxr, p->gx_len};
+		v[1] = (struct ike_iov){p->gxi, p->gx_len};
 		v[2] = (struct ike_iov){sa->cr, 8};
 		v[3] = (struct ike_iov){sa->ci, 8};
 	}
-	v[4] = (struct ike_iov){sa->sai_b, sa->sai_len};
+	v[4] = (struct ike_iov){p->sai_b, p->sai_len};
 	v[5] = (struct ike_iov){id_b, id_len};
-	return ike_prf(sa->hash, sa->skeyid, sa->hlen, v, 6, out);
+	return ike_prf(sa->hash, p->skeyid, sa->hlen, v, 6, out);
 }
 
 void
@@ -375,7 +380,7 @@ ike_p1_write_lifetime(struct ike_sa *sa, struct ike_wbuf *w, const char *peer)
 	                   (uint8_t)(sa->life_s >> 8), (uint8_t)sa->life_s};
 	size_t noff;
 
-	if (sa->life_prop != 0 && sa->life_prop <= sa->life_s)
+	if (sa->p1->life_prop != 0 && sa->p1->life_prop <= sa->life_s)
 		return;
 	noff = ike_w_pl_begin(w, IKE_PL_N);
 	ike_w_u32(w, 1);
@@ -400,6 +405,7 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 	const struct ike_pl *nonce = ike_msg_find(m, IKE_PL_NONCE, 0);
 	const struct ike_pl *idp = ike_msg_find(m, IKE_PL_ID, 0);
 	const struct ike_xform *x = NULL;
+	struct ike_p1 *p1 = sa->p1;
 	struct ike_sa_pl *sap = NULL;
 	struct ike_id id;
 	uint8_t idr[8], hash_r[IKE_MAX_HASH];
@@ -424,44 +430,44 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 	log_info(LOG_IKE, "%s: ISAKMP (0): processing SA payload. message ID = 0", peer);
 	if (ike_p1_choose_transform(sa, sap, peer, want_xauth, &x, e) < 0)
 		goto out;
-	if (ke->len != sa->gx_len) {
+	if (ke->len != p1->gx_len) {
 		ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION,
-		             "KE is %zu bytes (expected %zu for group %d)", ke->len, sa->gx_len,
+		             "KE is %zu bytes (expected %zu for group %d)", ke->len, p1->gx_len,
 		             sa->group);
 		goto out;
 	}
-	if (nonce->len < 8 || nonce->len > sizeof(sa->ni)) {
+	if (nonce->len < 8 || nonce->len > sizeof(p1->ni)) {
 		ike_perr_set(e, IKE_N_PAYLOAD_MALFORMED, "Nonce is %zu bytes (expected 8..%zu)",
-		             nonce->len, sizeof(sa->ni));
+		             nonce->len, sizeof(p1->ni));
 		goto out;
 	}
-	memcpy(sa->gxi, ke->body, sa->gx_len);
-	memcpy(sa->ni, nonce->body, nonce->len);
-	sa->ni_len = nonce->len;
-	sa->nr_len = 20;
-	ike_rand(sa->nr, sa->nr_len);
-	sa->sai_b = malloc(sa_pl->len);
-	sa->idi_b = malloc(idp->len);
-	if (sa->sai_b == NULL || sa->idi_b == NULL) {
+	memcpy(p1->gxi, ke->body, p1->gx_len);
+	memcpy(p1->ni, nonce->body, nonce->len);
+	p1->ni_len = nonce->len;
+	p1->nr_len = 20;
+	ike_rand(p1->nr, p1->nr_len);
+	p1->sai_b = malloc(sa_pl->len);
+	p1->idi_b = malloc(idp->len);
+	if (p1->sai_b == NULL || p1->idi_b == NULL) {
 		ike_perr_set(e, 0, "out of memory");
 		goto out;
 	}
-	memcpy(sa->sai_b, sa_pl->body, sa_pl->len);
-	sa->sai_len = sa_pl->len;
-	memcpy(sa->idi_b, idp->body, idp->len);
-	sa->idi_len = idp->len;
-	if (ike_dh_new(sa->group, &sa->dh) < 0 || ike_dh_public(sa->dh, sa->gxr, sa->gx_len) < 0) {
+	memcpy(p1->sai_b, sa_pl->body, sa_pl->len);
+	p1->sai_len = sa_pl->len;
+	memcpy(p1->idi_b, idp->body, idp->len);
+	p1->idi_len = idp->len;
+	if (ike_dh_new(sa->group, &p1->dh) < 0 || ike_dh_public(p1->dh, p1->gxr, p1->gx_len) < 0) {
 		ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION, "DH group %d setup failed",
 		             sa->group);
 		goto out;
 	}
-	if (ike_dh_shared(sa->dh, sa->gxi, sa->gx_len, sa->gxy, sa->gx_len) < 0) {
+	if (ike_dh_shared(p1->dh, p1->gxi, p1->gx_len, p1->gxy, p1->gx_len) < 0) {
 		ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION,
 		             "peer's DH public value is out of range");
 		goto out;
 	}
-	ike_dh_free(sa->dh);
-	sa->dh = NULL;
+	ike_dh_free(p1->dh);
+	p1->dh = NULL;
 	if (ike_aggr_derive_keys(sa) < 0) {
 		ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION, "key derivation failed");
 		goto out;
@@ -479,8 +485,8 @@ process_am1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct
 
 	ike_w_hdr(w, sa->ci, sa->cr, IKE_EX_AGGR, 0, 0);
 	ike_p1_write_sa(w, sap, x);
-	ike_w_pl(w, IKE_PL_KE, sa->gxr, sa->gx_len);
-	ike_w_pl(w, IKE_PL_NONCE, sa->nr, sa->nr_len);
+	ike_w_pl(w, IKE_PL_KE, p1->gxr, p1->gx_len);
+	ike_w_pl(w, IKE_PL_NONCE, p1->nr, p1->nr_len);
 	ike_w_pl(w, IKE_PL_ID, idr, sizeof(idr));
 	ike_w_pl(w, IKE_PL_HASH, hash_r, sa->hlen);
 	ike_p1_write_vids(sa, w);
@@ -535,9 +541,9 @@ ike_aggr_input(struct ike *ike, const uint8_t *buf, size_t len, const struct ike
 	if (sa == NULL)
 		goto out;
 	sa->natt = natt;
-	sa->state = ST_AM_SENT2;
+	ike_sa_set_state(sa, ST_AM_SENT2);
 	ike_hash(IKE_HASH_SHA1, &dv, 1, digest);
-	memcpy(sa->last_in_hash, digest, sizeof(digest));
+	memcpy(sa->last_in_hash, digest, sizeof(sa->last_in_hash));
 	if (process_am1(sa, m, peer, &e, w) < 0) {
 		log_warn(LOG_IKE, "%s: Aggressive Mode rejected: %s", peer, e.msg);
 		if (e.notify != 0)
@@ -548,8 +554,8 @@ ike_aggr_input(struct ike *ike, const uint8_t *buf, size_t len, const struct ike
 	log_info(LOG_IKE,
 	         "%s: SA %llu: AM2 sent (%s %s group %d, auth %s, policy %d, lifetime %u s%s)",
 	         peer, (unsigned long long)sa->id, ike_enc_name(sa->enc), ike_hash_name(sa->hash),
-	         sa->group, auth_name(sa->auth), sa->policy_prio, sa->life_s,
-	         sa->group_name[0] ? ", vpngroup key" : ", isakmp key");
+	         sa->group, auth_name(sa->auth), sa->p1->policy_prio, sa->life_s,
+	         sa->group_name != NULL ? ", vpngroup key" : ", isakmp key");
 	ike_msg_send(sa, w->buf, w->len);
 out:
 	free(m);
@@ -584,15 +590,14 @@ ike_p1_process_final(struct ike_sa *sa, const struct ike_msg *m, const char *pee
 		if (m->pl[i].type == IKE_PL_N &&
 		    ike_pld_parse_notify(m->pl[i].body, m->pl[i].len, &n, &e) == 0 &&
 		    n.type == IKE_N_INITIAL_CONTACT) {
-			struct ike_sa *o = sa->ike->sas, *next;
+			struct ike_sa *o, *next;
 
 			log_info(LOG_IKE, "%s: ISAKMP (0): processing notify INITIAL_CONTACT",
 			         peer);
+			o = ike_sa_peer_first(sa->ike, sa->peer.sin_addr.s_addr);
 			for (; o != NULL; o = next) {
-				next = o->next;
-				if (o != sa &&
-				    o->peer.sin_addr.s_addr == sa->peer.sin_addr.s_addr &&
-				    !ike_sa_half_open(o))
+				next = ike_sa_peer_next(o);
+				if (o != sa && !ike_sa_half_open(o))
 					ike_sa_kill(o, "INITIAL_CONTACT from the same peer", false);
 			}
 		}
@@ -622,26 +627,27 @@ ike_aggr_input3(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hd
 	if (ike_step_check(STEP_AM3, &m, &e) < 0 || hp->len != sa->hlen) {
 		if (e.msg[0] == '\0')
 			ike_perr_set(&e, IKE_N_INVALID_HASH_INFORMATION,
-			             "HASH payload is %zu bytes (expected %zu)", hp->len, sa->hlen);
+			             "HASH payload is %zu bytes (expected %zu)", hp->len,
+			             (size_t)sa->hlen);
 		log_warn(LOG_IKE, "%s: AM3 rejected: %s", peer, e.msg);
 		ike_info_notify_plain(sa->ike, h, sa->natt, &sa->peer, e.notify);
 		ike_sa_kill(sa, "bad AM3", false);
 		return;
 	}
-	if (ike_aggr_auth_hash(sa, true, sa->idi_b, sa->idi_len, hash_i) < 0 ||
+	if (ike_aggr_auth_hash(sa, true, sa->p1->idi_b, sa->p1->idi_len, hash_i) < 0 ||
 	    CRYPTO_memcmp(hash_i, hp->body, sa->hlen) != 0) {
 		log_warn(LOG_IKE,
 		         "%s: AM3 rejected: HASH_I mismatch (wrong pre-shared key for %s%s?)", peer,
-		         sa->group_name[0] ? "vpngroup " : "isakmp key",
-		         sa->group_name[0] ? sa->group_name : "");
+		         sa->group_name != NULL ? "vpngroup " : "isakmp key", ike_sa_group(sa));
 		ike_info_notify_plain(sa->ike, h, sa->natt, &sa->peer, IKE_N_AUTHENTICATION_FAILED);
 		ike_sa_kill(sa, "authentication failed", false);
 		return;
 	}
 	OPENSSL_cleanse(hash_i, sizeof(hash_i));
 	ike_p1_process_final(sa, &m, peer);
-	sa->state = ST_P1_DONE;
-	sa->rtx_len = 0;
+	ike_sa_set_state(sa, ST_P1_DONE);
+	ike_sa_p1_done(sa);
+	ike_rtx_stop(sa);
 	log_info(LOG_IKE, "%s: ISAKMP (0): SA %llu has been authenticated%s", peer,
 	         (unsigned long long)sa->id, sa->natt ? " (NAT-T)" : "");
 	ike_cfg_start(sa);

@@ -26,7 +26,7 @@ static const struct ike_group *
 find_group(struct ike_sa *sa)
 {
 	for (int i = 0; i < sa->ike->conf.ngrp; i++)
-		if (strcmp(sa->ike->conf.grp[i].name, sa->group_name) == 0)
+		if (strcmp(sa->ike->conf.grp[i].name, ike_sa_group(sa)) == 0)
 			return &sa->ike->conf.grp[i];
 	return NULL;
 }
@@ -48,12 +48,12 @@ lease_user(struct ike_sa *sa, char *buf, size_t n)
 {
 	char p[32];
 
-	if (sa->user[0] != '\0') {
+	if (sa->user != NULL) {
 		snprintf(buf, n, "%s", sa->user);
 		return;
 	}
 	ike_peer_str(&sa->peer, p, sizeof(p));
-	snprintf(buf, n, "%s@%s", sa->group_name[0] ? sa->group_name : "peer", p);
+	snprintf(buf, n, "%s@%s", sa->group_name != NULL ? sa->group_name : "peer", p);
 }
 
 static int
@@ -112,7 +112,7 @@ lease_alloc(struct ike_sa *sa)
 		log_warn(LOG_IKE,
 		         "%s: no address pool for vpngroup '%s' or isakmp client "
 		         "configuration",
-		         peer, sa->group_name);
+		         peer, ike_sa_group(sa));
 		return -ENOENT;
 	}
 	lease_user(sa, user, sizeof(user));
@@ -232,7 +232,7 @@ xauth_request(struct ike_sa *sa)
 	ike_w_attr_tlv(&a, XAUTH_USER_PASSWORD, NULL, 0);
 	sa->xauth_mid = ike_new_mid(sa);
 	ike_rand(&sa->xauth_id, sizeof(sa->xauth_id));
-	sa->state = ST_XAUTH_REQ;
+	ike_sa_set_state(sa, ST_XAUTH_REQ);
 	log_info(LOG_IKE,
 	         "%s: ISAKMP/xauth: request attribute XAUTH_TYPE, XAUTH_USER_NAME, "
 	         "XAUTH_USER_PASSWORD (attempt %d/%d)",
@@ -252,7 +252,7 @@ xauth_status(struct ike_sa *sa, bool ok)
 	ike_xchg_drop(sa, sa->xauth_mid);
 	sa->xauth_mid = ike_new_mid(sa);
 	sa->xauth_ok = ok;
-	sa->state = ST_XAUTH_SET;
+	ike_sa_set_state(sa, ST_XAUTH_SET);
 	send_attrs(sa, sa->xauth_mid, CFG_SET, sa->xauth_id, &a, true);
 }
 
@@ -267,13 +267,14 @@ adopt_rekeyed(struct ike_sa *sa)
 	struct ike_sa *o;
 	char peer[32];
 
-	for (o = sa->ike->sas; o != NULL; o = o->next) {
+	for (o = ike_sa_peer_first(sa->ike, sa->peer.sin_addr.s_addr); o != NULL;
+	     o = ike_sa_peer_next(o)) {
 		if (o == sa || o->state != ST_ESTAB ||
-		    o->peer.sin_addr.s_addr != sa->peer.sin_addr.s_addr ||
-		    strcmp(o->user, sa->user) != 0 || strcmp(o->group_name, sa->group_name) != 0)
+		    strcmp(ike_sa_user(o), ike_sa_user(sa)) != 0 ||
+		    strcmp(ike_sa_group(o), ike_sa_group(sa)) != 0)
 			continue;
 		/* without Xauth nothing tells two clients behind one NAT apart but the port */
-		if (sa->user[0] == '\0' && o->peer.sin_port != sa->peer.sin_port)
+		if (sa->user == NULL && o->peer.sin_port != sa->peer.sin_port)
 			continue;
 		ike_peer_str(&sa->peer, peer, sizeof(peer));
 		log_info(LOG_IKE, "%s: SA %llu replaces SA %llu (phase 1 rekey), IPsec SAs kept",
@@ -284,7 +285,7 @@ adopt_rekeyed(struct ike_sa *sa)
 		sa->lease_pool_id = o->lease_pool_id;
 		o->addr = 0;
 		o->lease_pool_id = 0;
-		sa->state = ST_ESTAB;
+		ike_sa_set_state(sa, ST_ESTAB);
 		sa->established_ms = o->established_ms;
 		ike_sa_kill(o, "replaced by a phase 1 rekey", true);
 		return true;
@@ -295,7 +296,7 @@ adopt_rekeyed(struct ike_sa *sa)
 static void
 after_xauth(struct ike_sa *sa)
 {
-	sa->state = ST_CFG;
+	ike_sa_set_state(sa, ST_CFG);
 	if (adopt_rekeyed(sa))
 		return;
 	if (sa->ike->conf.cfg_initiate && sa->cfg_allowed && !sa->vid_unity)
@@ -324,14 +325,15 @@ on_auth(void *arg, const struct aaa_auth_result *res)
 		return;
 	switch (res->result) {
 	case AAA_ACCEPT:
-		log_info(LOG_IKE, "%s: Xauth: user '%s' authenticated by %s%s%s", peer, sa->user,
-		         sa->ike->conf.auth_group, res->server[0] ? " server " : "", res->server);
+		log_info(LOG_IKE, "%s: Xauth: user '%s' authenticated by %s%s%s", peer,
+		         ike_sa_user(sa), sa->ike->conf.auth_group,
+		         res->server[0] ? " server " : "", res->server);
 		xauth_status(sa, true);
 		return;
 	case AAA_REJECT:
 		sa->xauth_tries++;
 		log_warn(LOG_IKE, "%s: Xauth: user '%s' rejected by %s: %s (attempt %d/%d)", peer,
-		         sa->user, sa->ike->conf.auth_group, res->reason, sa->xauth_tries,
+		         ike_sa_user(sa), sa->ike->conf.auth_group, res->reason, sa->xauth_tries,
 		         IKE_XAUTH_TRIES);
 		if (sa->xauth_tries < IKE_XAUTH_TRIES) {
 			ike_xchg_drop(sa, sa->xauth_mid);
@@ -342,7 +344,7 @@ on_auth(void *arg, const struct aaa_auth_result *res)
 	case AAA_UNAVAILABLE:
 	case AAA_ERROR:
 		log_warn(LOG_IKE, "%s: Xauth: user '%s' not verified, AAA group %s %s: %s", peer,
-		         sa->user, sa->ike->conf.auth_group,
+		         ike_sa_user(sa), sa->ike->conf.auth_group,
 		         res->result == AAA_UNAVAILABLE ? "unavailable" : "error", res->reason);
 		break;
 	}
@@ -380,20 +382,23 @@ xauth_reply(struct ike_sa *sa, const struct ike_cfg_hdr *ch, const char *peer)
 		         !have_user || strlen(req->user) == 0 ? "a user name" : "a password");
 		goto out;
 	}
-	snprintf(sa->user, sizeof(sa->user), "%s", req->user);
+	if (ike_sa_set_user(sa, req->user) < 0) {
+		log_error(LOG_IKE, "%s: Xauth: user name: out of memory", peer);
+		goto out;
+	}
 	snprintf(req->group, sizeof(req->group), "%s", sa->ike->conf.auth_group);
 	req->service = AAA_SVC_XAUTH;
 	req->peer_addr = ntohl(sa->peer.sin_addr.s_addr);
-	log_info(LOG_IKE, "%s: Xauth: REPLY from user '%s', asking AAA group %s", peer, sa->user,
-	         req->group);
+	log_info(LOG_IKE, "%s: Xauth: REPLY from user '%s', asking AAA group %s", peer,
+	         ike_sa_user(sa), req->group);
 	if (sa->ike->hooks.authenticate == NULL) {
 		log_error(LOG_IKE, "%s: Xauth: no authentication function configured", peer);
-		sa->state = ST_XAUTH_WAIT;
+		ike_sa_set_state(sa, ST_XAUTH_WAIT);
 		on_auth(sa, &(struct aaa_auth_result){.result = AAA_ERROR,
 		                                      .reason = "no AAA configured"});
 		goto out;
 	}
-	sa->state = ST_XAUTH_WAIT;
+	ike_sa_set_state(sa, ST_XAUTH_WAIT);
 	sa->auth_pending = true;
 	r = sa->ike->hooks.authenticate(sa->ike->hooks.auth_arg, req, on_auth, sa,
 	                                &sa->auth_req_id);
@@ -568,8 +573,8 @@ cfg_request(struct ike_sa *sa, const struct ike_hdr *h, const struct ike_cfg_hdr
 		char s[INET_ADDRSTRLEN];
 
 		ip_str(sa->addr, s, sizeof(s));
-		log_info(LOG_IKE, "%s: Mode Config: assigned %s to %s%s%s", peer, s, sa->group_name,
-		         sa->user[0] ? "/" : "", sa->user);
+		log_info(LOG_IKE, "%s: Mode Config: assigned %s to %s%s%s", peer, s,
+		         ike_sa_group(sa), sa->user != NULL ? "/" : "", ike_sa_user(sa));
 	}
 	log_info(LOG_IKE, "%s: ISAKMP (0:0): responding to peer config. ID = %u", peer, h->msgid);
 	if (send_attrs(sa, h->msgid, CFG_REPLY, ch->id, a, false) < 0)
@@ -599,7 +604,7 @@ push_config(struct ike_sa *sa)
 	put_value(sa, CFG_IP4_DNS, a, peer);
 	put_value(sa, CFG_IP4_NBNS, a, peer);
 	sa->cfg_mid = ike_new_mid(sa);
-	sa->state = ST_CFG_SET;
+	ike_sa_set_state(sa, ST_CFG_SET);
 	ip_str(sa->addr, s, sizeof(s));
 	log_info(LOG_IKE, "%s: Mode Config: pushing address %s (SET), ID = %u", peer, s,
 	         sa->cfg_mid);
@@ -632,7 +637,7 @@ ike_cfg_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *
 		ike_fail(sa, e.notify, "transaction: %s", e.msg);
 		return;
 	}
-	sa->rtx_len = 0;
+	ike_rtx_stop(sa);
 	if (ch.type == CFG_REPLY && sa->state == ST_XAUTH_REQ && h->msgid == sa->xauth_mid) {
 		xauth_reply(sa, &ch, peer);
 		return;
@@ -652,14 +657,14 @@ ike_cfg_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *
 		log_info(LOG_IKE, "%s: ISAKMP: Config payload CFG_ACK (address accepted)", peer);
 		sa->cfg_mid = 0;
 		if (sa->state == ST_CFG_SET)
-			sa->state = ST_CFG;
+			ike_sa_set_state(sa, ST_CFG);
 		return;
 	}
 	if (ch.type == CFG_REQUEST && sa->state == ST_CFG_SET) {
 		/* A pull client answers our push with its own REQUEST: serve the pull (same
 		 * lease) and stop retransmitting the SET; a late ACK is still accepted. */
 		log_info(LOG_IKE, "%s: Mode Config: peer pulls while our SET is outstanding", peer);
-		sa->state = ST_CFG;
+		ike_sa_set_state(sa, ST_CFG);
 	}
 	if (ch.type == CFG_REQUEST && (sa->state == ST_CFG || sa->state == ST_ESTAB)) {
 		if (!sa->cfg_allowed || !sa->ike->conf.cfg_respond) {

@@ -18,8 +18,8 @@
 #define IKE_MAX_SPLIT        16
 #define IKE_MAX_CHILDREN     4
 #define IKE_MAX_XCHG         4
-#define IKE_MAX_SAS          4096 /* IKE SAs in the table */
-#define IKE_MAX_HALF_OPEN    256  /* phase 1 not yet authenticated */
+#define IKE_MAX_SAS          65536 /* IKE SAs in the table (hash-indexed, grows) */
+#define IKE_MAX_HALF_OPEN    256   /* phase 1 not yet authenticated */
 #define IKE_HALF_OPEN_S      30
 #define IKE_XAUTH_TRIES      3
 #define IKE_XAUTH_WAIT_S     120
@@ -193,18 +193,19 @@ struct ike_xchg {
 	uint8_t exch;
 };
 
+/* One IPsec SA pair. Its keys and selectors live in the backend only (sa_add copies them; the
+ * engine's copy is wiped right after). */
 struct ike_child {
 	bool used;
 	bool backend_gone; /* the backend removed it already (hard lifetime) */
 	uint32_t spi_in, spi_out;
 	uint64_t handle;
 	uint64_t added_ms;
-	struct ipsec_sa_params params; /* keys wiped after sa_add */
 };
 
-/* Quick Mode in progress (one at a time per IKE SA). */
+/* Quick Mode in progress (one at a time per IKE SA): allocated when QM1 arrives (first Quick
+ * Mode or a client's rekey), wiped and freed when the pair is installed or the exchange fails. */
 struct ike_qm {
-	bool active;
 	uint32_t mid;
 	uint8_t ni[256], nr[32];
 	size_t ni_len, nr_len;
@@ -217,35 +218,12 @@ struct ike_qm {
 	uint32_t spi_in, spi_out;
 	uint32_t life_s;
 	struct ipsec_prefix rem, loc;
-	uint8_t pfs_pub[IKE_MAX_DH]; /* our PFS public value */
 };
 
-struct ike_sa {
-	struct ike *ike;
-	struct ike_sa *next;
-	uint64_t id;
-	uint8_t ci[8], cr[8];
-	struct sockaddr_in peer, local;
-	bool natt;    /* talking on 4500 with the non-ESP marker */
-	int natt_vid; /* 0 none, 1 RFC 3947, 2 drafts */
-	bool nat_detected;
-	bool vid_xauth, vid_unity, vid_dpd;
-	enum ike_state state;
-	uint64_t created_ms, established_ms, last_rx_ms;
-
-	/* negotiated phase 1 */
-	int enc, hash, auth, group;
-	unsigned keybits;
-	size_t keylen, blk, hlen;
-	uint32_t life_s;
-	uint32_t life_prop; /* what the initiator proposed, 0 none */
-	int policy_prio;
-	bool xauth;
-	bool cfg_allowed;
-
-	char group_name[IKE_MAX_NAME]; /* vpngroup, "" for isakmp key peers */
+/* Phase 1 negotiation state: allocated with the SA, wiped and freed once phase 1 is
+ * authenticated (or the SA dies). Nothing here is needed by an established tunnel. */
+struct ike_p1 {
 	char psk[IKE_MAX_SECRET];
-
 	struct ike_dh *dh;
 	uint8_t gxi[IKE_MAX_DH], gxr[IKE_MAX_DH], gxy[IKE_MAX_DH];
 	size_t gx_len;
@@ -255,44 +233,94 @@ struct ike_sa {
 	size_t sai_len;
 	uint8_t *idi_b;
 	size_t idi_len;
-	uint8_t skeyid[IKE_MAX_HASH], skeyid_d[IKE_MAX_HASH], skeyid_a[IKE_MAX_HASH],
-	        skeyid_e[IKE_MAX_HASH];
+	uint8_t skeyid[IKE_MAX_HASH], skeyid_e[IKE_MAX_HASH];
+	uint32_t life_prop; /* what the initiator proposed, 0 none */
+	int policy_prio;
+};
+
+/* Byte and packet counters of IPsec SAs already replaced (rekeys), for the tunnel's totals. */
+struct ike_acct {
+	uint64_t bytes_in, bytes_out, packets_in, packets_out;
+};
+
+/* An IKE SA. What an established tunnel keeps is inline; handshake and exchange scratch (p1, qm,
+ * xchg, rtx, last_out) is allocated only while needed. */
+struct ike_sa {
+	struct ike *ike;
+	struct ike_sa *next, *prev;  /* ike->sas, newest first */
+	struct ike_sa *hnext_cookie; /* ike->by_cookie bucket (initiator cookie) */
+	struct ike_sa *hnext_id;     /* ike->by_id bucket */
+	struct ike_sa *hnext_peer;   /* ike->by_peer bucket (peer address) */
+	uint64_t id;
+	uint8_t ci[8], cr[8];
+	struct sockaddr_in peer, local; /* change peer only through ike_sa_set_peer() */
+	enum ike_state state;           /* change only through ike_sa_set_state() */
+	bool natt;                      /* talking on 4500 with the non-ESP marker */
+	uint8_t natt_vid;               /* 0 none, 1 RFC 3947, 2 drafts */
+	bool nat_detected;
+	bool vid_xauth, vid_unity, vid_dpd;
+	bool xauth;
+	bool cfg_allowed;
+	bool auth_pending;
+	bool xauth_ok;
+	uint8_t xauth_tries;
+	uint8_t rtx_tries;
+	uint8_t dpd_tries;
+	uint64_t created_ms, established_ms, last_rx_ms;
+
+	/* negotiated phase 1 */
+	uint16_t enc, hash, auth, group; /* IKE_ENC_*, IKE_HASH_*, IKE_AUTH_*, DH group */
+	uint16_t keybits;
+	uint8_t keylen, blk, hlen; /* bytes: cipher key, cipher block, hash output */
+	uint32_t life_s;
+
+	char *group_name; /* vpngroup; NULL for isakmp key peers (ike_sa_group()) */
+	char *user;       /* Xauth user; NULL before/without Xauth (ike_sa_user()) */
+
+	uint8_t skeyid_d[IKE_MAX_HASH], skeyid_a[IKE_MAX_HASH];
 	uint8_t key[IKE_MAX_KEY];
 	uint8_t iv[IKE_MAX_BLOCK]; /* phase 1 chain; after phase 1: the last phase 1 block */
 
-	struct ike_xchg xchg[IKE_MAX_XCHG];
+	struct ike_p1 *p1;     /* phase 1 negotiation; NULL once authenticated */
+	struct ike_xchg *xchg; /* IKE_MAX_XCHG slots while any exchange is open, else NULL */
+	struct ike_qm *qm;     /* Quick Mode in progress, else NULL */
 
 	/* Xauth / Mode Config */
 	uint32_t xauth_mid;
 	uint16_t xauth_id;
-	int xauth_tries;
-	bool auth_pending;
+	uint32_t cfg_mid;
 	uint64_t auth_req_id;
-	bool xauth_ok;
-	char user[AAA_MAX_USER];
 	uint32_t addr; /* Mode Config address, host order */
 	int64_t lease_pool_id;
-	uint32_t cfg_mid;
 
-	struct ike_qm qm;
 	struct ike_child child[IKE_MAX_CHILDREN];
-	struct ipsec_sa_stats acct; /* counters of IPsec SAs already replaced */
+	struct ike_acct acct;
 
-	/* retransmission of the last message we sent that expects an answer */
+	/* retransmission of the last message we sent that expects an answer (freed when answered) */
 	uint8_t *rtx; /* malloc'd to the message length */
-	size_t rtx_len;
-	int rtx_tries;
+	uint32_t rtx_len;
+	uint32_t last_out_len;
 	uint64_t rtx_due_ms;
-	/* duplicate detection: hash of the last datagram received and our reply to it */
-	uint8_t last_in_hash[32];
-	uint8_t *last_out; /* malloc'd to the message length */
-	size_t last_out_len;
+	/* duplicate detection: SHA-1 of the last datagram received and our reply to it */
+	uint8_t last_in_hash[20];
+	uint8_t *last_out; /* malloc'd to the message length; freed once a Quick Mode completes */
 
 	uint64_t keepalive_ms;
-	uint32_t dpd_seq;
 	uint64_t dpd_sent_ms;
-	int dpd_tries;
+	uint32_t dpd_seq;
 };
+
+static inline const char *
+ike_sa_user(const struct ike_sa *sa)
+{
+	return sa->user != NULL ? sa->user : "";
+}
+
+static inline const char *
+ike_sa_group(const struct ike_sa *sa)
+{
+	return sa->group_name != NULL ? sa->group_name : "";
+}
 
 struct ike {
 	struct loop *loop;
@@ -303,8 +331,14 @@ struct ike {
 	int fd500, fd4500;
 	struct sockaddr_in bind_addr;
 	uint16_t port, natt_port;
-	struct ike_sa *sas;
+	struct ike_sa *sas; /* every SA, newest first */
 	int nsas;
+	int n_half_open; /* SAs in ike_sa_half_open() states */
+	/* Hash indexes over ike->sas, all with nbuckets (a power of two; 0 until the first SA):
+	 * initiator cookie, SA id (backend events) and peer address. */
+	struct ike_sa **by_cookie, **by_id, **by_peer;
+	size_t nbuckets;
+	uint64_t hkey[2]; /* SipHash key for cookies and addresses (they come from the peer) */
 	uint64_t next_id;
 	struct loop_timer *tick;
 	unsigned half_open_s;
@@ -315,9 +349,33 @@ struct ike {
 };
 
 /* ike.c: SA table and lifecycle */
+/* By initiator cookie (and responder cookie unless cr is NULL). */
 struct ike_sa *ike_sa_find(struct ike *ike, const uint8_t ci[8], const uint8_t cr[8]);
+/* By SA id (the backend's owner). */
+struct ike_sa *ike_sa_find_id(struct ike *ike, uint64_t id);
+/* SAs whose peer address is addr (network order): the first, then the next after sa. */
+struct ike_sa *ike_sa_peer_first(struct ike *ike, uint32_t addr);
+struct ike_sa *ike_sa_peer_next(const struct ike_sa *sa);
+/* A new half-open SA (state ST_AM_SENT2, phase 1 block allocated); NULL when the table or the
+ * half-open limit is full. */
 struct ike_sa *ike_sa_new(struct ike *ike, const uint8_t ci[8], const struct sockaddr_in *peer,
                           const struct sockaddr_in *local);
+/* Every state change goes through here (keeps the half-open count). */
+void ike_sa_set_state(struct ike_sa *sa, enum ike_state st);
+/* Every peer address change goes through here (keeps the peer index). */
+void ike_sa_set_peer(struct ike_sa *sa, const struct sockaddr_in *peer);
+/* Copies name (NULL or "": none); -ENOMEM. */
+int ike_sa_set_user(struct ike_sa *sa, const char *name);
+int ike_sa_set_group(struct ike_sa *sa, const char *name);
+/* Phase 1 authenticated: wipes and frees the phase 1 block. */
+void ike_sa_p1_done(struct ike_sa *sa);
+/* Wipes and frees the Quick Mode block. */
+void ike_qm_free(struct ike_qm *q);
+/* The message awaiting an answer got it: stop retransmitting and free the copy. */
+void ike_rtx_stop(struct ike_sa *sa);
+/* Frees everything an SA allocated besides itself (phase 1, Quick Mode and exchange blocks,
+ * retransmission and reply copies, names), wiping secrets. ike_sa_kill() calls it. */
+void ike_sa_free_blocks(struct ike_sa *sa);
 /* Tears down: deletes IPsec SAs in the backend, releases the lease, reports tunnel down, sends
  * DELETE when notify_peer, and frees the SA. */
 void ike_sa_kill(struct ike_sa *sa, const char *reason, bool notify_peer);

@@ -37,13 +37,13 @@ mm1(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct ike_wbu
 	if (ike_p1_choose_transform(sa, sap, peer, xauth_ok && sa->ike->conf.auth_group[0] != '\0',
 	                            &x, e) < 0)
 		goto out;
-	sa->sai_b = malloc(sa_pl->len);
-	if (sa->sai_b == NULL) {
+	sa->p1->sai_b = malloc(sa_pl->len);
+	if (sa->p1->sai_b == NULL) {
 		ike_perr_set(e, 0, "out of memory");
 		goto out;
 	}
-	memcpy(sa->sai_b, sa_pl->body, sa_pl->len);
-	sa->sai_len = sa_pl->len;
+	memcpy(sa->p1->sai_b, sa_pl->body, sa_pl->len);
+	sa->p1->sai_len = sa_pl->len;
 	ike_w_hdr(w, sa->ci, sa->cr, IKE_EX_MAIN, 0, 0);
 	ike_p1_write_sa(w, sap, x);
 	ike_p1_write_vids(sa, w);
@@ -86,7 +86,7 @@ ike_main_input(struct ike *ike, const uint8_t *buf, size_t len, const struct ike
 	if (sa == NULL)
 		goto out;
 	sa->natt = natt;
-	sa->state = ST_MM_SENT2;
+	ike_sa_set_state(sa, ST_MM_SENT2);
 	ike_hash(IKE_HASH_SHA1, &dv, 1, sa->last_in_hash);
 	if (mm1(sa, m, peer, w, &e) < 0) {
 		log_warn(LOG_IKE, "%s: Main Mode rejected: %s", peer, e.msg);
@@ -96,7 +96,7 @@ ike_main_input(struct ike *ike, const uint8_t *buf, size_t len, const struct ike
 	}
 	log_info(LOG_IKE, "%s: SA %llu: MM2 sent (%s %s group %d, policy %d, lifetime %u s)", peer,
 	         (unsigned long long)sa->id, ike_enc_name(sa->enc), ike_hash_name(sa->hash),
-	         sa->group, sa->policy_prio, sa->life_s);
+	         sa->group, sa->p1->policy_prio, sa->life_s);
 	ike_msg_send(sa, w->buf, w->len);
 out:
 	free(m);
@@ -109,34 +109,35 @@ mm3(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct ike_wbu
 {
 	const struct ike_pl *ke = ike_msg_find(m, IKE_PL_KE, 0);
 	const struct ike_pl *nonce = ike_msg_find(m, IKE_PL_NONCE, 0);
+	struct ike_p1 *p1 = sa->p1;
 
 	if (ike_step_check(STEP_MM3, m, e) < 0)
 		return -EBADMSG;
-	if (ke->len != sa->gx_len)
+	if (ke->len != p1->gx_len)
 		return ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION,
 		                    "KE is %zu bytes (expected %zu for group %d)", ke->len,
-		                    sa->gx_len, sa->group);
-	if (nonce->len < 8 || nonce->len > sizeof(sa->ni))
+		                    p1->gx_len, sa->group);
+	if (nonce->len < 8 || nonce->len > sizeof(p1->ni))
 		return ike_perr_set(e, IKE_N_PAYLOAD_MALFORMED,
 		                    "Nonce is %zu bytes (expected 8..%zu)", nonce->len,
-		                    sizeof(sa->ni));
-	memcpy(sa->gxi, ke->body, sa->gx_len);
-	memcpy(sa->ni, nonce->body, nonce->len);
-	sa->ni_len = nonce->len;
-	sa->nr_len = 20;
-	ike_rand(sa->nr, sa->nr_len);
-	if (ike_dh_new(sa->group, &sa->dh) < 0 || ike_dh_public(sa->dh, sa->gxr, sa->gx_len) < 0 ||
-	    ike_dh_shared(sa->dh, sa->gxi, sa->gx_len, sa->gxy, sa->gx_len) < 0)
+		                    sizeof(p1->ni));
+	memcpy(p1->gxi, ke->body, p1->gx_len);
+	memcpy(p1->ni, nonce->body, nonce->len);
+	p1->ni_len = nonce->len;
+	p1->nr_len = 20;
+	ike_rand(p1->nr, p1->nr_len);
+	if (ike_dh_new(sa->group, &p1->dh) < 0 || ike_dh_public(p1->dh, p1->gxr, p1->gx_len) < 0 ||
+	    ike_dh_shared(p1->dh, p1->gxi, p1->gx_len, p1->gxy, p1->gx_len) < 0)
 		return ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION,
 		                    "DH group %d failed (peer value out of range?)", sa->group);
-	ike_dh_free(sa->dh);
-	sa->dh = NULL;
+	ike_dh_free(p1->dh);
+	p1->dh = NULL;
 	if (ike_aggr_derive_keys(sa) < 0)
 		return ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION, "key derivation failed");
 	ike_p1_process_final(sa, m, peer); /* NAT-D */
 	ike_w_hdr(w, sa->ci, sa->cr, IKE_EX_MAIN, 0, 0);
-	ike_w_pl(w, IKE_PL_KE, sa->gxr, sa->gx_len);
-	ike_w_pl(w, IKE_PL_NONCE, sa->nr, sa->nr_len);
+	ike_w_pl(w, IKE_PL_KE, p1->gxr, p1->gx_len);
+	ike_w_pl(w, IKE_PL_NONCE, p1->nr, p1->nr_len);
 	ike_p1_write_natd(sa, w);
 	ike_w_finish(w);
 	return w->err ? ike_perr_set(e, 0, "Main Mode message 4 too large") : 0;
@@ -157,7 +158,8 @@ mm5(struct ike_sa *sa, const struct ike_msg *m, const char *peer, struct ike_wbu
 		return -EBADMSG;
 	if (hp->len != sa->hlen)
 		return ike_perr_set(e, IKE_N_INVALID_HASH_INFORMATION,
-		                    "HASH_I is %zu bytes (expected %zu)", hp->len, sa->hlen);
+		                    "HASH_I is %zu bytes (expected %zu)", hp->len,
+		                    (size_t)sa->hlen);
 	if (ike_aggr_auth_hash(sa, true, idp->body, idp->len, h) < 0 ||
 	    CRYPTO_memcmp(h, hp->body, sa->hlen) != 0) {
 		OPENSSL_cleanse(h, sizeof(h));
@@ -201,7 +203,7 @@ ike_main_input_next(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ik
 		                                m, &e) == 0)
 			r = mm3(sa, m, peer, w, &e);
 		if (r == 0) {
-			sa->state = ST_MM_SENT4;
+			ike_sa_set_state(sa, ST_MM_SENT4);
 			ike_msg_send(sa, w->buf, w->len);
 		}
 	} else {
@@ -217,7 +219,8 @@ ike_main_input_next(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ik
 		if (r == 0)
 			r = ike_msg_encrypt_send(sa, w, false);
 		if (r == 0) {
-			sa->state = ST_P1_DONE;
+			ike_sa_set_state(sa, ST_P1_DONE);
+			ike_sa_p1_done(sa);
 			log_info(LOG_IKE,
 			         "%s: ISAKMP (0): SA %llu has been authenticated (Main Mode)", peer,
 			         (unsigned long long)sa->id);

@@ -5,6 +5,7 @@
 #include "gateway/core/log.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -52,13 +53,14 @@ ike_msg_send_raw(struct ike *ike, bool natt, const struct sockaddr_in *to, const
 int
 ike_msg_send(struct ike_sa *sa, const uint8_t *buf, size_t len)
 {
-	if (len <= IKE_MAX_DATAGRAM) {
+	/* a resend of the cached reply (buf == last_out) leaves the cache as it is */
+	if (len <= IKE_MAX_DATAGRAM && buf != sa->last_out) {
 		uint8_t *n = realloc(sa->last_out, len ? len : 1);
 
 		if (n != NULL) {
 			sa->last_out = n;
 			memcpy(sa->last_out, buf, len);
-			sa->last_out_len = len;
+			sa->last_out_len = (uint32_t)len;
 		}
 	}
 	return ike_msg_send_raw(sa->ike, sa->natt, &sa->peer, buf, len);
@@ -83,7 +85,7 @@ ike_xchg_get(struct ike_sa *sa, uint32_t mid, uint8_t exch, bool create)
 	                (uint8_t)mid};
 	struct ike_iov v[2] = {{sa->iv, sa->blk}, {m, 4}};
 
-	for (int i = 0; i < IKE_MAX_XCHG; i++) {
+	for (int i = 0; sa->xchg != NULL && i < IKE_MAX_XCHG; i++) {
 		if (sa->xchg[i].used && sa->xchg[i].mid == mid)
 			return &sa->xchg[i];
 		if (!sa->xchg[i].used && free_slot == NULL)
@@ -91,15 +93,21 @@ ike_xchg_get(struct ike_sa *sa, uint32_t mid, uint8_t exch, bool create)
 	}
 	if (!create)
 		return NULL;
-	if (free_slot == NULL) {
-		/* Recycle the oldest-looking slot: exchanges are short-lived. */
-		free_slot = &sa->xchg[0];
-		memmove(&sa->xchg[0], &sa->xchg[1], sizeof(sa->xchg[0]) * (IKE_MAX_XCHG - 1));
-		free_slot = &sa->xchg[IKE_MAX_XCHG - 1];
-	}
 	/* IV = hash(last phase 1 CBC block | M-ID) */
 	if (ike_hash(sa->hash, v, 2, h) < 0)
 		return NULL;
+	if (sa->xchg == NULL) {
+		/* the slots exist only while an exchange is open (ike_xchg_drop frees them) */
+		sa->xchg = calloc(IKE_MAX_XCHG, sizeof(*sa->xchg));
+		if (sa->xchg == NULL)
+			return NULL;
+		free_slot = &sa->xchg[0];
+	}
+	if (free_slot == NULL) {
+		/* Recycle the oldest-looking slot: exchanges are short-lived. */
+		memmove(&sa->xchg[0], &sa->xchg[1], sizeof(sa->xchg[0]) * (IKE_MAX_XCHG - 1));
+		free_slot = &sa->xchg[IKE_MAX_XCHG - 1];
+	}
 	memset(free_slot, 0, sizeof(*free_slot));
 	free_slot->used = true;
 	free_slot->mid = mid;
@@ -111,9 +119,19 @@ ike_xchg_get(struct ike_sa *sa, uint32_t mid, uint8_t exch, bool create)
 void
 ike_xchg_drop(struct ike_sa *sa, uint32_t mid)
 {
-	for (int i = 0; i < IKE_MAX_XCHG; i++)
+	bool any = false;
+
+	if (sa->xchg == NULL)
+		return;
+	for (int i = 0; i < IKE_MAX_XCHG; i++) {
 		if (sa->xchg[i].used && sa->xchg[i].mid == mid)
-			memset(&sa->xchg[i], 0, sizeof(sa->xchg[i]));
+			OPENSSL_cleanse(&sa->xchg[i], sizeof(sa->xchg[i]));
+		any = any || sa->xchg[i].used;
+	}
+	if (!any) {
+		free(sa->xchg);
+		sa->xchg = NULL;
+	}
 }
 
 static uint8_t *
@@ -160,7 +178,7 @@ ike_msg_encrypt_send(struct ike_sa *sa, struct ike_wbuf *w, bool expect_reply)
 			return -ENOMEM;
 		sa->rtx = n;
 		memcpy(sa->rtx, w->buf, w->len);
-		sa->rtx_len = w->len;
+		sa->rtx_len = (uint32_t)w->len;
 		sa->rtx_tries = 0;
 		sa->rtx_due_ms = loop_now_ms() + sa->ike->rtx_base_ms;
 	}
@@ -181,7 +199,7 @@ ike_msg_decrypt(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hd
 		return ike_perr_set(
 		        e, IKE_N_PAYLOAD_MALFORMED,
 		        "encrypted part is %zu bytes (expected a non-zero multiple of %zu)", plen,
-		        sa->blk);
+		        (size_t)sa->blk);
 	iv = iv_for(sa, h->msgid, h->exch);
 	if (iv == NULL)
 		return ike_perr_set(e, IKE_N_PAYLOAD_MALFORMED, "no IV for message ID");
@@ -226,7 +244,7 @@ ike_msg_verify_hash(struct ike_sa *sa, const struct ike_msg *m, uint32_t mid, co
 	if (m->pl[0].len != sa->hlen)
 		return ike_perr_set(e, IKE_N_INVALID_HASH_INFORMATION,
 		                    "HASH payload is %zu bytes (expected %zu)", m->pl[0].len,
-		                    sa->hlen);
+		                    (size_t)sa->hlen);
 	rest = m->pl[0].raw + m->pl[0].raw_len;
 	end = m->pl[m->n - 1].raw + m->pl[m->n - 1].raw_len;
 	if (ike_msg_hash(sa, mid, extra, extra_len, rest, (size_t)(end - rest), h) < 0)

@@ -189,7 +189,7 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
     struct ike_perr *e)
 {
 	struct ike *ike = sa->ike;
-	struct ike_qm *q = &sa->qm;
+	struct ike_qm *q = NULL;
 	const struct ike_pl *sa_pl, *nonce, *ke, *idci, *idcr;
 	struct ike_sa_pl *sap = NULL;
 	const struct ike_prop *pr = NULL;
@@ -198,10 +198,11 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
 	struct ike_wbuf *w = NULL;
 	const struct ike_group *g = NULL;
 	int pfs_group = ike->conf.pfs_group, r = -EBADMSG;
+	uint8_t pfs_pub[IKE_MAX_DH];
 	size_t hoff, off;
 
 	for (int i = 0; i < ike->conf.ngrp; i++)
-		if (strcmp(ike->conf.grp[i].name, sa->group_name) == 0)
+		if (strcmp(ike->conf.grp[i].name, ike_sa_group(sa)) == 0)
 			g = &ike->conf.grp[i];
 	if (pfs_group == 0 && g != NULL && g->pfs)
 		pfs_group = sa->group;
@@ -228,10 +229,12 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
 	if ((idci == NULL) != (idcr == NULL))
 		return ike_perr_set(e, IKE_N_INVALID_ID_INFORMATION,
 		                    "Quick Mode with one ID payload (expected none or two)");
-	memset(q, 0, sizeof(*q));
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return ike_perr_set(e, 0, "out of memory");
 	if (idci != NULL) {
 		if (parse_proxy(idci, &q->rem, e) < 0 || parse_proxy(idcr, &q->loc, e) < 0)
-			return -EBADMSG;
+			goto out;
 	} else {
 		q->rem.addr = ntohl(sa->peer.sin_addr.s_addr);
 		q->rem.plen = 32;
@@ -245,12 +248,16 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
 		prefix_str(&q->loc, cr, sizeof(cr));
 		log_info(LOG_IKE, "%s: ISAKMP (0): ID src %s dst %s", peer, ci, cr);
 	}
-	if (sa->addr != 0 && (q->rem.addr != sa->addr || q->rem.plen != 32))
-		return ike_perr_set(e, IKE_N_INVALID_ID_INFORMATION,
-		                    "IDci is not the client's assigned address");
+	if (sa->addr != 0 && (q->rem.addr != sa->addr || q->rem.plen != 32)) {
+		ike_perr_set(e, IKE_N_INVALID_ID_INFORMATION,
+		             "IDci is not the client's assigned address");
+		goto out;
+	}
 	sap = malloc(sizeof(*sap));
-	if (sap == NULL)
-		return ike_perr_set(e, 0, "out of memory");
+	if (sap == NULL) {
+		ike_perr_set(e, 0, "out of memory");
+		goto out;
+	}
 	if (ike_pld_parse_sa(sa_pl->body, sa_pl->len, sap, e) < 0)
 		goto out;
 	log_info(LOG_IKE, "%s: ISAKMP (0): processing SA payload. message ID = %u", peer, h->msgid);
@@ -316,7 +323,6 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
 	ike_rand(q->nr, q->nr_len);
 	if (a.group != 0) {
 		struct ike_dh *dh = NULL;
-		uint8_t pub[IKE_MAX_DH];
 
 		q->gxy_len = ike_dh_len(a.group);
 		if (ke == NULL || ke->len != q->gxy_len) {
@@ -325,14 +331,13 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
 			             ke == NULL ? "missing" : "of wrong length", q->gxy_len);
 			goto out;
 		}
-		if (ike_dh_new(a.group, &dh) < 0 || ike_dh_public(dh, pub, q->gxy_len) < 0 ||
+		if (ike_dh_new(a.group, &dh) < 0 || ike_dh_public(dh, pfs_pub, q->gxy_len) < 0 ||
 		    ike_dh_shared(dh, ke->body, ke->len, q->gxy, q->gxy_len) < 0) {
 			ike_dh_free(dh);
 			ike_perr_set(e, IKE_N_INVALID_KEY_INFORMATION, "PFS DH failed");
 			goto out;
 		}
 		ike_dh_free(dh);
-		memcpy(q->pfs_pub, pub, q->gxy_len);
 	}
 	w = malloc(sizeof(*w));
 	if (w == NULL) {
@@ -367,7 +372,7 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
 	ike_w_pl_end(w, off);
 	ike_w_pl(w, IKE_PL_NONCE, q->nr, q->nr_len);
 	if (a.group != 0)
-		ike_w_pl(w, IKE_PL_KE, q->pfs_pub, q->gxy_len);
+		ike_w_pl(w, IKE_PL_KE, pfs_pub, q->gxy_len);
 	if (idci != NULL) {
 		ike_w_pl(w, IKE_PL_ID, idci->body, idci->len);
 		ike_w_pl(w, IKE_PL_ID, idcr->body, idcr->len);
@@ -393,11 +398,13 @@ qm1(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h, const c
 		ike_perr_set(e, 0, "Quick Mode message 2 could not be built");
 		goto out;
 	}
-	q->active = true;
 	log_info(LOG_IKE, "%s: IPSEC(spi_response): getting spi 0x%08x for SA from %s", peer,
 	         q->spi_in, peer);
+	sa->qm = q;
+	q = NULL;
 	r = 0;
 out:
+	ike_qm_free(q);
 	free(sap);
 	if (w != NULL) {
 		OPENSSL_cleanse(w, sizeof(*w));
@@ -406,13 +413,15 @@ out:
 	return r;
 }
 
+/* Derives the pair's keys into a temporary ipsec_sa_params, hands it to the backend and wipes
+ * it: the child keeps only the SPIs and the backend handle. */
 static int
-install(struct ike_sa *sa, const char *peer)
+install(struct ike_sa *sa, const struct ike_qm *q, const char *peer)
 {
 	struct ike *ike = sa->ike;
-	struct ike_qm *q = &sa->qm;
 	struct ike_child *c = NULL;
-	struct ipsec_sa_params *p;
+	struct ipsec_sa_params params, *p = &params;
+	bool udp;
 	size_t ek = enc_keylen(q->esp_id, q->keybits), ak = auth_keylen(q->auth_alg);
 	uint8_t km[128], spi[4];
 	int r;
@@ -435,7 +444,7 @@ install(struct ike_sa *sa, const char *peer)
 		ike_child_kill(sa, c, "superseded");
 	}
 	memset(c, 0, sizeof(*c));
-	p = &c->params;
+	memset(p, 0, sizeof(*p));
 	p->enc = q->esp_id == ESP_DES    ? IPSEC_ENC_DES
 	         : q->esp_id == ESP_3DES ? IPSEC_ENC_3DES
 	         : q->esp_id == ESP_AES  ? IPSEC_ENC_AES_CBC
@@ -456,6 +465,7 @@ install(struct ike_sa *sa, const char *peer)
 		               spi, q->ni, q->ni_len, q->nr, q->nr_len, km, ek + ak);
 		if (r < 0) {
 			OPENSSL_cleanse(km, sizeof(km));
+			OPENSSL_cleanse(p, sizeof(*p));
 			return r;
 		}
 		k->spi = s;
@@ -479,7 +489,7 @@ install(struct ike_sa *sa, const char *peer)
 	for (int i = 0; q->loc.plen == 0 && i < ike->conf.ngrp; i++) {
 		const struct ike_group *g = &ike->conf.grp[i];
 
-		if (strcmp(g->name, sa->group_name) != 0 || g->nsplit == 0)
+		if (strcmp(g->name, ike_sa_group(sa)) != 0 || g->nsplit == 0)
 			continue;
 		for (int k = 0; k < g->nsplit && k < IPSEC_MAX_SELECTORS; k++)
 			p->local_ts[k] = g->split[k];
@@ -502,11 +512,12 @@ install(struct ike_sa *sa, const char *peer)
 		          "installed",
 		          peer, c->spi_in, c->spi_out);
 		OPENSSL_cleanse(c, sizeof(*c));
+		OPENSSL_cleanse(p, sizeof(*p));
 		return -ENODEV;
 	}
 	r = ike->be->ops->sa_add(ike->be, p, &c->handle);
-	OPENSSL_cleanse(&p->in, sizeof(p->in));
-	OPENSSL_cleanse(&p->out, sizeof(p->out));
+	udp = p->udp_encap;
+	OPENSSL_cleanse(p, sizeof(*p));
 	if (r < 0) {
 		log_error(LOG_IKE, "%s: backend %s sa_add: %s", peer, ike->be->ops->name,
 		          strerror(-r));
@@ -526,10 +537,10 @@ install(struct ike_sa *sa, const char *peer)
 		         q->auth_alg == 1   ? "esp-md5-hmac"
 		         : q->auth_alg == 2 ? "esp-sha-hmac"
 		                            : "?",
-		         loc, rem, q->life_s, p->udp_encap ? ", UDP-encapsulated" : "");
+		         loc, rem, q->life_s, udp ? ", UDP-encapsulated" : "");
 	}
 	if (sa->state != ST_ESTAB) {
-		sa->state = ST_ESTAB;
+		ike_sa_set_state(sa, ST_ESTAB);
 		sa->established_ms = loop_now_ms();
 	}
 	ike_tunnel_up(sa, c);
@@ -540,7 +551,7 @@ void
 ike_quick_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h)
 {
 	struct ike_perr e = {0};
-	struct ike_qm *q = &sa->qm;
+	struct ike_qm *q = sa->qm;
 	char peer[32];
 
 	ike_peer_str(&sa->peer, peer, sizeof(peer));
@@ -551,7 +562,7 @@ ike_quick_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr
 	}
 	log_info(LOG_IKE, "%s: crypto_isakmp_process_block: OAK_QM exchange, message ID %u", peer,
 	         h->msgid);
-	if (q->active && h->msgid == q->mid) {
+	if (q != NULL && h->msgid == q->mid) {
 		uint8_t zero = 0, hb[IKE_MAX_HASH];
 		uint8_t mid[4] = {(uint8_t)(h->msgid >> 24), (uint8_t)(h->msgid >> 16),
 		                  (uint8_t)(h->msgid >> 8), (uint8_t)h->msgid};
@@ -565,18 +576,23 @@ ike_quick_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr
 			         "Quick Mode HASH(3) missing or wrong (message ID %u)", h->msgid);
 			return;
 		}
-		sa->rtx_len = 0;
-		q->active = false;
+		ike_rtx_stop(sa);
+		sa->qm = NULL;
 		ike_xchg_drop(sa, h->msgid);
-		install(sa, peer);
-		OPENSSL_cleanse(q, sizeof(*q));
+		install(sa, q, peer);
+		ike_qm_free(q);
+		/* nothing answers QM3: the cached QM2 (or Mode Config reply) is no longer needed */
+		free(sa->last_out);
+		sa->last_out = NULL;
+		sa->last_out_len = 0;
 		return;
 	}
-	if (q->active) {
+	if (q != NULL) {
 		log_info(LOG_IKE, "%s: Quick Mode %u replaces unfinished %u", peer, h->msgid,
 		         q->mid);
 		ike_xchg_drop(sa, q->mid);
-		q->active = false;
+		sa->qm = NULL;
+		ike_qm_free(q);
 	}
 	if (sa->state != ST_CFG && sa->state != ST_ESTAB) {
 		ike_fail(sa, 0, "Quick Mode in state %s ignored", ike_state_name(sa->state));

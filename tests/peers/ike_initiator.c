@@ -59,9 +59,7 @@ ike_init_close(struct ike_init *in)
 	if (in->fd >= 0)
 		close(in->fd);
 	in->fd = -1;
-	free(in->sa.sai_b);
-	free(in->sa.idi_b);
-	ike_dh_free(in->sa.dh);
+	ike_sa_free_blocks(&in->sa);
 	OPENSSL_cleanse(&in->sa, sizeof(in->sa));
 }
 
@@ -192,6 +190,7 @@ ike_init_phase1(struct ike_init *in)
 	                                    0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00};
 	static const uint8_t zero[8];
 	struct ike_sa *sa = &in->sa;
+	struct ike_p1 *p1;
 	struct ike_wbuf *w = calloc(1, sizeof(*w)), body = {0};
 	uint8_t *buf = malloc(IKE_MAX_DATAGRAM);
 	struct ike_msg *m = malloc(sizeof(*m));
@@ -204,6 +203,12 @@ ike_init_phase1(struct ike_init *in)
 
 	if (w == NULL || buf == NULL || m == NULL || sap == NULL)
 		goto out;
+	/* the responder's phase 1 block (ike_sa_free_blocks() in ike_init_close() frees it) */
+	if (sa->p1 == NULL)
+		sa->p1 = calloc(1, sizeof(*sa->p1));
+	if (sa->p1 == NULL)
+		goto out;
+	p1 = sa->p1;
 	ike_rand(sa->ci, 8);
 	sa->hash = IKE_HASH_MD5;
 	sa->hlen = 16;
@@ -211,14 +216,14 @@ ike_init_phase1(struct ike_init *in)
 	sa->keylen = 8;
 	sa->blk = 8;
 	sa->group = in->cfg.dh_group;
-	sa->gx_len = ike_dh_len(sa->group);
-	snprintf(sa->psk, sizeof(sa->psk), "%s", in->cfg.psk);
-	if (ike_dh_new(sa->group, &sa->dh) < 0 || ike_dh_public(sa->dh, sa->gxi, sa->gx_len) < 0) {
+	p1->gx_len = ike_dh_len(sa->group);
+	snprintf(p1->psk, sizeof(p1->psk), "%s", in->cfg.psk);
+	if (ike_dh_new(sa->group, &p1->dh) < 0 || ike_dh_public(p1->dh, p1->gxi, p1->gx_len) < 0) {
 		r = ierr(in, "DH setup failed");
 		goto out;
 	}
-	sa->ni_len = 20;
-	ike_rand(sa->ni, sa->ni_len);
+	p1->ni_len = 20;
+	ike_rand(p1->ni, p1->ni_len);
 
 	/* SA body: an unacceptable 3DES/SHA transform first, then DES/MD5 */
 	ike_w_u32(&body, 1);
@@ -235,21 +240,21 @@ ike_init_phase1(struct ike_init *in)
 	p1_transform(&body, 2, true, IKE_ENC_DES, IKE_HASH_MD5, sa->group);
 	body.buf[poff + 2] = (uint8_t)((body.len - poff) >> 8);
 	body.buf[poff + 3] = (uint8_t)(body.len - poff);
-	sa->sai_b = dup_bytes(body.buf, body.len);
-	sa->sai_len = body.len;
+	p1->sai_b = dup_bytes(body.buf, body.len);
+	p1->sai_len = body.len;
 	{
 		uint8_t idb[64 + 4] = {IKE_ID_KEY_ID, 17, 500 >> 8, 500 & 0xff};
 		size_t gl = strlen(in->cfg.group);
 
 		memcpy(idb + 4, in->cfg.group, gl);
-		sa->idi_b = dup_bytes(idb, gl + 4);
-		sa->idi_len = gl + 4;
+		p1->idi_b = dup_bytes(idb, gl + 4);
+		p1->idi_len = gl + 4;
 	}
 	ike_w_hdr(w, sa->ci, zero, IKE_EX_AGGR, 0, 0);
-	ike_w_pl(w, IKE_PL_SA, sa->sai_b, sa->sai_len);
-	ike_w_pl(w, IKE_PL_KE, sa->gxi, sa->gx_len);
-	ike_w_pl(w, IKE_PL_NONCE, sa->ni, sa->ni_len);
-	ike_w_pl(w, IKE_PL_ID, sa->idi_b, sa->idi_len);
+	ike_w_pl(w, IKE_PL_SA, p1->sai_b, p1->sai_len);
+	ike_w_pl(w, IKE_PL_KE, p1->gxi, p1->gx_len);
+	ike_w_pl(w, IKE_PL_NONCE, p1->ni, p1->ni_len);
+	ike_w_pl(w, IKE_PL_ID, p1->idi_b, p1->idi_len);
 	ike_w_pl(w, IKE_PL_VID, vid_xauth, sizeof(vid_xauth));
 	if (in->cfg.unity)
 		ike_w_pl(w, IKE_PL_VID, vid_unity, sizeof(vid_unity));
@@ -283,7 +288,7 @@ ike_init_phase1(struct ike_init *in)
 	id = ike_msg_find(m, IKE_PL_ID, 0);
 	hp = ike_msg_find(m, IKE_PL_HASH, 0);
 	if (sp == NULL || ke == NULL || no == NULL || id == NULL || hp == NULL ||
-	    ke->len != sa->gx_len || hp->len != sa->hlen || no->len > sizeof(sa->nr)) {
+	    ke->len != p1->gx_len || hp->len != sa->hlen || no->len > sizeof(p1->nr)) {
 		r = ierr(in, "AM2: payload missing or of wrong size");
 		goto out;
 	}
@@ -292,10 +297,10 @@ ike_init_phase1(struct ike_init *in)
 		r = ierr(in, "AM2: SA must carry one proposal with transform 2 (%s)", e.msg);
 		goto out;
 	}
-	memcpy(sa->gxr, ke->body, sa->gx_len);
-	memcpy(sa->nr, no->body, no->len);
-	sa->nr_len = no->len;
-	if (ike_dh_shared(sa->dh, sa->gxr, sa->gx_len, sa->gxy, sa->gx_len) < 0 ||
+	memcpy(p1->gxr, ke->body, p1->gx_len);
+	memcpy(p1->nr, no->body, no->len);
+	p1->nr_len = no->len;
+	if (ike_dh_shared(p1->dh, p1->gxr, p1->gx_len, p1->gxy, p1->gx_len) < 0 ||
 	    ike_aggr_derive_keys(sa) < 0) {
 		r = ierr(in, "AM2: key derivation failed");
 		goto out;
@@ -305,7 +310,7 @@ ike_init_phase1(struct ike_init *in)
 		r = ierr(in, "AM2: HASH_R does not verify (wrong group password?)");
 		goto out;
 	}
-	if (ike_aggr_auth_hash(sa, true, sa->idi_b, sa->idi_len, h) < 0) {
+	if (ike_aggr_auth_hash(sa, true, p1->idi_b, p1->idi_len, h) < 0) {
 		r = ierr(in, "HASH_I failed");
 		goto out;
 	}

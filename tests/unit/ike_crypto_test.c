@@ -98,6 +98,8 @@ kat_sa(int hash, int enc, unsigned keybits)
 	struct ike_sa *sa = calloc(1, sizeof(*sa));
 
 	assert_non_null(sa);
+	sa->p1 = calloc(1, sizeof(*sa->p1));
+	assert_non_null(sa->p1);
 	sa->hash = hash;
 	sa->hlen = ike_hash_len(hash);
 	sa->enc = enc;
@@ -106,18 +108,30 @@ kat_sa(int hash, int enc, unsigned keybits)
 	sa->blk = ike_enc_blocklen(enc);
 	memcpy(sa->ci, kat_ci, 8);
 	memcpy(sa->cr, kat_cr, 8);
-	sa->gx_len = 128;
-	memcpy(sa->gxi, kat_gxi, 128);
-	memcpy(sa->gxr, kat_gxr, 128);
-	memcpy(sa->gxy, kat_gxy, 128);
-	memcpy(sa->ni, kat_ni, sizeof(kat_ni));
-	sa->ni_len = sizeof(kat_ni);
-	memcpy(sa->nr, kat_nr, sizeof(kat_nr));
-	sa->nr_len = sizeof(kat_nr);
-	strcpy(sa->psk, "vpnsecret");
-	sa->sai_b = (uint8_t *)kat_sai;
-	sa->sai_len = sizeof(kat_sai);
+	sa->p1->gx_len = 128;
+	memcpy(sa->p1->gxi, kat_gxi, 128);
+	memcpy(sa->p1->gxr, kat_gxr, 128);
+	memcpy(sa->p1->gxy, kat_gxy, 128);
+	memcpy(sa->p1->ni, kat_ni, sizeof(kat_ni));
+	sa->p1->ni_len = sizeof(kat_ni);
+	memcpy(sa->p1->nr, kat_nr, sizeof(kat_nr));
+	sa->p1->nr_len = sizeof(kat_nr);
+	strcpy(sa->p1->psk, "vpnsecret");
+	sa->p1->sai_b = malloc(sizeof(kat_sai));
+	assert_non_null(sa->p1->sai_b);
+	memcpy(sa->p1->sai_b, kat_sai, sizeof(kat_sai));
+	sa->p1->sai_len = sizeof(kat_sai);
 	return sa;
+}
+
+/* Frees what kat_sa() and the code under test allocated (phase 1 and exchange blocks). */
+static void
+kat_sa_free(struct ike_sa *sa)
+{
+	ike_sa_free_blocks(sa);
+	assert_null(sa->p1);
+	assert_null(sa->xchg);
+	free(sa);
 }
 
 static void
@@ -130,10 +144,10 @@ test_phase1_derivation(void **state)
 		uint8_t out[IKE_MAX_HASH];
 
 		assert_int_equal(ike_aggr_derive_keys(sa), 0);
-		assert_memory_equal(sa->skeyid, k->skeyid, hl);
+		assert_memory_equal(sa->p1->skeyid, k->skeyid, hl);
 		assert_memory_equal(sa->skeyid_d, k->d, hl);
 		assert_memory_equal(sa->skeyid_a, k->a, hl);
-		assert_memory_equal(sa->skeyid_e, k->e, hl);
+		assert_memory_equal(sa->p1->skeyid_e, k->e, hl);
 		/* DES key: the first 8 bytes of SKEYID_e; phase 1 IV = H(g^xi | g^xr) */
 		assert_memory_equal(sa->key, k->e, 8);
 		assert_memory_equal(sa->iv, k->iv1, 8);
@@ -141,7 +155,7 @@ test_phase1_derivation(void **state)
 		assert_memory_equal(out, k->hash_i, hl);
 		assert_int_equal(ike_aggr_auth_hash(sa, false, kat_idir, sizeof(kat_idir), out), 0);
 		assert_memory_equal(out, k->hash_r, hl);
-		free(sa);
+		kat_sa_free(sa);
 	}
 }
 
@@ -163,7 +177,7 @@ test_key_extension(void **state)
 		assert_int_equal(ike_aggr_derive_keys(sa), 0);
 		assert_memory_equal(sa->key, k->key32, 32);
 		assert_memory_equal(sa->iv, k->iv1_aes, 16);
-		free(sa);
+		kat_sa_free(sa);
 	}
 }
 
@@ -205,7 +219,7 @@ test_phase2_iv_and_hashes(void **state)
 			assert_int_equal(ike_prf(k->hash, k->a, hl, iov, 4, out), 0);
 			assert_memory_equal(out, k->h3, hl);
 		}
-		free(sa);
+		kat_sa_free(sa);
 	}
 }
 

@@ -239,6 +239,29 @@ cmd_count_sas(struct loop *loop, void *arg)
 	return ike_list_sas(R.ike, info, 8);
 }
 
+/* Handshake scratch still held by the engine's SAs: bit 0 phase 1 block, 1 Quick Mode block,
+ * 2 exchange IV slots, 3 retransmission copy, 4 reply cache; 8 when the half-open count is off. */
+static int
+cmd_scratch(struct loop *loop, void *arg)
+{
+	int bits = 0, half_open = 0;
+
+	for (struct ike_sa *sa = R.ike->sas; sa != NULL; sa = sa->next) {
+		bits |= (sa->p1 != NULL) | (sa->qm != NULL) << 1 | (sa->xchg != NULL) << 2 |
+		        (sa->rtx != NULL) << 3 | (sa->last_out != NULL) << 4;
+		half_open += ike_sa_half_open(sa);
+	}
+	if (half_open != R.ike->n_half_open)
+		bits |= 1 << 8;
+	return bits;
+}
+
+static int
+cmd_half_open(struct loop *loop, void *arg)
+{
+	return R.ike->n_half_open;
+}
+
 static int
 cmd_count_live(struct loop *loop, void *arg)
 {
@@ -429,9 +452,12 @@ test_full_tunnel_keys_match(void **state)
 	assert_int_equal(listed[0].lifetime_s, 86400);
 	assert_int_equal(listed[0].n_ipsec, 1);
 	assert_int_equal(listed[0].spi_in[0], res.spi_out);
+	/* the established tunnel keeps no handshake scratch */
+	assert_int_equal(loop_call(R.loop, cmd_scratch, NULL, 1000), 0);
 	/* DPD from the client is answered */
 	if (ike_init_dpd(&in, 4242) < 0)
 		fail_msg("dpd: %s", in.err);
+	assert_int_equal(loop_call(R.loop, cmd_scratch, NULL, 1000), 0);
 	/* DELETE tears everything down and releases the lease */
 	assert_int_equal(loop_call(R.loop, cmd_active_leases, NULL, 1000), 1);
 	assert_int_equal(ike_init_delete(&in), 0);
@@ -823,6 +849,8 @@ test_quick_mode_rekey(void **state)
 	if (ike_init_quick(&in, &res2) < 0)
 		fail_msg("rekey: %s", in.err);
 	assert_int_equal(wait_for(cmd_count_live, 2), 2);
+	/* the rekey's Quick Mode block and exchange slots are gone once the pair is installed */
+	assert_int_equal(loop_call(R.loop, cmd_scratch, NULL, 1000), 0);
 	assert_int_not_equal(res2.spi_out, res.spi_out);
 	assert_memory_equal(R.sas[1].p.in.enc_key, res2.keymat_out, 8);
 	assert_int_equal(R.ups, 1);
@@ -867,6 +895,9 @@ test_half_open_limit(void **state)
 	}
 	usleep(200000);
 	assert_int_equal(loop_call(R.loop, cmd_count_sas, NULL, 1000), IKE_MAX_HALF_OPEN);
+	/* every one holds its phase 1 block (bit 0), the count matches (no bit 8) */
+	assert_int_equal(loop_call(R.loop, cmd_scratch, NULL, 1000) & ~0x18, 1);
+	assert_int_equal(loop_call(R.loop, cmd_half_open, NULL, 1000), IKE_MAX_HALF_OPEN);
 	close(fd);
 }
 
