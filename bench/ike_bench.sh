@@ -44,7 +44,7 @@ bench_client_addrs
 # With PIN set (a CPU list for taskset), the client runs there.
 load() { # extra args
 	${PIN:+taskset -c "$PIN"} ip netns exec "$BP-c0" "$LOAD" -s 192.168.1.1 -g "$BENCH_GROUP" -k "$BENCH_GROUP_PSK" \
-		-u "$BENCH_USER" -p "$BENCH_PASSWORD" -b 172.16.0.1 -a 65000 -t 3000 "$@" 2>>"$BENCH_WORK/ikeload.err" || true
+		-u "$BENCH_USER" -p "$BENCH_PASSWORD" -b 172.16.0.1 -a 65000 -t 3000 -X "$@" 2>>"$BENCH_WORK/ikeload.err" || true
 }
 
 # UDP datagrams the gateway namespace dropped because a socket's receive buffer was full

@@ -16,6 +16,8 @@
  *
  * With -K, -n may list checkpoints (1000,10000): the clients stop at each, wait a second, and
  * a line is printed for it, with the RSS of process GW_PID (-R) then: the gateway's memory.
+ * -X: each client thread uses one DH key pair for all its handshakes (the load generator's own
+ * cost per handshake drops by one modexp; the gateways under test still make a fresh one each).
  * -D SECONDS: no new handshake starts in a phase (up to a checkpoint) after that long; the line
  * then says stopped=1 and ok counts what was reached (a gateway whose setup rate collapses would
  * otherwise hold the run for hours).
@@ -52,7 +54,8 @@ struct ikeload {
 	double *end_ms;     /* when each successful handshake finished (now_ms()) */
 	double deadline_ms; /* no new handshake after this (0: none) */
 	atomic_bool stopped;
-	int *kept_fd; /* with keep: the open sockets of established tunnels (no port reuse) */
+	bool dh_reuse; /* -X */
+	int *kept_fd;  /* with keep: the open sockets of established tunnels (no port reuse) */
 	atomic_int errs_printed;
 };
 
@@ -89,7 +92,7 @@ client_open(struct ike_init *in, const struct ike_init_cfg *cfg, uint32_t src)
 }
 
 static int
-handshake(struct ikeload *L, int k, struct ike_init *in, double *ms)
+handshake(struct ikeload *L, int k, struct ike_init *in, const struct ike_dh *dh, double *ms)
 {
 	struct ike_init_result res = {0};
 	const char *step = "open";
@@ -98,6 +101,7 @@ handshake(struct ikeload *L, int k, struct ike_init *in, double *ms)
 
 	t0 = now_ms();
 	r = client_open(in, &L->cfg, L->base + (uint32_t)(k % (int)L->naddr));
+	in->cfg.dh_fixed = dh;
 	if (r == 0) {
 		step = "phase 1";
 		r = ike_init_phase1(in);
@@ -133,9 +137,12 @@ worker(void *arg)
 {
 	struct ikeload *L = arg;
 	struct ike_init *in = malloc(sizeof(*in));
+	struct ike_dh *dh = NULL;
 
-	if (in == NULL)
+	if (in == NULL || (L->dh_reuse && ike_dh_new(L->cfg.dh_group, &dh) < 0)) {
+		free(in);
 		return NULL;
+	}
 	for (;;) {
 		int k = atomic_load(&L->next);
 		double ms = 0;
@@ -149,7 +156,7 @@ worker(void *arg)
 		}
 		if (!atomic_compare_exchange_weak(&L->next, &k, k + 1))
 			continue;
-		if (handshake(L, k, in, &ms) == 0) {
+		if (handshake(L, k, in, dh, &ms) == 0) {
 			atomic_fetch_add(&L->ok, 1);
 			L->lat_ms[k] = ms;
 			L->end_ms[k] = now_ms();
@@ -163,6 +170,7 @@ worker(void *arg)
 		}
 		ike_init_close(in);
 	}
+	ike_dh_free(dh);
 	free(in);
 	return NULL;
 }
@@ -231,7 +239,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: ikeload -s SERVER -g GROUP -k PSK -u USER -p PASSWORD [-c CONC] "
 	                "[-n TOTAL] [-b SRC_BASE -a NADDR] [-P PORT] [-t TIMEOUT_MS] [-K [-R PID]] "
-	                "[-D SECONDS]\n");
+	                "[-D SECONDS] [-X]\n");
 	exit(2);
 }
 
@@ -252,7 +260,7 @@ main(int argc, char **argv)
 	L.cfg.unity = true;
 	L.cfg.rekey = true; /* no INITIAL_CONTACT: see the header */
 	L.cfg.timeout_ms = 10000;
-	while ((opt = getopt(argc, argv, "s:g:k:u:p:c:n:b:a:P:t:KR:D:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:g:k:u:p:c:n:b:a:P:t:KR:D:X")) != -1) {
 		switch (opt) {
 		case 's':
 			server = optarg;
@@ -296,6 +304,9 @@ main(int argc, char **argv)
 			break;
 		case 'D':
 			deadline_s = atof(optarg);
+			break;
+		case 'X':
+			L.dh_reuse = true;
 			break;
 		default:
 			usage();

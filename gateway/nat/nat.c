@@ -588,7 +588,8 @@ uauth_queue(struct nat *nat, const struct nat_uauth_op *op, struct pc_err *err)
 		w->cap = ncap;
 	}
 	w->q[w->n++] = *op;
-	pthread_cond_signal(&w->wake);
+	if (w->n == 1)
+		pthread_cond_signal(&w->wake); /* it only waits on an empty queue */
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }

@@ -118,7 +118,7 @@ batch_reserve(struct batch *b, size_t need)
 		return b->err;
 	if (b->len + need <= b->cap)
 		return 0;
-	size_t ncap = b->cap == 0 ? (1u << 20) : b->cap;
+	size_t ncap = b->cap == 0 ? (128u << 10) : b->cap; /* doubled as needed */
 
 	while (ncap < b->len + need)
 		ncap *= 2;

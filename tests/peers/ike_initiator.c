@@ -218,7 +218,9 @@ ike_init_phase1(struct ike_init *in)
 	sa->group = in->cfg.dh_group;
 	p1->gx_len = ike_dh_len(sa->group);
 	snprintf(p1->psk, sizeof(p1->psk), "%s", in->cfg.psk);
-	if (ike_dh_new(sa->group, &p1->dh) < 0 || ike_dh_public(p1->dh, p1->gxi, p1->gx_len) < 0) {
+	if (in->cfg.dh_fixed != NULL ? ike_dh_public(in->cfg.dh_fixed, p1->gxi, p1->gx_len) < 0
+	                             : ike_dh_new(sa->group, &p1->dh) < 0 ||
+	                                       ike_dh_public(p1->dh, p1->gxi, p1->gx_len) < 0) {
 		r = ierr(in, "DH setup failed");
 		goto out;
 	}
@@ -300,7 +302,8 @@ ike_init_phase1(struct ike_init *in)
 	memcpy(p1->gxr, ke->body, p1->gx_len);
 	memcpy(p1->nr, no->body, no->len);
 	p1->nr_len = no->len;
-	if (ike_dh_shared(p1->dh, p1->gxr, p1->gx_len, p1->gxy, p1->gx_len) < 0 ||
+	if (ike_dh_shared(in->cfg.dh_fixed != NULL ? in->cfg.dh_fixed : p1->dh, p1->gxr, p1->gx_len,
+	                  p1->gxy, p1->gx_len) < 0 ||
 	    ike_aggr_derive_keys(sa) < 0) {
 		r = ierr(in, "AM2: key derivation failed");
 		goto out;

@@ -22,6 +22,9 @@ struct ike_init_cfg {
 	int pfs_group;        /* Quick Mode PFS group, 0 none */
 	int timeout_ms;       /* per receive */
 	bool rekey;           /* a phase 1 rekey: no INITIAL_CONTACT in AM3 (as vpnc) */
+	/* load generators only: this phase 1 key pair for every handshake instead of a fresh one
+	 * (saves the client one modexp per handshake; not freed by the initiator) */
+	const struct ike_dh *dh_fixed;
 };
 
 struct ike_init_result {
