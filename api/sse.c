@@ -5,7 +5,9 @@
  * its connection (MHD_suspend_connection) and returns 0. One notifier thread waits on the ring
  * (events_read with a timeout) and resumes every suspended stream when something new arrives, or
  * every API_SSE_KEEPALIVE_MS so the stream sends a ": keepalive" comment (proxies and dead peers
- * are noticed). At most API_SSE_MAX streams are open; more get 503. */
+ * are noticed). While no stream is open the notifier sleeps until one is (the engine publishes
+ * several events per tunnel: waking a thread for each costs the engine a context switch). At
+ * most API_SSE_MAX streams are open; more get 503. */
 #include "api/api_int.h"
 #include "gateway/core/events.h"
 #include "gateway/core/log.h"
@@ -31,8 +33,10 @@ struct sse_stream {
 
 struct api_sse {
 	pthread_mutex_t lock;
+	pthread_cond_t opened; /* a stream was opened, or stop */
 	pthread_t thread;
 	bool running, stop;
+	int nstreams;
 	struct sse_stream streams[API_SSE_MAX];
 };
 
@@ -66,6 +70,12 @@ notifier(void *arg)
 		size_t n;
 
 		pthread_mutex_lock(&hub->lock);
+		if (hub->nstreams == 0 && !hub->stop) {
+			while (hub->nstreams == 0 && !hub->stop)
+				pthread_cond_wait(&hub->opened, &hub->lock);
+			seen = events_last_seq(); /* streams start at their own position */
+			idle_ms = 0;
+		}
 		if (hub->stop) {
 			pthread_mutex_unlock(&hub->lock);
 			break;
@@ -95,8 +105,10 @@ api_sse_start(struct api *api)
 	if (hub == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&hub->lock, NULL);
+	pthread_cond_init(&hub->opened, NULL);
 	rc = pthread_create(&hub->thread, NULL, notifier, hub);
 	if (rc != 0) {
+		pthread_cond_destroy(&hub->opened);
 		pthread_mutex_destroy(&hub->lock);
 		free(hub);
 		return -rc;
@@ -115,6 +127,7 @@ api_sse_stop(struct api *api)
 		return;
 	pthread_mutex_lock(&hub->lock);
 	hub->stop = true;
+	pthread_cond_signal(&hub->opened);
 	wake_all(hub, false); /* readers see stop and end their streams */
 	pthread_mutex_unlock(&hub->lock);
 	/* the notifier waits at most 500 ms in events_read; events_shutdown() is not used because
@@ -187,6 +200,8 @@ sse_free(void *cls)
 	struct api_sse *hub = s->hub;
 
 	pthread_mutex_lock(&hub->lock);
+	if (s->in_use)
+		hub->nstreams--;
 	s->in_use = false;
 	s->suspended = false;
 	pthread_mutex_unlock(&hub->lock);
@@ -208,6 +223,8 @@ api_sse_events(struct api_req *req)
 	if (s != NULL) {
 		memset(s, 0, sizeof(*s));
 		s->in_use = true;
+		if (hub->nstreams++ == 0)
+			pthread_cond_signal(&hub->opened);
 		s->hub = hub;
 		s->conn = req->conn;
 		s->next = last != NULL ? strtoull(last, NULL, 10) : events_last_seq();
@@ -239,6 +256,7 @@ api_sse_free(struct api *api)
 {
 	if (api->sse == NULL)
 		return;
+	pthread_cond_destroy(&api->sse->opened);
 	pthread_mutex_destroy(&api->sse->lock);
 	free(api->sse);
 	api->sse = NULL;
