@@ -50,9 +50,15 @@ load() { # extra args
 # UDP datagrams the gateway namespace dropped because a socket's receive buffer was full
 udp_drops() { ip netns exec "$BP-gw" awk '/^Udp:/ {n++; if (n == 2) print $6}' /proc/net/snmp; }
 
-rate_run() { # gw round [pinned]: pinned: the gateway (all its threads) on CPU 1, the client on CPU 0
+rate_run() { # gw round [pinned|shortdh]: pinned: the gateway (all its threads) on CPU 1, the
+	# client on CPU 0; shortdh: charon with dh_exponent_ansi_x9_42 = no
 	local gw=$1 c0 c1 out ok d0 d1 kind=rate PIN=""
-	bench_start_gw "$gw" des-md5
+	if [ "${3:-}" = shortdh ]; then
+		kind=shortrate
+		BENCH_SW_SHORT_DH=1 bench_start_gw "$gw" des-md5
+	else
+		bench_start_gw "$gw" des-md5
+	fi
 	sleep 0.5
 	if [ "${3:-}" = pinned ]; then
 		kind=pinrate
@@ -91,6 +97,8 @@ for r in $(seq 1 "$ROUNDS"); do
 	if [ $((r % 2)) -eq 1 ]; then order="portcullis strongswan"; else order="strongswan portcullis"; fi
 	for gw in $order; do rate_run "$gw" "$r"; done
 done
+# strongSwan with short DH exponents too (charon.dh_exponent_ansi_x9_42 = no), as Portcullis
+for r in $(seq 1 "${IKE_SHORTDH_ROUNDS:-$ROUNDS}"); do rate_run strongswan "$r" shortdh; done
 # the same with one CPU each for gateway and client (needs 2 CPUs): equal CPU for both gateways,
 # and the client no longer takes the gateway's CPU time
 if [ "$(nproc)" -ge 2 ]; then
@@ -177,6 +185,7 @@ for gw in portcullis strongswan; do
 	for k in rate p50_ms p99_ms cpu_ms_per_hs busy_pct fail rcvbuf_drops; do
 		M[$gw.$k]=$(med rate $gw $k)
 		M[$gw.pin$k]=$(med pinrate $gw $k)
+		M[$gw.short$k]=$(med shortrate $gw $k)
 	done
 	for t in $TUNNELS; do
 		M[$gw.mem$t]=$(med mem $gw kb_per_tunnel "$t")
@@ -209,6 +218,12 @@ row "gateway CPU per handshake (ms, user+system, incl. DELETE)" cpu_ms_per_hs
 row "gateway CPU busy during the rate run (% of one core)" busy_pct
 row "failed handshakes per rate run (a lost packet: the client does not retransmit)" fail
 row "UDP datagrams dropped by the gateway's full receive buffer per rate run" rcvbuf_drops
+if [ -n "${M[strongswan.shortrate]}" ] && [ "${M[strongswan.shortrate]}" != nan ]; then
+	for k in rate p99_ms cpu_ms_per_hs; do M[portcullis.short$k]=${M[portcullis.$k]}; done
+	row "handshakes/s, strongSwan with short DH exponents (\`dh_exponent_ansi_x9_42 = no\`)" shortrate
+	row "its p99 latency (ms)" shortp99_ms
+	row "its gateway CPU per handshake (ms)" shortcpu_ms_per_hs
+fi
 if [ -n "${M[portcullis.pinrate]}" ] && [ "${M[portcullis.pinrate]}" != nan ]; then
 	row "**pinned**: handshakes/s, gateway on CPU 1, client on CPU 0" pinrate
 	row "**pinned**: handshake latency p99 (ms)" pinp99_ms

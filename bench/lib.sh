@@ -188,7 +188,9 @@ bench_start_strongswan() {
 	local d=$BENCH_WORK/sw
 	rm -rf "$d"
 	mkdir -p "$d"
-	sed "s|@DIR@|$d|g" "$TOP/bench/strongswan/strongswan.conf.in" >"$d/strongswan.conf"
+	local dhexp=""
+	[ "${BENCH_SW_SHORT_DH:-0}" = 1 ] && dhexp="dh_exponent_ansi_x9_42 = no"
+	sed -e "s|@DIR@|$d|g" -e "s|@DH_EXP@|$dhexp|" "$TOP/bench/strongswan/strongswan.conf.in" >"$d/strongswan.conf"
 	sed -e "s|@DIR@|$d|g" -e "s|@POOL@|10.90.0.0/16|g" -e "s|@GROUP@|$BENCH_GROUP|g" \
 		-e "s|@GROUP_PSK@|$BENCH_GROUP_PSK|g" -e "s|@USER@|$BENCH_USER|g" \
 		-e "s|@PASSWORD@|$BENCH_PASSWORD|g" -e "s|@ESP@|$1|g" "$TOP/bench/strongswan/swanctl.conf.in" >"$d/swanctl.conf"
