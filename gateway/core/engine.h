@@ -66,7 +66,7 @@ struct engine {
 	/* the aaa-server group that accounts VPN tunnels, read once per configuration (reload) */
 	bool acct_group_known;
 	char acct_group[64];
-	int64_t started_epoch;                      /* wall clock at start */
+	int64_t started_epoch; /* wall clock at start */
 };
 
 /* gateway/core/engine.c: start every subsystem in order (AAA, SA backend, nftables with the stored
