@@ -154,7 +154,7 @@ test_kat_decap(void **state)
 		assert_int_equal(esp_decap(in, pkt, plen, &ioff, &olen, &why), 0);
 		if (olen != ilen || memcmp(pkt + ioff, inner, ilen) != 0)
 			fail_msg("%s: decapsulation differs from the known answer", k->name);
-		assert_int_equal(in->replay.last, 1);
+		assert_int_equal(in->replay->last, 1);
 
 		/* More packets through the same inbound context, each made by a fresh outbound
 		 * SA (whose first packet is plain CBC, as the encap KAT shows): checks that the
@@ -410,7 +410,7 @@ test_reject_tampered_truncated(void **state)
 	assert_int_equal(why, ESP_DROP_AUTH);
 
 	/* The untouched packet still passes: nothing above moved the window. */
-	assert_int_equal(in->replay.last, 0);
+	assert_int_equal(in->replay->last, 0);
 	assert_int_equal(esp_decap(in, pkt, len, &ioff, &ilen, &why), 0);
 	esp_sa_free(in);
 }
@@ -464,36 +464,43 @@ test_replay_window_packets(void **state)
 static void
 test_replay_bitmap(void **state)
 {
-	struct esp_replay r;
+	/* Sized for the largest window, reused for the smaller one. */
+	struct esp_replay *r = malloc(esp_replay_size(4096));
 
-	esp_replay_init(&r, 64);
-	assert_int_equal(r.mask, 1); /* 64 needs 2 words */
-	assert_int_equal(esp_replay_check(&r, 0), -ERANGE);
+	assert_non_null(r);
+	/* The bitmap is sized to the window: 2 words for 64, 128 for 4096, 1 without. */
+	assert_int_equal(esp_replay_size(64), esp_replay_size(0) + sizeof(uint64_t));
+	assert_int_equal(esp_replay_size(4096), esp_replay_size(0) + 127 * sizeof(uint64_t));
+	assert_int_equal(esp_replay_size(100000), esp_replay_size(4096));
+	esp_replay_init(r, 64);
+	assert_int_equal(r->mask, 1); /* 64 needs 2 words */
+	assert_int_equal(esp_replay_check(r, 0), -ERANGE);
 	for (uint32_t s = 1; s <= 64; s++) {
-		assert_int_equal(esp_replay_check(&r, s), 0);
-		esp_replay_update(&r, s);
+		assert_int_equal(esp_replay_check(r, s), 0);
+		esp_replay_update(r, s);
 	}
 	for (uint32_t s = 1; s <= 64; s++)
-		assert_int_equal(esp_replay_check(&r, s), -EALREADY);
+		assert_int_equal(esp_replay_check(r, s), -EALREADY);
 	/* Jump far: everything behind is forgotten, the window is exactly 64 wide. */
-	esp_replay_update(&r, 100000);
-	assert_int_equal(esp_replay_check(&r, 100000 - 64), -ERANGE);
-	assert_int_equal(esp_replay_check(&r, 100000 - 63), 0);
-	assert_int_equal(esp_replay_check(&r, 99999), 0);
-	assert_int_equal(esp_replay_check(&r, 100000), -EALREADY);
+	esp_replay_update(r, 100000);
+	assert_int_equal(esp_replay_check(r, 100000 - 64), -ERANGE);
+	assert_int_equal(esp_replay_check(r, 100000 - 63), 0);
+	assert_int_equal(esp_replay_check(r, 99999), 0);
+	assert_int_equal(esp_replay_check(r, 100000), -EALREADY);
 	/* Bits of a recycled word are cleared when the window slides over it. */
-	esp_replay_update(&r, 100001);
-	esp_replay_update(&r, 100000 + 128);
-	assert_int_equal(esp_replay_check(&r, 100000 + 128 - 63), 0);
-	assert_int_equal(esp_replay_check(&r, 100000 + 127), 0);
+	esp_replay_update(r, 100001);
+	esp_replay_update(r, 100000 + 128);
+	assert_int_equal(esp_replay_check(r, 100000 + 128 - 63), 0);
+	assert_int_equal(esp_replay_check(r, 100000 + 127), 0);
 
-	esp_replay_init(&r, 4096);
-	assert_int_equal(r.mask, 127);
-	esp_replay_update(&r, 5000);
-	assert_int_equal(esp_replay_check(&r, 5000 - 4095), 0);
-	assert_int_equal(esp_replay_check(&r, 5000 - 4096), -ERANGE);
-	esp_replay_update(&r, 5000 - 4095);
-	assert_int_equal(esp_replay_check(&r, 5000 - 4095), -EALREADY);
+	esp_replay_init(r, 4096);
+	assert_int_equal(r->mask, 127);
+	esp_replay_update(r, 5000);
+	assert_int_equal(esp_replay_check(r, 5000 - 4095), 0);
+	assert_int_equal(esp_replay_check(r, 5000 - 4096), -ERANGE);
+	esp_replay_update(r, 5000 - 4095);
+	assert_int_equal(esp_replay_check(r, 5000 - 4095), -EALREADY);
+	free(r);
 }
 
 static void
