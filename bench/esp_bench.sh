@@ -221,7 +221,12 @@ if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
 fi
 
 vals() { grep "^esp $1 tf=$2 tunnels=$3 mode=$4 " "$RAW" | tr ' ' '\n' | sed -n "s/^$5=//p" | tr -d '%'; }
-med() { vals "$@" | median; }
+# median, rounded for the table: Mbit/s to 0.1, CPU/Gbit to 0.01, busy to 1
+med() {
+	local d=1
+	case $5 in cpu_s_per_gbit) d=2 ;; busy) d=0 ;; esac
+	vals "$@" | median | awk -v d="$d" '{if ($1 == "nan") print $1; else printf "%.*f\n", d, $1}'
+}
 rng() { vals "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR > 1) printf "%s-%s", lo, hi}'; }
 cell() { # value with the range over rounds
 	local m r
@@ -251,9 +256,11 @@ echo "Placement (the same for both gateways, taskset and a cgroup v1 CPU quota):
 echo
 if [ "$PIN" = 1 ]; then
 	echo "- **1 CPU**: the gateway process alone on CPU $GW_CPU; vpnc, both iperf3 ends (and the kernel work"
-	echo "  done in their system calls) on CPU $CLI_CPU. Here the client side is the bottleneck for both"
-	echo "  gateways (it needs about as much CPU per packet as a gateway, plus TCP at both ends), so the"
-	echo "  throughput ratio stays near 1 and CPU/Gbit and busy are the figures that compare the gateways."
+	echo "  done in their system calls) on CPU $CLI_CPU. Here the client side is the bottleneck (vpnc needs"
+	echo "  about as much CPU per packet as a gateway, and CPU $CLI_CPU also runs TCP at both ends), so"
+	echo "  throughput says little about the gateways (an idle gateway may even do worse than a busy one:"
+	echo "  it sleeps between packets, and waking an idle vCPU adds latency): CPU/Gbit and busy are the"
+	echo "  figures that compare them here."
 fi
 if [ -n "$CG" ] && [ "$PIN" = 1 ]; then
 	echo "- **1 CPU, capped at ${GW_QUOTA}%**: as above, and the gateway process may use at most ${GW_QUOTA}% of its CPU"

@@ -94,7 +94,8 @@ struct esp_sa {
 	size_t iv_len;                /* 0 for NULL */
 	size_t icv_len;               /* 0 without integrity */
 	uint32_t seq;                 /* outbound: the last sequence number sent */
-	EVP_CIPHER_CTX *cctx;         /* NULL for NULL encryption */
+	EVP_CIPHER_CTX *cctx;         /* NULL for NULL encryption (and 3DES with libgcrypt) */
+	void *gctx;                   /* gcry_cipher_hd_t for 3DES with PORTCULLIS_HAVE_GCRYPT */
 	uint8_t chain[ESP_MAX_BLOCK]; /* CBC chaining value of cctx (see esp_cbc()) */
 	union esp_hash hmac_inner, hmac_outer;
 	struct esp_replay *replay; /* in the same allocation, after this struct */
