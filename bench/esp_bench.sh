@@ -291,7 +291,18 @@ echo
 tm=${ONE_MODES%% *}
 for tf in $TRANSFORMS; do
 	r1=$(ratio "$(med portcullis "$tf" 1 "$tm" mbps)" "$(med strongswan "$tf" 1 "$tm" mbps)")
-	echo "Target, one tunnel at least 1.5x strongSwan, $tf ($(mode_text "$tm")): **$(awk -v r="$r1" 'BEGIN{print (r >= 1.5) ? "met" : "not met"}') (${r1}x)**."
+	bound=""
+	if [ "$tm" = capped ]; then
+		# The ratio is the gateways' own only if both were held at the cap (within 3 points).
+		pb=$(med portcullis "$tf" 1 capped busy)
+		sb=$(med strongswan "$tf" 1 capped busy)
+		if awk -v p="$pb" -v s="$sb" -v q="$GW_QUOTA" 'BEGIN{exit !(p >= q - 3 && s >= q - 3)}'; then
+			bound="; both gateways at the ${GW_QUOTA}% cap (busy $pb% / $sb%), so they were the bottleneck"
+		else
+			bound="; **not both at the ${GW_QUOTA}% cap** (busy $pb% / $sb%): the client limited at least one of them, so the ratio is not the gateways' own (lower ESP_GW_QUOTA)"
+		fi
+	fi
+	echo "Target, one tunnel at least 1.5x strongSwan, $tf ($(mode_text "$tm")): **$(awk -v r="$r1" 'BEGIN{print (r >= 1.5) ? "met" : "not met"}') (${r1}x)**$bound."
 	echo
 done
 if [ "$MULTI" -gt 1 ]; then
