@@ -1,8 +1,16 @@
 /* ESP packet transform: see esp.h. */
+
+/* The HMAC runs on OpenSSL's low-level digest functions (MD5_Init(), SHA1_Update()...),
+ * deprecated in OpenSSL 3.0 but present through 3.x: they let esp_icv() start each packet from a
+ * struct copy of the precomputed key states, with no allocation and no provider dispatch. Before
+ * any OpenSSL header. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "gateway/ipsec/esp.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,12 +20,41 @@
 #include <openssl/provider.h>
 #include <openssl/rand.h>
 
+#ifdef PORTCULLIS_HAVE_GCRYPT
+#include <gcrypt.h>
+#endif
+
 #include "gateway/core/log.h"
 #include "gateway/ipsec/cursor.h"
+
+/* The cipher implementations, fetched once for the process (an EVP_CIPHER_fetch() per SA is a
+ * locked lookup); NULL when the provider lacks one. */
+enum esp_cipher_id {
+	CIPHER_DES,
+	CIPHER_3DES,
+	CIPHER_AES128,
+	CIPHER_AES192,
+	CIPHER_AES256,
+	CIPHER_COUNT
+};
+
+static const char *const cipher_names[CIPHER_COUNT] = {
+        [CIPHER_DES] = "DES-CBC",        [CIPHER_3DES] = "DES-EDE3-CBC",
+        [CIPHER_AES128] = "AES-128-CBC", [CIPHER_AES192] = "AES-192-CBC",
+        [CIPHER_AES256] = "AES-256-CBC",
+};
 
 static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
 static int crypto_status;
 static OSSL_PROVIDER *prov_default, *prov_legacy;
+static EVP_CIPHER *ciphers[CIPHER_COUNT];
+
+/* Random IVs: a per-thread buffer of DRBG output, so that no SA carries one. */
+struct iv_pool {
+	size_t used;
+	uint8_t b[ESP_IV_POOL];
+};
+static _Thread_local struct iv_pool iv_pool = {.used = ESP_IV_POOL};
 
 static void
 crypto_load(void)
@@ -33,6 +70,23 @@ crypto_load(void)
 	prov_legacy = OSSL_PROVIDER_load(NULL, "legacy");
 	if (prov_legacy == NULL)
 		log_warn(LOG_IPSEC, "OSSL_PROVIDER_load legacy: failed; single DES unavailable");
+	/* Kept for the process lifetime, like the providers. A missing one is reported when an
+	 * SA asks for it. */
+	for (int i = 0; i < CIPHER_COUNT; i++)
+		ciphers[i] = EVP_CIPHER_fetch(NULL, cipher_names[i], NULL);
+#ifdef PORTCULLIS_HAVE_GCRYPT
+	/* libgcrypt for 3DES: its x86-64 assembly decrypts three CBC blocks at a time, about
+	 * twice OpenSSL 3.0's portable C DES (bench/esp_bench.c); single DES stays on OpenSSL
+	 * (faster there, and smaller). No secure memory: the key schedules live in ordinary heap,
+	 * as OpenSSL's do. */
+	if (gcry_check_version(GCRYPT_VERSION) == NULL) {
+		log_error(LOG_IPSEC, "gcry_check_version %s: failed", GCRYPT_VERSION);
+		crypto_status = -ENOTSUP;
+		return;
+	}
+	gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+#endif
 	crypto_status = 0;
 }
 
@@ -99,32 +153,34 @@ esp_auth_name(enum ipsec_auth auth)
 	return "unknown";
 }
 
-/* The OpenSSL cipher name for enc with key_len, or NULL (with *why) when the pair is invalid. */
-static const char *
-cipher_name(enum ipsec_enc enc, size_t key_len, size_t *want)
+/* The cipher for enc with key_len: 0 with *id (-1 for NULL encryption), or -EINVAL with *want
+ * set when the pair is invalid. */
+static int
+cipher_id(enum ipsec_enc enc, size_t key_len, int *id, size_t *want)
 {
+	*id = -1;
 	switch (enc) {
 	case IPSEC_ENC_NULL:
 		*want = 0;
-		return key_len == 0 ? "" : NULL;
+		return key_len == 0 ? 0 : -EINVAL;
 	case IPSEC_ENC_DES:
 		*want = 8;
-		return key_len == 8 ? "DES-CBC" : NULL;
+		*id = CIPHER_DES;
+		return key_len == 8 ? 0 : -EINVAL;
 	case IPSEC_ENC_3DES:
 		*want = 24;
-		return key_len == 24 ? "DES-EDE3-CBC" : NULL;
+		*id = CIPHER_3DES;
+		return key_len == 24 ? 0 : -EINVAL;
 	case IPSEC_ENC_AES_CBC:
 		*want = 16;
-		if (key_len == 16)
-			return "AES-128-CBC";
-		if (key_len == 24)
-			return "AES-192-CBC";
-		if (key_len == 32)
-			return "AES-256-CBC";
-		return NULL;
+		*id = key_len == 16   ? CIPHER_AES128
+		      : key_len == 24 ? CIPHER_AES192
+		      : key_len == 32 ? CIPHER_AES256
+		                      : -1;
+		return *id >= 0 ? 0 : -EINVAL;
 	}
 	*want = 0;
-	return NULL;
+	return -EINVAL;
 }
 
 static const char *
@@ -151,18 +207,33 @@ digest_name(enum ipsec_auth auth, size_t *key_len, size_t *icv_len)
 	return NULL;
 }
 
-void
-esp_replay_init(struct esp_replay *r, uint32_t window)
+/* Bitmap words for window: one more than the window spans, rounded up to a power of two
+ * (RFC 6479). */
+static uint32_t
+replay_words(uint32_t window)
 {
 	uint32_t words = 1;
 
-	memset(r, 0, sizeof(*r));
 	if (window > ESP_MAX_REPLAY_WINDOW)
 		window = ESP_MAX_REPLAY_WINDOW;
-	r->window = window;
-	/* One word more than the window spans, rounded up to a power of two (RFC 6479). */
 	while (words < (window + 63) / 64 + 1)
 		words <<= 1;
+	return words;
+}
+
+size_t
+esp_replay_size(uint32_t window)
+{
+	return offsetof(struct esp_replay, bitmap) + replay_words(window) * sizeof(uint64_t);
+}
+
+void
+esp_replay_init(struct esp_replay *r, uint32_t window)
+{
+	uint32_t words = replay_words(window);
+
+	memset(r, 0, offsetof(struct esp_replay, bitmap) + words * sizeof(uint64_t));
+	r->window = window > ESP_MAX_REPLAY_WINDOW ? ESP_MAX_REPLAY_WINDOW : window;
 	r->mask = words - 1;
 }
 
@@ -205,31 +276,139 @@ esp_sa_free(struct esp_sa *sa)
 {
 	if (sa == NULL)
 		return;
-	/* The contexts hold the key schedules; their free functions cleanse them. */
+	/* The cipher context holds the key schedule and its free function cleanses it; the HMAC
+	 * states are in sa itself. */
 	EVP_CIPHER_CTX_free(sa->cctx);
-	EVP_CIPHER_free(sa->cipher);
-	EVP_MAC_CTX_free(sa->mctx);
-	EVP_MAC_free(sa->mac);
+#ifdef PORTCULLIS_HAVE_GCRYPT
+	gcry_cipher_close(sa->gctx); /* wipes the context */
+#endif
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
 }
+
+/* HMAC block size of MD5, SHA-1 and SHA-256 alike. */
+#define HMAC_BLOCK 64
+
+static void
+hash_init(enum ipsec_auth auth, union esp_hash *h)
+{
+	switch (auth) {
+	case IPSEC_AUTH_HMAC_MD5_96:
+		MD5_Init(&h->md5);
+		break;
+	case IPSEC_AUTH_HMAC_SHA1_96:
+		SHA1_Init(&h->sha1);
+		break;
+	case IPSEC_AUTH_HMAC_SHA256_128:
+		SHA256_Init(&h->sha256);
+		break;
+	case IPSEC_AUTH_NONE:
+		break;
+	}
+}
+
+static void
+hash_update(enum ipsec_auth auth, union esp_hash *h, const void *data, size_t len)
+{
+	switch (auth) {
+	case IPSEC_AUTH_HMAC_MD5_96:
+		MD5_Update(&h->md5, data, len);
+		break;
+	case IPSEC_AUTH_HMAC_SHA1_96:
+		SHA1_Update(&h->sha1, data, len);
+		break;
+	case IPSEC_AUTH_HMAC_SHA256_128:
+		SHA256_Update(&h->sha256, data, len);
+		break;
+	case IPSEC_AUTH_NONE:
+		break;
+	}
+}
+
+/* Writes the digest (16, 20 or 32 bytes) to md; returns its length. */
+static size_t
+hash_final(enum ipsec_auth auth, union esp_hash *h, uint8_t *md)
+{
+	switch (auth) {
+	case IPSEC_AUTH_HMAC_MD5_96:
+		MD5_Final(md, &h->md5);
+		return MD5_DIGEST_LENGTH;
+	case IPSEC_AUTH_HMAC_SHA1_96:
+		SHA1_Final(md, &h->sha1);
+		return SHA_DIGEST_LENGTH;
+	case IPSEC_AUTH_HMAC_SHA256_128:
+		SHA256_Final(md, &h->sha256);
+		return SHA256_DIGEST_LENGTH;
+	case IPSEC_AUTH_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* The inner and outer HMAC states for key (at most HMAC_BLOCK bytes: every ESP key length is). */
+static void
+hmac_key(struct esp_sa *sa, const uint8_t *key, size_t len)
+{
+	uint8_t ipad[HMAC_BLOCK], opad[HMAC_BLOCK];
+
+	for (size_t i = 0; i < HMAC_BLOCK; i++) {
+		uint8_t k = i < len ? key[i] : 0;
+
+		ipad[i] = k ^ 0x36;
+		opad[i] = k ^ 0x5c;
+	}
+	hash_init(sa->auth, &sa->hmac_inner);
+	hash_update(sa->auth, &sa->hmac_inner, ipad, sizeof(ipad));
+	hash_init(sa->auth, &sa->hmac_outer);
+	hash_update(sa->auth, &sa->hmac_outer, opad, sizeof(opad));
+	OPENSSL_cleanse(ipad, sizeof(ipad));
+	OPENSSL_cleanse(opad, sizeof(opad));
+}
+
+#ifdef PORTCULLIS_HAVE_GCRYPT
+/* A libgcrypt CBC context for 3DES, keyed. Weak DES subkeys are accepted, as OpenSSL's EVP
+ * accepts them (keys come from the IKE PRF: a weak one is a 2^-52 event). */
+static int
+gcry_3des_new(struct esp_sa *sa, const struct ipsec_keys *keys)
+{
+	const int cid = CIPHER_3DES;
+	gcry_cipher_hd_t h = NULL;
+	gcry_error_t err;
+
+	err = gcry_cipher_open(&h, GCRY_CIPHER_3DES, GCRY_CIPHER_MODE_CBC, 0);
+	if (err != 0) {
+		log_warn(LOG_IPSEC, "SA %08x: gcry_cipher_open %s: %s", keys->spi,
+		         cipher_names[cid], gcry_strerror(err));
+		return -ENOTSUP;
+	}
+	sa->gctx = h;
+	err = gcry_cipher_ctl(h, GCRYCTL_SET_ALLOW_WEAK_KEY, NULL, 1);
+	if (err == 0)
+		err = gcry_cipher_setkey(h, keys->enc_key, keys->enc_key_len);
+	if (err != 0) {
+		log_warn(LOG_IPSEC, "SA %08x: gcry_cipher_setkey %s: %s", keys->spi,
+		         cipher_names[cid], gcry_strerror(err));
+		return -EINVAL;
+	}
+	return 0;
+}
+#endif
 
 int
 esp_sa_new(enum ipsec_enc enc, enum ipsec_auth auth, const struct ipsec_keys *keys, bool outbound,
            uint32_t replay_window, struct esp_sa **out)
 {
 	struct esp_sa *sa = NULL;
-	const char *cname, *dname;
-	size_t want_key, want_auth, icv;
-	OSSL_PARAM params[2];
-	int ret;
+	const char *dname;
+	size_t want_key = 0, want_auth = 0, icv = 0;
+	uint32_t window;
+	int ret, cid;
 
 	*out = NULL;
 	ret = esp_crypto_init();
 	if (ret < 0)
 		return ret;
-	cname = cipher_name(enc, keys->enc_key_len, &want_key);
-	if (cname == NULL) {
+	if (cipher_id(enc, keys->enc_key_len, &cid, &want_key) < 0) {
 		log_warn(LOG_IPSEC, "SA %08x: %s key length %zu invalid (expected %zu)", keys->spi,
 		         esp_enc_name(enc, keys->enc_key_len), keys->enc_key_len, want_key);
 		return -EINVAL;
@@ -255,7 +434,14 @@ esp_sa_new(enum ipsec_enc enc, enum ipsec_auth auth, const struct ipsec_keys *ke
 		         replay_window, ESP_MAX_REPLAY_WINDOW);
 		return -EINVAL;
 	}
-	sa = calloc(1, sizeof(*sa));
+	if (cid >= 0 && ciphers[cid] == NULL) {
+		log_warn(LOG_IPSEC, "SA %08x: EVP_CIPHER_fetch %s: not available", keys->spi,
+		         cipher_names[cid]);
+		return -ENOTSUP;
+	}
+	/* Without integrity anti-replay means nothing (RFC 4303 3.4.3). */
+	window = auth == IPSEC_AUTH_NONE || outbound ? 0 : replay_window;
+	sa = calloc(1, sizeof(*sa) + esp_replay_size(window));
 	if (sa == NULL)
 		return -ENOMEM;
 	sa->spi = keys->spi;
@@ -263,61 +449,45 @@ esp_sa_new(enum ipsec_enc enc, enum ipsec_auth auth, const struct ipsec_keys *ke
 	sa->enc = enc;
 	sa->auth = auth;
 	sa->icv_len = icv;
-	sa->iv_pool_used = ESP_IV_POOL; /* empty: filled on first use */
-	/* Without integrity anti-replay means nothing (RFC 4303 3.4.3). */
-	esp_replay_init(&sa->replay, auth == IPSEC_AUTH_NONE || outbound ? 0 : replay_window);
+	sa->replay = (struct esp_replay *)(sa + 1);
+	esp_replay_init(sa->replay, window);
 
-	if (enc == IPSEC_ENC_NULL) {
+	if (cid < 0) {
 		sa->block = 4;
 		sa->iv_len = 0;
 	} else {
-		sa->cipher = EVP_CIPHER_fetch(NULL, cname, NULL);
-		if (sa->cipher == NULL) {
-			log_warn(LOG_IPSEC, "SA %08x: EVP_CIPHER_fetch %s: not available",
-			         keys->spi, cname);
-			ret = -ENOTSUP;
-			goto out;
+		const EVP_CIPHER *cipher = ciphers[cid];
+
+		sa->block = (size_t)EVP_CIPHER_get_block_size(cipher);
+		sa->iv_len = (size_t)EVP_CIPHER_get_iv_length(cipher);
+#ifdef PORTCULLIS_HAVE_GCRYPT
+		if (cid == CIPHER_3DES) {
+			ret = gcry_3des_new(sa, keys);
+			if (ret < 0)
+				goto out;
+			goto keyed;
 		}
-		sa->block = (size_t)EVP_CIPHER_get_block_size(sa->cipher);
-		sa->iv_len = (size_t)EVP_CIPHER_get_iv_length(sa->cipher);
+#endif
 		sa->cctx = EVP_CIPHER_CTX_new();
 		if (sa->cctx == NULL) {
 			ret = -ENOMEM;
 			goto out;
 		}
 		/* A zero IV to start the CBC stream esp_cbc() continues (sa->chain is zero). */
-		if (!EVP_CipherInit_ex2(sa->cctx, sa->cipher, keys->enc_key, sa->chain,
+		if (!EVP_CipherInit_ex2(sa->cctx, cipher, keys->enc_key, sa->chain,
 		                        outbound ? 1 : 0, NULL) ||
 		    !EVP_CIPHER_CTX_set_padding(sa->cctx, 0)) {
 			log_warn(LOG_IPSEC, "SA %08x: EVP_CipherInit_ex2 %s: failed", keys->spi,
-			         cname);
+			         cipher_names[cid]);
 			ret = -EINVAL;
 			goto out;
 		}
 	}
-	if (auth != IPSEC_AUTH_NONE) {
-		sa->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		if (sa->mac == NULL) {
-			log_warn(LOG_IPSEC, "SA %08x: EVP_MAC_fetch HMAC: not available",
-			         keys->spi);
-			ret = -ENOTSUP;
-			goto out;
-		}
-		sa->mctx = EVP_MAC_CTX_new(sa->mac);
-		if (sa->mctx == NULL) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		params[0] =
-		        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)dname, 0);
-		params[1] = OSSL_PARAM_construct_end();
-		if (!EVP_MAC_init(sa->mctx, keys->auth_key, keys->auth_key_len, params)) {
-			log_warn(LOG_IPSEC, "SA %08x: EVP_MAC_init HMAC-%s: failed", keys->spi,
-			         dname);
-			ret = -EINVAL;
-			goto out;
-		}
-	}
+#ifdef PORTCULLIS_HAVE_GCRYPT
+keyed:
+#endif
+	if (auth != IPSEC_AUTH_NONE)
+		hmac_key(sa, keys->auth_key, keys->auth_key_len);
 	*out = sa;
 	sa = NULL;
 	ret = 0;
@@ -326,15 +496,20 @@ out:
 	return ret;
 }
 
-/* ICV over data[0, len) into icv (sa->icv_len bytes are used). The MAC context keeps its key;
- * EVP_MAC_init() with a NULL key restarts it. */
+/* HMAC over data[0, len) into icv (at least sa->icv_len bytes are written), from copies of the
+ * precomputed key states. */
 static int
-esp_icv(struct esp_sa *sa, const uint8_t *data, size_t len, uint8_t icv[EVP_MAX_MD_SIZE])
+esp_icv(const struct esp_sa *sa, const uint8_t *data, size_t len, uint8_t icv[EVP_MAX_MD_SIZE])
 {
-	size_t outl = 0;
+	union esp_hash h = sa->hmac_inner;
+	uint8_t inner[EVP_MAX_MD_SIZE];
+	size_t n;
 
-	if (!EVP_MAC_init(sa->mctx, NULL, 0, NULL) || !EVP_MAC_update(sa->mctx, data, len) ||
-	    !EVP_MAC_final(sa->mctx, icv, &outl, EVP_MAX_MD_SIZE) || outl < sa->icv_len)
+	hash_update(sa->auth, &h, data, len);
+	n = hash_final(sa->auth, &h, inner);
+	h = sa->hmac_outer;
+	hash_update(sa->auth, &h, inner, n);
+	if (hash_final(sa->auth, &h, icv) < sa->icv_len)
 		return -EIO;
 	return 0;
 }
@@ -357,6 +532,22 @@ esp_cbc(struct esp_sa *sa, const uint8_t *iv, uint8_t *p, size_t len)
 
 	if (len > INT32_MAX || len < b || len % b != 0)
 		return -EMSGSIZE;
+#ifdef PORTCULLIS_HAVE_GCRYPT
+	if (sa->gctx != NULL) {
+		gcry_cipher_hd_t h = sa->gctx;
+		gcry_error_t err = gcry_cipher_setiv(h, iv, b);
+
+		if (err == 0)
+			err = sa->outbound ? gcry_cipher_encrypt(h, p, len, NULL, 0)
+			                   : gcry_cipher_decrypt(h, p, len, NULL, 0);
+		if (err != 0) {
+			log_error(LOG_IPSEC, "SA %08x: gcry_cipher_%s: %s", sa->spi,
+			          sa->outbound ? "encrypt" : "decrypt", gcry_strerror(err));
+			return -EIO;
+		}
+		return 0;
+	}
+#endif
 	if (sa->outbound) {
 		for (size_t i = 0; i < b; i++)
 			p[i] ^= iv[i] ^ sa->chain[i];
@@ -378,18 +569,23 @@ esp_cbc(struct esp_sa *sa, const uint8_t *iv, uint8_t *p, size_t len)
 	return 0;
 }
 
+/* The next len random bytes of this thread's pool (len <= ESP_MAX_IV). */
 static int
-esp_next_iv(struct esp_sa *sa, uint8_t *iv)
+esp_next_iv(uint8_t *iv, size_t len)
 {
-	if (sa->iv_pool_used + sa->iv_len > ESP_IV_POOL) {
-		if (RAND_bytes(sa->iv_pool, ESP_IV_POOL) != 1)
+	struct iv_pool *p = &iv_pool;
+
+	if (p->used + len > ESP_IV_POOL) {
+		if (RAND_bytes(p->b, ESP_IV_POOL) != 1) {
+			log_error(LOG_IPSEC, "RAND_bytes for ESP IVs: failed");
 			return -EIO;
-		sa->iv_pool_used = 0;
+		}
+		p->used = 0;
 	}
-	memcpy(iv, sa->iv_pool + sa->iv_pool_used, sa->iv_len);
+	memcpy(iv, p->b + p->used, len);
 	/* An IV leaves the pool once. */
-	OPENSSL_cleanse(sa->iv_pool + sa->iv_pool_used, sa->iv_len);
-	sa->iv_pool_used += sa->iv_len;
+	OPENSSL_cleanse(p->b + p->used, len);
+	p->used += len;
 	return 0;
 }
 
@@ -422,7 +618,7 @@ encap(struct esp_sa *sa, const uint8_t *fixed_iv, uint8_t *buf, size_t cap, size
 	if (sa->iv_len > 0) {
 		if (fixed_iv != NULL)
 			memcpy(p + ESP_HDR_LEN, fixed_iv, sa->iv_len);
-		else if (esp_next_iv(sa, p + ESP_HDR_LEN) < 0) {
+		else if (esp_next_iv(p + ESP_HDR_LEN, sa->iv_len) < 0) {
 			*why = ESP_DROP_CRYPTO;
 			return -EIO;
 		}
@@ -432,7 +628,7 @@ encap(struct esp_sa *sa, const uint8_t *fixed_iv, uint8_t *buf, size_t cap, size
 		p[i] = (uint8_t)(i + 1);
 	p[pad] = (uint8_t)pad;
 	p[pad + 1] = ESP_NH_IPV4;
-	if (sa->cctx != NULL && esp_cbc(sa, buf + start + ESP_HDR_LEN, buf + off, plen) < 0) {
+	if (sa->iv_len > 0 && esp_cbc(sa, buf + start + ESP_HDR_LEN, buf + off, plen) < 0) {
 		*why = ESP_DROP_CRYPTO;
 		return -EIO;
 	}
@@ -543,7 +739,7 @@ esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, size_t
 	}
 	/* Cheap reject of known duplicates before spending the MAC; the window itself only moves
 	 * for packets whose ICV verified (RFC 4303 3.4.3). */
-	if (sa->icv_len > 0 && esp_replay_check(&sa->replay, parts.seq) < 0) {
+	if (sa->icv_len > 0 && esp_replay_check(sa->replay, parts.seq) < 0) {
 		*why = ESP_DROP_REPLAY;
 		return -EALREADY;
 	}
@@ -556,16 +752,16 @@ esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, size_t
 			*why = ESP_DROP_AUTH;
 			return -EBADMSG;
 		}
-		if (esp_replay_check(&sa->replay, parts.seq) < 0) {
+		if (esp_replay_check(sa->replay, parts.seq) < 0) {
 			*why = ESP_DROP_REPLAY;
 			return -EALREADY;
 		}
-		esp_replay_update(&sa->replay, parts.seq);
+		esp_replay_update(sa->replay, parts.seq);
 	}
 	poff = (size_t)(ipsec_cur_pos(&parts.payload) - pkt);
 	plen = ipsec_cur_left(&parts.payload);
 	payload = pkt + poff;
-	if (sa->cctx != NULL && esp_cbc(sa, parts.iv, payload, plen) < 0) {
+	if (sa->iv_len > 0 && esp_cbc(sa, parts.iv, payload, plen) < 0) {
 		*why = ESP_DROP_CRYPTO;
 		return -EIO;
 	}

@@ -3,9 +3,12 @@
  * (RFC 6479 bitmap) and padding check. Ciphers: DES/3DES/AES-CBC (RFC 2405, 2451, 3602) or NULL
  * (RFC 2410); integrity: HMAC-MD5-96, HMAC-SHA1-96 (RFC 2403/2404), HMAC-SHA256-128 (RFC 4868).
  *
- * No allocation per packet in our code: the cipher and MAC contexts are keyed once in esp_sa_new();
- * per packet the IV is folded into the running CBC stream and the MAC restarted with its key,
- * and both transforms work in place in the caller's buffer.
+ * No allocation per packet: the cipher context and the HMAC states are keyed once in esp_sa_new();
+ * per packet the IV is folded into the running CBC stream and the HMAC continues from copies of
+ * its precomputed inner and outer hash states, and both transforms work in place in the caller's
+ * buffer. Per SA the memory is one allocation (this struct and its replay bitmap sized to the
+ * window) plus OpenSSL's cipher context; the cipher implementations are fetched once per process
+ * and the random IVs come from a per-thread buffer refilled from the CSPRNG (RAND_bytes()).
  * The outer IP/UDP header is not part of the transform: the caller's socket adds it. */
 #ifndef PORTCULLIS_IPSEC_ESP_H
 #define PORTCULLIS_IPSEC_ESP_H
@@ -15,6 +18,8 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/md5.h>
+#include <openssl/sha.h>
 
 #include "gateway/ipsec/ipsec.h"
 
@@ -30,12 +35,14 @@
 #define ESP_NH_NONE  59 /* next header: dummy packet (RFC 4303 2.6), dropped silently */
 
 /* Anti-replay: window in packets, at most ESP_MAX_REPLAY_WINDOW; the bitmap holds one more 64-bit
- * word than the window needs (RFC 6479) and its word count is a power of two. */
+ * word than the window needs (RFC 6479) and its word count is a power of two (at most
+ * ESP_REPLAY_WORDS). */
 #define ESP_MAX_REPLAY_WINDOW 4096
 #define ESP_REPLAY_WORDS      128
 #define ESP_DEFAULT_REPLAY    64
 
-/* Random IV bytes fetched from the DRBG at a time (one RAND_bytes() call per pool, not per packet). */
+/* Random IV bytes fetched from the DRBG at a time into a per-thread buffer (one RAND_bytes() call
+ * per ESP_IV_POOL bytes, not per packet); every IV is used once and wiped from the buffer. */
 #define ESP_IV_POOL 1024
 
 /* Why a packet was dropped; every drop is counted under exactly one reason. */
@@ -62,10 +69,19 @@ enum esp_drop {
 };
 
 struct esp_replay {
-	uint32_t window; /* packets; 0: anti-replay off */
-	uint32_t last;   /* highest authenticated sequence number, 0: none yet */
-	uint32_t mask;   /* number of bitmap words in use - 1 */
-	uint64_t bitmap[ESP_REPLAY_WORDS];
+	uint32_t window;   /* packets; 0: anti-replay off */
+	uint32_t last;     /* highest authenticated sequence number, 0: none yet */
+	uint32_t mask;     /* number of bitmap words in use - 1 */
+	uint64_t bitmap[]; /* mask + 1 words: see esp_replay_size() */
+};
+
+/* HMAC (RFC 2104) precomputed: the hash state after one block of key ^ ipad (inner) or key ^ opad
+ * (outer). Low-level OpenSSL digest states: copying one is a struct assignment, where an EVP_MD_CTX
+ * copy allocates, and an EVP_MAC_CTX costs about 1 KiB per SA. */
+union esp_hash {
+	MD5_CTX md5;
+	SHA_CTX sha1;
+	SHA256_CTX sha256;
 };
 
 /* One direction of an SA. Fields are read-only outside esp.c (tests read them). */
@@ -74,18 +90,15 @@ struct esp_sa {
 	bool outbound;
 	enum ipsec_enc enc;
 	enum ipsec_auth auth;
-	size_t block;   /* cipher block size; 4 (alignment) for NULL */
-	size_t iv_len;  /* 0 for NULL */
-	size_t icv_len; /* 0 without integrity */
-	uint32_t seq;   /* outbound: the last sequence number sent */
-	struct esp_replay replay;
-	EVP_CIPHER *cipher;
-	EVP_CIPHER_CTX *cctx;
+	size_t block;                 /* cipher block size; 4 (alignment) for NULL */
+	size_t iv_len;                /* 0 for NULL */
+	size_t icv_len;               /* 0 without integrity */
+	uint32_t seq;                 /* outbound: the last sequence number sent */
+	EVP_CIPHER_CTX *cctx;         /* NULL for NULL encryption (and 3DES with libgcrypt) */
+	void *gctx;                   /* gcry_cipher_hd_t for 3DES with PORTCULLIS_HAVE_GCRYPT */
 	uint8_t chain[ESP_MAX_BLOCK]; /* CBC chaining value of cctx (see esp_cbc()) */
-	EVP_MAC *mac;
-	EVP_MAC_CTX *mctx;
-	size_t iv_pool_used;
-	uint8_t iv_pool[ESP_IV_POOL];
+	union esp_hash hmac_inner, hmac_outer;
+	struct esp_replay *replay; /* in the same allocation, after this struct */
 };
 
 /* Loads the OpenSSL "default" and "legacy" providers (single DES needs legacy) once per process.
@@ -119,8 +132,11 @@ int esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, si
 /* Reads the SPI of an ESP packet (host order). Returns 0 or -EBADMSG when shorter than 8 bytes. */
 int esp_peek_spi(const uint8_t *pkt, size_t len, uint32_t *spi);
 
-/* Anti-replay window (exposed for tests). check: 0 if seq may be accepted, -EALREADY for a
- * duplicate, -ERANGE left of the window or seq 0. update: marks seq as seen (after the ICV). */
+/* Anti-replay window (exposed for tests). size: bytes a struct esp_replay for window (capped at
+ * ESP_MAX_REPLAY_WINDOW) needs; init: r must have that many. check: 0 if seq may be accepted,
+ * -EALREADY for a duplicate, -ERANGE left of the window or seq 0. update: marks seq as seen
+ * (after the ICV). */
+size_t esp_replay_size(uint32_t window);
 void esp_replay_init(struct esp_replay *r, uint32_t window);
 int esp_replay_check(const struct esp_replay *r, uint32_t seq);
 void esp_replay_update(struct esp_replay *r, uint32_t seq);

@@ -31,9 +31,24 @@
 /* Outbound SAs get a soft expiry this many packets before the 32-bit counter runs out. */
 #define TUN_SEQ_SOFT_MARGIN (1u << 20)
 
+/* What the data path and the lifetime handling need of an SA's parameters after sa_add (the keys
+ * live only in the ESP contexts). The selectors follow struct tun_sa in its allocation, sized to
+ * their count (remote_ts first, then local_ts). */
+struct tun_sa_conf {
+	struct {
+		uint32_t spi;
+	} in, out;
+	struct sockaddr_in local, peer;
+	bool udp_encap;
+	int n_remote_ts, n_local_ts;
+	uint64_t soft_lifetime_s, soft_lifetime_bytes, hard_lifetime_bytes;
+	uint64_t owner;
+	struct ipsec_prefix *remote_ts, *local_ts;
+};
+
 struct tun_sa {
 	uint64_t handle;
-	struct ipsec_sa_params p; /* keys wiped once the ESP contexts are keyed */
+	struct tun_sa_conf p;
 	struct esp_sa *in, *out;
 	struct ipsec_sa_stats st;
 	struct tun_sa *spi_next;         /* chain in the inbound SPI hash */
@@ -44,6 +59,7 @@ struct tun_sa {
 	bool soft_pending, hard_pending; /* queued for the deferred event handler */
 	bool dead;                       /* hard limit reached: drops everything */
 	struct tun_be *be;
+	struct ipsec_prefix ts[]; /* p.n_remote_ts + p.n_local_ts selectors */
 };
 
 /* One route via the TUN device: a client-side selector of one or more SAs (a rekey installs the
@@ -470,6 +486,35 @@ check_params(const struct tun_be *t, const struct ipsec_sa_params *p)
 	return 0;
 }
 
+/* A zeroed SA holding the parts of p the backend keeps (checked by check_params() first: the
+ * selector counts are in range). Keys are not copied. */
+static struct tun_sa *
+sa_alloc(struct tun_be *t, const struct ipsec_sa_params *p)
+{
+	size_t n = (size_t)p->n_remote_ts + (size_t)p->n_local_ts;
+	struct tun_sa *sa = calloc(1, sizeof(*sa) + n * sizeof(sa->ts[0]));
+
+	if (sa == NULL)
+		return NULL;
+	sa->be = t;
+	sa->p.in.spi = p->in.spi;
+	sa->p.out.spi = p->out.spi;
+	sa->p.local = p->local;
+	sa->p.peer = p->peer;
+	sa->p.udp_encap = p->udp_encap;
+	sa->p.soft_lifetime_s = p->soft_lifetime_s;
+	sa->p.soft_lifetime_bytes = p->soft_lifetime_bytes;
+	sa->p.hard_lifetime_bytes = p->hard_lifetime_bytes;
+	sa->p.owner = p->owner;
+	sa->p.n_remote_ts = p->n_remote_ts;
+	sa->p.n_local_ts = p->n_local_ts;
+	sa->p.remote_ts = sa->ts;
+	sa->p.local_ts = sa->ts + p->n_remote_ts;
+	memcpy(sa->p.remote_ts, p->remote_ts, (size_t)p->n_remote_ts * sizeof(sa->ts[0]));
+	memcpy(sa->p.local_ts, p->local_ts, (size_t)p->n_local_ts * sizeof(sa->ts[0]));
+	return sa;
+}
+
 static int
 tun_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t *handle)
 {
@@ -490,19 +535,13 @@ tun_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t *
 		log_warn(LOG_IPSEC, "SA %08x: inbound SPI already in use", p->in.spi);
 		return -EEXIST;
 	}
-	sa = calloc(1, sizeof(*sa));
+	sa = sa_alloc(t, p);
 	if (sa == NULL)
 		return -ENOMEM;
-	sa->be = t;
-	sa->p = *p;
+	/* The key schedules live in the ESP contexts; the raw keys are not kept. */
 	ret = esp_sa_new(p->enc, p->auth, &p->in, false, p->replay_window, &sa->in);
 	if (ret == 0)
 		ret = esp_sa_new(p->enc, p->auth, &p->out, true, 0, &sa->out);
-	/* The key schedules live in the contexts; the raw keys are not kept. */
-	OPENSSL_cleanse(&sa->p.in.enc_key, sizeof(sa->p.in.enc_key));
-	OPENSSL_cleanse(&sa->p.in.auth_key, sizeof(sa->p.in.auth_key));
-	OPENSSL_cleanse(&sa->p.out.enc_key, sizeof(sa->p.out.enc_key));
-	OPENSSL_cleanse(&sa->p.out.auth_key, sizeof(sa->p.out.auth_key));
 	if (ret < 0)
 		goto out;
 	sa->handle = ++t->next_handle;

@@ -29,31 +29,28 @@ static struct tun_sa *
 fake_sa(uint32_t spi, enum ipsec_enc enc, enum ipsec_auth auth, const uint8_t *k, size_t klen,
         const uint8_t *ak, size_t aklen)
 {
-	struct tun_sa *sa = calloc(1, sizeof(*sa));
+	struct ipsec_sa_params p = {.enc = enc, .auth = auth};
+	struct tun_sa *sa;
 	unsigned b;
 
-	if (sa == NULL)
-		abort();
-	sa->be = fbe;
-	sa->p.enc = enc;
-	sa->p.auth = auth;
-	sa->p.in.spi = spi;
-	sa->p.in.enc_key_len = klen;
-	memcpy(sa->p.in.enc_key, k, klen);
-	sa->p.in.auth_key_len = aklen;
-	memcpy(sa->p.in.auth_key, ak, aklen);
-	sa->p.out = sa->p.in;
-	sa->p.out.spi = spi + 1;
-	sa->p.udp_encap = true;
-	sa->p.peer.sin_family = AF_INET;
-	sa->p.peer.sin_port = htons(4500);
-	sa->p.peer.sin_addr.s_addr = htonl(0x7f000001);
-	sa->p.remote_ts[0] = (struct ipsec_prefix){0x0a020000, 16};
-	sa->p.n_remote_ts = 1;
-	sa->p.local_ts[0] = (struct ipsec_prefix){0, 0};
-	sa->p.n_local_ts = 1;
-	if (esp_sa_new(enc, auth, &sa->p.in, false, 64, &sa->in) < 0 ||
-	    esp_sa_new(enc, auth, &sa->p.out, true, 0, &sa->out) < 0)
+	p.in.spi = spi;
+	p.in.enc_key_len = klen;
+	memcpy(p.in.enc_key, k, klen);
+	p.in.auth_key_len = aklen;
+	memcpy(p.in.auth_key, ak, aklen);
+	p.out = p.in;
+	p.out.spi = spi + 1;
+	p.udp_encap = true;
+	p.peer.sin_family = AF_INET;
+	p.peer.sin_port = htons(4500);
+	p.peer.sin_addr.s_addr = htonl(0x7f000001);
+	p.remote_ts[0] = (struct ipsec_prefix){0x0a020000, 16};
+	p.n_remote_ts = 1;
+	p.local_ts[0] = (struct ipsec_prefix){0, 0};
+	p.n_local_ts = 1;
+	sa = sa_alloc(fbe, &p);
+	if (sa == NULL || esp_sa_new(enc, auth, &p.in, false, 64, &sa->in) < 0 ||
+	    esp_sa_new(enc, auth, &p.out, true, 0, &sa->out) < 0)
 		abort();
 	sa->handle = ++fbe->next_handle;
 	sa->next = fbe->sas;
@@ -150,7 +147,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* A fresh window per input keeps runs reproducible. */
 	for (struct tun_sa *sa = fbe->sas; sa != NULL; sa = sa->next)
-		esp_replay_init(&sa->in->replay, 64);
+		esp_replay_init(sa->in->replay, sa->in->replay->window);
 	switch (data[0] % 4) {
 	case 0:
 		memcpy(fbe->buf, data + 1, size - 1);

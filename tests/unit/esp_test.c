@@ -1,13 +1,15 @@
 /* ESP transform: known-answer vectors produced independently by tests/data/esp_kat_gen.sh
  * (OpenSSL CLI: `openssl enc -nopad` over a hand-built RFC 4303 trailer and `openssl dgst -mac
  * HMAC` over SPI|seq|IV|ciphertext), round trips for every algorithm pair, rejection of tampered,
- * truncated and badly padded packets with the right drop reason, and the anti-replay window. */
+ * truncated and badly padded packets with the right drop reason, the anti-replay window, and
+ * IVs that never repeat across SAs and threads (they come from one per-thread random buffer). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +156,7 @@ test_kat_decap(void **state)
 		assert_int_equal(esp_decap(in, pkt, plen, &ioff, &olen, &why), 0);
 		if (olen != ilen || memcmp(pkt + ioff, inner, ilen) != 0)
 			fail_msg("%s: decapsulation differs from the known answer", k->name);
-		assert_int_equal(in->replay.last, 1);
+		assert_int_equal(in->replay->last, 1);
 
 		/* More packets through the same inbound context, each made by a fresh outbound
 		 * SA (whose first packet is plain CBC, as the encap KAT shows): checks that the
@@ -257,7 +259,7 @@ test_round_trip_all_pairs(void **state)
 					                        out->iv_len);
 					memcpy(prev_iv, buf + off + 8, out->iv_len);
 				}
-				if (out->cctx != NULL && ilen >= 16)
+				if (out->iv_len > 0 && ilen >= 16)
 					assert_memory_not_equal(buf + off + 8 + out->iv_len, inner,
 					                        16);
 				assert_int_equal(esp_decap(in, buf + off, len, &ioff, &olen, &why),
@@ -410,7 +412,7 @@ test_reject_tampered_truncated(void **state)
 	assert_int_equal(why, ESP_DROP_AUTH);
 
 	/* The untouched packet still passes: nothing above moved the window. */
-	assert_int_equal(in->replay.last, 0);
+	assert_int_equal(in->replay->last, 0);
 	assert_int_equal(esp_decap(in, pkt, len, &ioff, &ilen, &why), 0);
 	esp_sa_free(in);
 }
@@ -464,36 +466,43 @@ test_replay_window_packets(void **state)
 static void
 test_replay_bitmap(void **state)
 {
-	struct esp_replay r;
+	/* Sized for the largest window, reused for the smaller one. */
+	struct esp_replay *r = malloc(esp_replay_size(4096));
 
-	esp_replay_init(&r, 64);
-	assert_int_equal(r.mask, 1); /* 64 needs 2 words */
-	assert_int_equal(esp_replay_check(&r, 0), -ERANGE);
+	assert_non_null(r);
+	/* The bitmap is sized to the window: 2 words for 64, 128 for 4096, 1 without. */
+	assert_int_equal(esp_replay_size(64), esp_replay_size(0) + sizeof(uint64_t));
+	assert_int_equal(esp_replay_size(4096), esp_replay_size(0) + 127 * sizeof(uint64_t));
+	assert_int_equal(esp_replay_size(100000), esp_replay_size(4096));
+	esp_replay_init(r, 64);
+	assert_int_equal(r->mask, 1); /* 64 needs 2 words */
+	assert_int_equal(esp_replay_check(r, 0), -ERANGE);
 	for (uint32_t s = 1; s <= 64; s++) {
-		assert_int_equal(esp_replay_check(&r, s), 0);
-		esp_replay_update(&r, s);
+		assert_int_equal(esp_replay_check(r, s), 0);
+		esp_replay_update(r, s);
 	}
 	for (uint32_t s = 1; s <= 64; s++)
-		assert_int_equal(esp_replay_check(&r, s), -EALREADY);
+		assert_int_equal(esp_replay_check(r, s), -EALREADY);
 	/* Jump far: everything behind is forgotten, the window is exactly 64 wide. */
-	esp_replay_update(&r, 100000);
-	assert_int_equal(esp_replay_check(&r, 100000 - 64), -ERANGE);
-	assert_int_equal(esp_replay_check(&r, 100000 - 63), 0);
-	assert_int_equal(esp_replay_check(&r, 99999), 0);
-	assert_int_equal(esp_replay_check(&r, 100000), -EALREADY);
+	esp_replay_update(r, 100000);
+	assert_int_equal(esp_replay_check(r, 100000 - 64), -ERANGE);
+	assert_int_equal(esp_replay_check(r, 100000 - 63), 0);
+	assert_int_equal(esp_replay_check(r, 99999), 0);
+	assert_int_equal(esp_replay_check(r, 100000), -EALREADY);
 	/* Bits of a recycled word are cleared when the window slides over it. */
-	esp_replay_update(&r, 100001);
-	esp_replay_update(&r, 100000 + 128);
-	assert_int_equal(esp_replay_check(&r, 100000 + 128 - 63), 0);
-	assert_int_equal(esp_replay_check(&r, 100000 + 127), 0);
+	esp_replay_update(r, 100001);
+	esp_replay_update(r, 100000 + 128);
+	assert_int_equal(esp_replay_check(r, 100000 + 128 - 63), 0);
+	assert_int_equal(esp_replay_check(r, 100000 + 127), 0);
 
-	esp_replay_init(&r, 4096);
-	assert_int_equal(r.mask, 127);
-	esp_replay_update(&r, 5000);
-	assert_int_equal(esp_replay_check(&r, 5000 - 4095), 0);
-	assert_int_equal(esp_replay_check(&r, 5000 - 4096), -ERANGE);
-	esp_replay_update(&r, 5000 - 4095);
-	assert_int_equal(esp_replay_check(&r, 5000 - 4095), -EALREADY);
+	esp_replay_init(r, 4096);
+	assert_int_equal(r->mask, 127);
+	esp_replay_update(r, 5000);
+	assert_int_equal(esp_replay_check(r, 5000 - 4095), 0);
+	assert_int_equal(esp_replay_check(r, 5000 - 4096), -ERANGE);
+	esp_replay_update(r, 5000 - 4095);
+	assert_int_equal(esp_replay_check(r, 5000 - 4095), -EALREADY);
+	free(r);
 }
 
 static void
@@ -567,6 +576,83 @@ test_udp_classify(void **state)
 	assert_string_equal(esp_drop_name(ESP_DROP_COUNT), "unknown");
 }
 
+/* IVs drawn by several SAs and threads from the per-thread random buffers: enough packets to
+ * refill each buffer several times (64 AES IVs per refill), and no IV seen twice. */
+#define IV_SAS     3
+#define IV_PER_SA  300
+#define IV_THREADS 2
+
+struct iv_run {
+	struct esp_sa *sa[IV_SAS];
+	uint8_t ivs[IV_SAS * IV_PER_SA][16];
+	int failed;
+};
+
+static void *
+iv_run(void *arg)
+{
+	struct iv_run *r = arg;
+	uint8_t buf[256] = {0};
+
+	for (int i = 0; i < IV_PER_SA; i++) {
+		for (int s = 0; s < IV_SAS; s++) {
+			size_t off, len;
+			enum esp_drop why;
+
+			if (esp_encap(r->sa[s], buf, sizeof(buf), ESP_HEADROOM, 20, &off, &len,
+			              &why) < 0) {
+				r->failed = 1;
+				return NULL;
+			}
+			memcpy(r->ivs[i * IV_SAS + s], buf + off + ESP_HDR_LEN, 16);
+		}
+	}
+	return NULL;
+}
+
+static int
+iv_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static void
+test_iv_unique(void **state)
+{
+	static struct iv_run runs[IV_THREADS];
+	static uint8_t all[IV_THREADS * IV_SAS * IV_PER_SA][16];
+	pthread_t th[IV_THREADS];
+	size_t n = 0;
+
+	for (int t = 0; t < IV_THREADS; t++) {
+		for (int s = 0; s < IV_SAS; s++) {
+			struct ipsec_keys keys;
+
+			rand_keys(&keys, 0x5000 + (uint32_t)(t * IV_SAS + s), 16, 20);
+			assert_int_equal(esp_sa_new(IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96,
+			                            &keys, true, 0, &runs[t].sa[s]),
+			                 0);
+		}
+	}
+	/* Thread 0 is this one; the others are new threads with buffers of their own. */
+	for (int t = 1; t < IV_THREADS; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, iv_run, &runs[t]), 0);
+	iv_run(&runs[0]);
+	for (int t = 1; t < IV_THREADS; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	for (int t = 0; t < IV_THREADS; t++) {
+		assert_int_equal(runs[t].failed, 0);
+		memcpy(all[n], runs[t].ivs, sizeof(runs[t].ivs));
+		n += IV_SAS * IV_PER_SA;
+		for (int s = 0; s < IV_SAS; s++)
+			esp_sa_free(runs[t].sa[s]);
+	}
+	qsort(all, n, 16, iv_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (memcmp(all[i - 1], all[i], 16) == 0)
+			fail_msg("IV repeated among %zu packets", n);
+}
+
 int
 main(void)
 {
@@ -581,6 +667,7 @@ main(void)
 	        cmocka_unit_test(test_seq_overflow),
 	        cmocka_unit_test(test_bad_params),
 	        cmocka_unit_test(test_udp_classify),
+	        cmocka_unit_test(test_iv_unique),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
