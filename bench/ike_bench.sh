@@ -32,7 +32,7 @@ mkdir -p "$BENCH_WORK"
 # shellcheck disable=SC2046
 cc -O2 -D_GNU_SOURCE -I. -Itests -o "$LOAD" bench/ikeload.c tests/peers/ike_initiator.c \
 	"$BUILD/libportcullis_lib.a" $(pkg-config --libs sqlite3 libcrypto libssl libmicrohttpd jansson \
-	libmnl libnftnl radcli) -lpthread
+	libmnl libnftnl) $(pkg-config --libs libgcrypt 2>/dev/null) -lpthread
 # Portcullis' IKE SA table is a fixed size: fill it at most to that.
 PC_MAX=$(sed -n 's/^#define IKE_MAX_SAS *\([0-9]*\).*/\1/p' gateway/ike/ike_int.h)
 PC_MAX=${PC_MAX:-1000000}

@@ -71,7 +71,7 @@ plot() { # tsv title unit svg
 }
 plot plot-ike-rate.tsv "IKE handshakes per second (median)" "/s" ike_rate.svg
 plot plot-ike-mem.tsv "Gateway memory per established tunnel (median)" "KiB" ike_mem.svg
-plot plot-esp.tsv "ESP throughput through vpnc tunnels, iperf3 TCP (median)" "Mbit/s" esp_throughput.svg
+plot plot-esp.tsv "ESP throughput, iperf3 TCP through vpnc (median; 1 tunnel: gateway on one CPU capped at 25%; 8 tunnels: shared CPUs)" "Mbit/s" esp_throughput.svg
 if [ "${#plots[@]}" -gt 0 ]; then
 	{
 		echo "## Plots"

@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD_PKGS=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	libsqlite3-dev sqlite3 libssl-dev libmicrohttpd-dev libjansson-dev
-	libcmocka-dev libmnl-dev libnftnl-dev
+	libcmocka-dev libmnl-dev libnftnl-dev libgcrypt20-dev
 )
 TEST_PKGS=(
 	iproute2 iputils-ping nftables conntrack procps psmisc curl netcat-openbsd telnet tcpdump
