@@ -68,10 +68,10 @@ out=$(printf 'wonder\n' | pc aaa test --repeat 2 --health Chain alice 2>/dev/nul
 
 # accounting: sent to a server that never acknowledges, and to garbage RADIUS/TACACS+ servers
 pc aaa account-test AcctSilent alice --type start --session D-$$-1 --task 1 --caller 10.1.1.1 \
-	--wait 2500 --backoff 100 >/dev/null 2>"$TMP/acct.err" || true
-pc aaa account-test R_garbage alice --type start --session D-$$-2 --task 2 --wait 2500 --backoff 100 >/dev/null 2>>"$TMP/acct.err" || true
-pc aaa account-test R_badauth alice --type start --session D-$$-3 --task 3 --wait 2500 --backoff 100 >/dev/null 2>>"$TMP/acct.err" || true
-pc aaa account-test T_garbage alice --type start --session D-$$-4 --task 4 --wait 2500 --backoff 100 >/dev/null 2>>"$TMP/acct.err" || true
+	--wait 4000 --backoff 100 >/dev/null 2>"$TMP/acct.err" || true
+pc aaa account-test R_garbage alice --type start --session D-$$-2 --task 2 --wait 4000 --backoff 100 >/dev/null 2>>"$TMP/acct.err" || true
+pc aaa account-test R_badauth alice --type start --session D-$$-3 --task 3 --wait 4000 --backoff 100 >/dev/null 2>>"$TMP/acct.err" || true
+pc aaa account-test T_garbage alice --type start --session D-$$-4 --task 4 --wait 4000 --backoff 100 >/dev/null 2>>"$TMP/acct.err" || true
 grep -q 'Sanitizer\|runtime error' "$TMP/acct.err" && fail "sanitizer: $(grep -m3 Sanitizer "$TMP/acct.err")"
 n=$(pc aaa outbox | grep -c 'state=pending attempts=[1-9].*error=sent: ' || true)
 [ "$n" = 4 ] && pass "4 undeliverable records kept pending with attempts and error" ||
