@@ -15,6 +15,12 @@
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_result;
+/* Algorithms fetched once (an OpenSSL 3 fetch is a locked name lookup; a handshake hashes and
+ * encrypts dozens of times): MD5, SHA1, SHA256 and DES, 3DES, AES-128/192/256 in CBC mode. */
+static EVP_MD *md_cache[3];
+static EVP_CIPHER *cipher_cache[5];
+static const char *const cipher_names[5] = {"DES-CBC", "DES-EDE3-CBC", "AES-128-CBC", "AES-192-CBC",
+                                            "AES-256-CBC"};
 /* Kept for the life of the process (and reachable, so leak checkers see them as in use). */
 static OSSL_PROVIDER *prov_legacy, *prov_default;
 
@@ -31,7 +37,33 @@ crypto_init_once(void)
 	if (prov_default == NULL) {
 		log_error(LOG_IKE, "OSSL_PROVIDER_load default failed");
 		init_result = -ENOENT;
+		return;
 	}
+	md_cache[0] = EVP_MD_fetch(NULL, "MD5", NULL);
+	md_cache[1] = EVP_MD_fetch(NULL, "SHA1", NULL);
+	md_cache[2] = EVP_MD_fetch(NULL, "SHA256", NULL);
+	for (int i = 0; i < 3; i++)
+		if (md_cache[i] == NULL) {
+			log_error(LOG_IKE, "EVP_MD_fetch (MD5/SHA1/SHA256) failed");
+			init_result = -ENOENT;
+		}
+	/* a missing cipher (no legacy provider: DES) fails only when it is used */
+	for (int i = 0; i < 5; i++)
+		cipher_cache[i] = EVP_CIPHER_fetch(NULL, cipher_names[i], NULL);
+}
+
+static const EVP_MD *
+md_of(int hash)
+{
+	switch (hash) {
+	case IKE_HASH_MD5:
+		return md_cache[0];
+	case IKE_HASH_SHA1:
+		return md_cache[1];
+	case IKE_HASH_SHA256:
+		return md_cache[2];
+	}
+	return NULL;
 }
 
 int
@@ -126,16 +158,15 @@ int
 ike_hash(int hash, const struct ike_iov *iov, int n, uint8_t *out)
 {
 	EVP_MD_CTX *ctx;
-	EVP_MD *md = NULL;
+	const EVP_MD *md;
 	int r = -EIO;
 
-	if (ike_crypto_init() < 0 || md_name(hash) == NULL)
+	if (ike_crypto_init() < 0 || (md = md_of(hash)) == NULL)
 		return -EINVAL;
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
 		return -ENOMEM;
-	md = EVP_MD_fetch(NULL, md_name(hash), NULL);
-	if (md == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1) {
 		log_error(LOG_IKE, "EVP_DigestInit_ex %s failed", md_name(hash));
 		goto out;
 	}
@@ -146,44 +177,61 @@ ike_hash(int hash, const struct ike_iov *iov, int n, uint8_t *out)
 		goto out;
 	r = 0;
 out:
-	EVP_MD_free(md);
 	EVP_MD_CTX_free(ctx);
 	return r;
 }
 
+/* HMAC (RFC 2104) over the cached digest: H(K ^ opad | H(K ^ ipad | text)). */
 int
 ike_prf(int hash, const uint8_t *key, size_t klen, const struct ike_iov *iov, int n, uint8_t *out)
 {
-	EVP_MAC *mac = NULL;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
-	size_t outl = 0;
+	uint8_t k[128], pad[128], inner[EVP_MAX_MD_SIZE];
+	unsigned ilen = 0;
+	EVP_MD_CTX *ctx;
+	const EVP_MD *md;
+	size_t bs;
 	int r = -EIO;
 
-	if (ike_crypto_init() < 0 || md_name(hash) == NULL)
+	if (ike_crypto_init() < 0 || (md = md_of(hash)) == NULL)
 		return -EINVAL;
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (mac == NULL)
-		goto out;
-	ctx = EVP_MAC_CTX_new(mac);
+	bs = (size_t)EVP_MD_get_block_size(md);
+	if (bs == 0 || bs > sizeof(k))
+		return -EINVAL;
+	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
-		goto out;
-	params[0] =
-	        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)md_name(hash), 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, key, klen, params) != 1) {
-		log_error(LOG_IKE, "EVP_MAC_init HMAC-%s failed", md_name(hash));
-		goto out;
-	}
-	for (int i = 0; i < n; i++)
-		if (EVP_MAC_update(ctx, iov[i].p, iov[i].len) != 1)
+		return -ENOMEM;
+	memset(k, 0, sizeof(k));
+	if (klen > bs) {
+		unsigned kl = 0;
+
+		if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
+		    EVP_DigestUpdate(ctx, key, klen) != 1 || EVP_DigestFinal_ex(ctx, k, &kl) != 1)
 			goto out;
-	if (EVP_MAC_final(ctx, out, &outl, IKE_MAX_HASH) != 1)
+	} else if (klen > 0) {
+		memcpy(k, key, klen);
+	}
+	for (size_t i = 0; i < bs; i++)
+		pad[i] = k[i] ^ 0x36;
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, pad, bs) != 1)
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (EVP_DigestUpdate(ctx, iov[i].p, iov[i].len) != 1)
+			goto out;
+	if (EVP_DigestFinal_ex(ctx, inner, &ilen) != 1)
+		goto out;
+	for (size_t i = 0; i < bs; i++)
+		pad[i] = k[i] ^ 0x5c;
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, pad, bs) != 1 ||
+	    EVP_DigestUpdate(ctx, inner, ilen) != 1 || EVP_DigestFinal_ex(ctx, out, NULL) != 1)
 		goto out;
 	r = 0;
 out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
+	if (r < 0)
+		log_error(LOG_IKE, "HMAC-%s failed", md_name(hash));
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(inner, sizeof(inner));
+	EVP_MD_CTX_free(ctx);
 	return r;
 }
 
@@ -298,7 +346,7 @@ int
 ike_cbc(int enc, const uint8_t *key, size_t keylen, uint8_t *iv, uint8_t *buf, size_t len,
         bool encrypt)
 {
-	EVP_CIPHER *c = NULL;
+	const EVP_CIPHER *c = NULL;
 	EVP_CIPHER_CTX *ctx = NULL;
 	size_t bl = ike_enc_blocklen(enc);
 	uint8_t next_iv[IKE_MAX_BLOCK];
@@ -310,7 +358,9 @@ ike_cbc(int enc, const uint8_t *key, size_t keylen, uint8_t *iv, uint8_t *buf, s
 		return -EINVAL;
 	if (!encrypt)
 		memcpy(next_iv, buf + len - bl, bl);
-	c = EVP_CIPHER_fetch(NULL, cipher_name(enc, keylen), NULL);
+	for (int i = 0; i < 5; i++)
+		if (strcmp(cipher_names[i], cipher_name(enc, keylen)) == 0)
+			c = cipher_cache[i];
 	ctx = EVP_CIPHER_CTX_new();
 	if (c == NULL || ctx == NULL) {
 		log_error(LOG_IKE, "EVP_CIPHER_fetch %s failed", cipher_name(enc, keylen));
@@ -329,7 +379,6 @@ ike_cbc(int enc, const uint8_t *key, size_t keylen, uint8_t *iv, uint8_t *buf, s
 	r = 0;
 out:
 	EVP_CIPHER_CTX_free(ctx);
-	EVP_CIPHER_free(c);
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "gateway/core/log.h"
@@ -132,6 +133,41 @@ kat_sa_free(struct ike_sa *sa)
 	assert_null(sa->p1);
 	assert_null(sa->xchg);
 	free(sa);
+}
+
+/* RFC 2202 test cases 2 and 6 (a key longer than the block is hashed first) and RFC 4231 test
+ * case 2, through the prf the IKE code uses. */
+static void
+test_hmac_vectors(void **state)
+{
+	static const uint8_t md5_2[] = {0x75, 0x0c, 0x78, 0x3e, 0x6a, 0xb0, 0xb5, 0x03,
+	                                0xea, 0xa8, 0x6e, 0x31, 0x0a, 0x5d, 0xb7, 0x38};
+	static const uint8_t md5_6[] = {0x6b, 0x1a, 0xb7, 0xfe, 0x4b, 0xd7, 0xbf, 0x8f,
+	                                0x0b, 0x62, 0xe6, 0xce, 0x61, 0xb9, 0xd0, 0xcd};
+	static const uint8_t sha1_6[] = {0xaa, 0x4a, 0xe5, 0xe1, 0x52, 0x72, 0xd0,
+	                                 0x0e, 0x95, 0x70, 0x56, 0x37, 0xce, 0x8a,
+	                                 0x3b, 0x55, 0xed, 0x40, 0x21, 0x12};
+	static const uint8_t sha256_2[] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e,
+	                                   0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
+	                                   0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83,
+	                                   0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+	const char *jefe = "Jefe", *what = "what do ya want for nothing?";
+	const char *big = "Test Using Larger Than Block-Size Key - Hash Key First";
+	uint8_t key80[80], out[32];
+	struct ike_iov v[2] = {{(const uint8_t *)what, 10}, {(const uint8_t *)what + 10, 18}};
+	struct ike_iov w = {(const uint8_t *)big, strlen(big)};
+
+	(void)state;
+	memset(key80, 0xaa, sizeof(key80));
+	assert_int_equal(ike_prf(IKE_HASH_MD5, (const uint8_t *)jefe, 4, v, 2, out), 0);
+	assert_memory_equal(out, md5_2, 16);
+	assert_int_equal(ike_prf(IKE_HASH_SHA256, (const uint8_t *)jefe, 4, v, 2, out), 0);
+	assert_memory_equal(out, sha256_2, 32);
+	assert_int_equal(ike_prf(IKE_HASH_MD5, key80, 80, &w, 1, out), 0);
+	assert_memory_equal(out, md5_6, 16);
+	assert_int_equal(ike_prf(IKE_HASH_SHA1, key80, 80, &w, 1, out), 0);
+	assert_memory_equal(out, sha1_6, 20);
+	assert_int_equal(ike_prf(99, key80, 16, &w, 1, out), -EINVAL);
 }
 
 static void
@@ -284,6 +320,7 @@ main(void)
 	        cmocka_unit_test(test_dh_group2),     cmocka_unit_test(test_phase1_derivation),
 	        cmocka_unit_test(test_key_extension), cmocka_unit_test(test_phase2_iv_and_hashes),
 	        cmocka_unit_test(test_keymat),        cmocka_unit_test(test_cbc),
+	        cmocka_unit_test(test_hmac_vectors),
 	};
 
 	log_set_all_levels(LOG_LVL_WARN);
