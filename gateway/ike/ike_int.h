@@ -266,7 +266,8 @@ struct ike_sa {
 	uint8_t xauth_tries;
 	uint8_t rtx_tries;
 	uint8_t dpd_tries;
-	uint64_t created_ms, established_ms, last_rx_ms;
+	uint64_t created_ms, established_ms;
+	uint64_t last_rx_ms; /* last IKE message or, as the tick last saw it, inbound ESP */
 
 	/* negotiated phase 1 */
 	uint16_t enc, hash, auth, group; /* IKE_ENC_*, IKE_HASH_*, IKE_AUTH_*, DH group */

@@ -52,6 +52,8 @@ static struct {
 	int ups, downs;
 	int udp_inputs;
 	size_t udp_last_len;
+	int stats_calls; /* be_stats calls */
+	bool esp_active; /* be_stats reports inbound ESP now */
 	char last_down_reason[64];
 	struct loop_timer *auth_t[8];
 	aaa_auth_fn auth_fn[8];
@@ -89,6 +91,9 @@ static int
 be_stats(struct ipsec_backend *be, uint64_t handle, struct ipsec_sa_stats *out)
 {
 	memset(out, 0, sizeof(*out));
+	R.stats_calls++;
+	if (R.esp_active)
+		out->last_in_ms = loop_now_ms();
 	return 0;
 }
 
@@ -334,6 +339,19 @@ static int
 cmd_short_idle(struct loop *loop, void *arg)
 {
 	R.ike->conf.grp[0].idle_s = 1;
+	return 0;
+}
+
+static int
+cmd_stats_calls(struct loop *loop, void *arg)
+{
+	return R.stats_calls;
+}
+
+static int
+cmd_esp_active(struct loop *loop, void *arg)
+{
+	R.esp_active = arg != NULL;
 	return 0;
 }
 
@@ -810,11 +828,22 @@ test_idle_and_max_time(void **state)
 {
 	struct ike_init a, b;
 	struct ike_init_result ra, rb;
-	int n = -1;
+	int n = -1, calls;
 
 	connect_full(&a, &ra, true, "cisco_customer");
 	assert_int_equal(wait_for(cmd_count_live, 1), 1);
+	/* idle-time 1800 s, no DPD: the once-a-second tick has no reason to ask the backend */
+	calls = loop_call(R.loop, cmd_stats_calls, NULL, 1000);
+	usleep(2200000);
+	assert_int_equal(loop_call(R.loop, cmd_stats_calls, NULL, 1000), calls);
+	/* idle-time 1 s while the backend sees inbound ESP: asked, and the tunnel stays */
+	assert_int_equal(loop_call(R.loop, cmd_esp_active, (void *)1, 1000), 0);
 	assert_int_equal(loop_call(R.loop, cmd_short_idle, NULL, 1000), 0);
+	usleep(2200000);
+	assert_true(loop_call(R.loop, cmd_stats_calls, NULL, 1000) > calls);
+	assert_int_equal(loop_call(R.loop, cmd_count_sas, NULL, 1000), 1);
+	/* the traffic stops: idle-time ends the tunnel */
+	assert_int_equal(loop_call(R.loop, cmd_esp_active, NULL, 1000), 0);
 	for (int i = 0; i < 100 && n != 0; i++) {
 		n = loop_call(R.loop, cmd_count_sas, NULL, 1000);
 		usleep(50000);
