@@ -121,6 +121,9 @@ struct ike_pool {
 	int64_t id;
 	char name[IKE_MAX_NAME];
 	uint32_t start, end, mask;
+	/* Runtime, 0 after a reload: the address after the last never-leased one handed out, tried
+	 * before scanning the whole pool's leases (ike_cfg.c lease_alloc). */
+	uint32_t fresh_hint;
 };
 
 struct ike_group {

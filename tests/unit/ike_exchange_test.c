@@ -133,7 +133,8 @@ fake_auth(void *arg, const struct aaa_auth_req *req, aaa_auth_fn fn, void *fn_ar
 		R.auth_ok[i] = strcmp(req->group, "AuthInbound") == 0 &&
 		               strcmp(req->password, "cisco") == 0 &&
 		               (strcmp(req->user, "cisco_customer") == 0 ||
-		                strcmp(req->user, "other_user") == 0);
+		                strcmp(req->user, "other_user") == 0 ||
+		                strcmp(req->user, "third_user") == 0);
 		R.auth_t[i] = loop_timer_add(R.loop, 5, auth_fire, (void *)(intptr_t)i);
 		*req_id = (uint64_t)i;
 		return 0;
@@ -512,6 +513,39 @@ test_non_unity_gets_no_unity_attrs_and_leases(void **state)
 	assert_int_equal(rc.addr, 0x0a5981c9);
 	assert_int_equal(ike_init_delete(&c), 0);
 	assert_int_equal(wait_for(cmd_count_sas, 0), 0);
+	ike_init_close(&a);
+	ike_init_close(&b);
+	ike_init_close(&c);
+}
+
+static int
+cmd_lease_201_taken(struct loop *loop, void *arg)
+{
+	/* a lease the engine did not hand out itself, on the address its hint names next */
+	return db_exec(R.db,
+	               "INSERT INTO ip_lease (pool_id, address, username, state) SELECT pool_id, "
+	               "'10.89.129.201', 'someone_else', 'active' FROM ip_lease LIMIT 1",
+	               NULL);
+}
+
+static void
+test_lease_order_with_taken_address(void **state)
+{
+	struct ike_init a, b, c;
+	struct ike_init_result ra, rb, rc;
+
+	/* the first address by the scan of the pool; .201 is then taken behind the engine's back:
+	 * the next client gets .202 (the hint is checked, the scan decides), the one after .203 */
+	connect_full(&a, &ra, true, "cisco_customer");
+	assert_int_equal(ra.addr, 0x0a5981c8);
+	assert_int_equal(loop_call(R.loop, cmd_lease_201_taken, NULL, 1000), 0);
+	connect_full(&b, &rb, true, "other_user");
+	assert_int_equal(rb.addr, 0x0a5981ca);
+	connect_full(&c, &rc, true, "third_user");
+	assert_int_equal(rc.addr, 0x0a5981cb);
+	/* each client's INITIAL_CONTACT (all from 127.0.0.1) ended the one before: c's lease and
+	 * the foreign one are active; the released .200 and .202 were not handed out again */
+	assert_int_equal(loop_call(R.loop, cmd_active_leases, NULL, 1000), 2);
 	ike_init_close(&a);
 	ike_init_close(&b);
 	ike_init_close(&c);
@@ -937,6 +971,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_full_tunnel_keys_match, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_non_unity_gets_no_unity_attrs_and_leases,
 	                                        setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_lease_order_with_taken_address, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_pfs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_xauth_retries_then_fail, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wrong_group_password, setup, teardown),
