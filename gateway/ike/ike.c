@@ -791,7 +791,7 @@ check_sa(struct ike_sa *sa, uint64_t now)
 {
 	struct ike *ike = sa->ike;
 	const struct ike_group *g;
-	uint64_t last_in = sa->last_rx_ms;
+	uint64_t last_in = sa->last_rx_ms, quiet_ms = UINT64_MAX;
 
 	if (ike_sa_half_open(sa) && now - sa->created_ms > ike->half_open_s * 1000ull) {
 		ike_sa_kill(sa,
@@ -812,19 +812,31 @@ check_sa(struct ike_sa *sa, uint64_t now)
 		ike_sa_kill(sa, "phase 1 lifetime expired", true);
 		return true;
 	}
-	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
-		struct ipsec_sa_stats st = {0};
-
-		if (!sa->child[i].used || ike->be == NULL || ike->be->ops->sa_stats == NULL)
-			continue;
-		if (ike->be->ops->sa_stats(ike->be, sa->child[i].handle, &st) == 0 &&
-		    st.last_in_ms > last_in)
-			last_in = st.last_in_ms;
-	}
-	/* a backend that reads its counters now (xfrm) may stamp them after this tick's `now` */
-	if (last_in > now)
-		last_in = now;
 	g = sa_group(sa);
+	if (sa->state == ST_ESTAB) {
+		if (g != NULL && g->idle_s > 0)
+			quiet_ms = g->idle_s * 1000ull;
+		if (sa->vid_dpd && ike->dpd_idle_s > 0 && ike->dpd_idle_s * 1000ull < quiet_ms)
+			quiet_ms = ike->dpd_idle_s * 1000ull;
+	}
+	/* Inbound ESP counts as traffic too, but the backend is asked (a lookup per IPsec SA) only
+	 * when the IKE messages alone leave the peer quiet long enough for idle-time or DPD; what
+	 * it says is kept in last_rx_ms, so a busy tunnel is asked once per such period. */
+	if (now - last_in > quiet_ms) {
+		for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
+			struct ipsec_sa_stats st = {0};
+
+			if (!sa->child[i].used || ike->be == NULL || ike->be->ops->sa_stats == NULL)
+				continue;
+			if (ike->be->ops->sa_stats(ike->be, sa->child[i].handle, &st) == 0 &&
+			    st.last_in_ms > last_in)
+				last_in = st.last_in_ms;
+		}
+		/* a backend that reads its counters now (xfrm) may stamp them after `now` */
+		if (last_in > now)
+			last_in = now;
+		sa->last_rx_ms = last_in;
+	}
 	if (g != NULL && sa->state == ST_ESTAB) {
 		if (g->idle_s > 0 && now - last_in > g->idle_s * 1000ull) {
 			ike_sa_kill(sa, "idle-time", true);

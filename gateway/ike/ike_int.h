@@ -121,6 +121,9 @@ struct ike_pool {
 	int64_t id;
 	char name[IKE_MAX_NAME];
 	uint32_t start, end, mask;
+	/* Runtime, 0 after a reload: the address after the last never-leased one handed out, tried
+	 * before scanning the whole pool's leases (ike_cfg.c lease_alloc). */
+	uint32_t fresh_hint;
 };
 
 struct ike_group {
@@ -266,7 +269,8 @@ struct ike_sa {
 	uint8_t xauth_tries;
 	uint8_t rtx_tries;
 	uint8_t dpd_tries;
-	uint64_t created_ms, established_ms, last_rx_ms;
+	uint64_t created_ms, established_ms;
+	uint64_t last_rx_ms; /* last IKE message or, as the tick last saw it, inbound ESP */
 
 	/* negotiated phase 1 */
 	uint16_t enc, hash, auth, group; /* IKE_ENC_*, IKE_HASH_*, IKE_AUTH_*, DH group */

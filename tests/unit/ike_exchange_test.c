@@ -52,6 +52,8 @@ static struct {
 	int ups, downs;
 	int udp_inputs;
 	size_t udp_last_len;
+	int stats_calls; /* be_stats calls */
+	bool esp_active; /* be_stats reports inbound ESP now */
 	char last_down_reason[64];
 	struct loop_timer *auth_t[8];
 	aaa_auth_fn auth_fn[8];
@@ -89,6 +91,9 @@ static int
 be_stats(struct ipsec_backend *be, uint64_t handle, struct ipsec_sa_stats *out)
 {
 	memset(out, 0, sizeof(*out));
+	R.stats_calls++;
+	if (R.esp_active)
+		out->last_in_ms = loop_now_ms();
 	return 0;
 }
 
@@ -128,7 +133,8 @@ fake_auth(void *arg, const struct aaa_auth_req *req, aaa_auth_fn fn, void *fn_ar
 		R.auth_ok[i] = strcmp(req->group, "AuthInbound") == 0 &&
 		               strcmp(req->password, "cisco") == 0 &&
 		               (strcmp(req->user, "cisco_customer") == 0 ||
-		                strcmp(req->user, "other_user") == 0);
+		                strcmp(req->user, "other_user") == 0 ||
+		                strcmp(req->user, "third_user") == 0);
 		R.auth_t[i] = loop_timer_add(R.loop, 5, auth_fire, (void *)(intptr_t)i);
 		*req_id = (uint64_t)i;
 		return 0;
@@ -338,6 +344,19 @@ cmd_short_idle(struct loop *loop, void *arg)
 }
 
 static int
+cmd_stats_calls(struct loop *loop, void *arg)
+{
+	return R.stats_calls;
+}
+
+static int
+cmd_esp_active(struct loop *loop, void *arg)
+{
+	R.esp_active = arg != NULL;
+	return 0;
+}
+
+static int
 cmd_short_max(struct loop *loop, void *arg)
 {
 	R.ike->conf.grp[0].idle_s = 0;
@@ -494,6 +513,39 @@ test_non_unity_gets_no_unity_attrs_and_leases(void **state)
 	assert_int_equal(rc.addr, 0x0a5981c9);
 	assert_int_equal(ike_init_delete(&c), 0);
 	assert_int_equal(wait_for(cmd_count_sas, 0), 0);
+	ike_init_close(&a);
+	ike_init_close(&b);
+	ike_init_close(&c);
+}
+
+static int
+cmd_lease_201_taken(struct loop *loop, void *arg)
+{
+	/* a lease the engine did not hand out itself, on the address its hint names next */
+	return db_exec(R.db,
+	               "INSERT INTO ip_lease (pool_id, address, username, state) SELECT pool_id, "
+	               "'10.89.129.201', 'someone_else', 'active' FROM ip_lease LIMIT 1",
+	               NULL);
+}
+
+static void
+test_lease_order_with_taken_address(void **state)
+{
+	struct ike_init a, b, c;
+	struct ike_init_result ra, rb, rc;
+
+	/* the first address by the scan of the pool; .201 is then taken behind the engine's back:
+	 * the next client gets .202 (the hint is checked, the scan decides), the one after .203 */
+	connect_full(&a, &ra, true, "cisco_customer");
+	assert_int_equal(ra.addr, 0x0a5981c8);
+	assert_int_equal(loop_call(R.loop, cmd_lease_201_taken, NULL, 1000), 0);
+	connect_full(&b, &rb, true, "other_user");
+	assert_int_equal(rb.addr, 0x0a5981ca);
+	connect_full(&c, &rc, true, "third_user");
+	assert_int_equal(rc.addr, 0x0a5981cb);
+	/* each client's INITIAL_CONTACT (all from 127.0.0.1) ended the one before: c's lease and
+	 * the foreign one are active; the released .200 and .202 were not handed out again */
+	assert_int_equal(loop_call(R.loop, cmd_active_leases, NULL, 1000), 2);
 	ike_init_close(&a);
 	ike_init_close(&b);
 	ike_init_close(&c);
@@ -810,11 +862,22 @@ test_idle_and_max_time(void **state)
 {
 	struct ike_init a, b;
 	struct ike_init_result ra, rb;
-	int n = -1;
+	int n = -1, calls;
 
 	connect_full(&a, &ra, true, "cisco_customer");
 	assert_int_equal(wait_for(cmd_count_live, 1), 1);
+	/* idle-time 1800 s, no DPD: the once-a-second tick has no reason to ask the backend */
+	calls = loop_call(R.loop, cmd_stats_calls, NULL, 1000);
+	usleep(2200000);
+	assert_int_equal(loop_call(R.loop, cmd_stats_calls, NULL, 1000), calls);
+	/* idle-time 1 s while the backend sees inbound ESP: asked, and the tunnel stays */
+	assert_int_equal(loop_call(R.loop, cmd_esp_active, (void *)1, 1000), 0);
 	assert_int_equal(loop_call(R.loop, cmd_short_idle, NULL, 1000), 0);
+	usleep(2200000);
+	assert_true(loop_call(R.loop, cmd_stats_calls, NULL, 1000) > calls);
+	assert_int_equal(loop_call(R.loop, cmd_count_sas, NULL, 1000), 1);
+	/* the traffic stops: idle-time ends the tunnel */
+	assert_int_equal(loop_call(R.loop, cmd_esp_active, NULL, 1000), 0);
 	for (int i = 0; i < 100 && n != 0; i++) {
 		n = loop_call(R.loop, cmd_count_sas, NULL, 1000);
 		usleep(50000);
@@ -908,6 +971,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_full_tunnel_keys_match, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_non_unity_gets_no_unity_attrs_and_leases,
 	                                        setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_lease_order_with_taken_address, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_pfs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_xauth_retries_then_fail, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wrong_group_password, setup, teardown),
