@@ -20,8 +20,9 @@
 #include "gateway/ipsec/cursor.h"
 #include "gateway/ipsec/tun_rtnl.h"
 
-#define TUN_SPI_BUCKETS    1024 /* power of two */
-#define TUN_ROUTE_BUCKETS  1024 /* power of two */
+#define TUN_SPI_BUCKETS    4096 /* power of two */
+#define TUN_HANDLE_BUCKETS 4096 /* power of two; handles are sequential */
+#define TUN_ROUTE_BUCKETS  4096 /* power of two */
 #define TUN_OUT_BATCH      32
 #define TUN_RAW_RCVBUF     (4 * 1024 * 1024)
 #define TUN_MAX_LIFETIME_S (UINT64_C(100) * 365 * 86400) /* 100 years: keeps ms in range */
@@ -52,6 +53,7 @@ struct tun_sa {
 	struct esp_sa *in, *out;
 	struct ipsec_sa_stats st;
 	struct tun_sa *spi_next;         /* chain in the inbound SPI hash */
+	struct tun_sa *handle_next;      /* chain in the handle hash */
 	struct tun_sa *prev, *next;      /* all SAs */
 	struct loop_timer *soft_timer;   /* soft lifetime by time, NULL when none or fired */
 	struct loop_timer *hard_timer;   /* hard lifetime by time */
@@ -96,6 +98,7 @@ struct tun_be {
 	int n_sas;
 	uint64_t next_handle;
 	struct tun_sa *spi_hash[TUN_SPI_BUCKETS];
+	struct tun_sa *handle_hash[TUN_HANDLE_BUCKETS];
 	struct tun_route *host_routes[TUN_ROUTE_BUCKETS]; /* /32 */
 	struct tun_route *prefix_routes;                  /* shorter prefixes, few */
 	struct loop_timer *event_timer;
@@ -297,6 +300,13 @@ sa_unlink_free(struct tun_be *t, struct tun_sa *sa)
 			break;
 		}
 	}
+	for (pp = &t->handle_hash[sa->handle & (TUN_HANDLE_BUCKETS - 1)]; *pp != NULL;
+	     pp = &(*pp)->handle_next) {
+		if (*pp == sa) {
+			*pp = sa->handle_next;
+			break;
+		}
+	}
 	if (sa->prev != NULL)
 		sa->prev->next = sa->next;
 	else if (t->sas == sa)
@@ -321,7 +331,8 @@ sa_unlink_free(struct tun_be *t, struct tun_sa *sa)
 static struct tun_sa *
 sa_by_handle(struct tun_be *t, uint64_t handle)
 {
-	for (struct tun_sa *sa = t->sas; sa != NULL; sa = sa->next)
+	for (struct tun_sa *sa = t->handle_hash[handle & (TUN_HANDLE_BUCKETS - 1)]; sa != NULL;
+	     sa = sa->handle_next)
 		if (sa->handle == handle)
 			return sa;
 	return NULL;
@@ -555,6 +566,8 @@ tun_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t *
 	b = hash32(p->in.spi) & (TUN_SPI_BUCKETS - 1);
 	sa->spi_next = t->spi_hash[b];
 	t->spi_hash[b] = sa;
+	sa->handle_next = t->handle_hash[sa->handle & (TUN_HANDLE_BUCKETS - 1)];
+	t->handle_hash[sa->handle & (TUN_HANDLE_BUCKETS - 1)] = sa;
 	for (; routed < p->n_remote_ts; routed++) {
 		ret = route_ref(t, sa, &p->remote_ts[routed]);
 		if (ret < 0)

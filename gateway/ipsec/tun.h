@@ -18,7 +18,7 @@
 
 #define IPSEC_TUN_DEFAULT_IFNAME  "pcx0"
 #define IPSEC_TUN_DEFAULT_MTU     1400 /* 1500 minus the worst ESP-in-UDP overhead, rounded */
-#define IPSEC_TUN_DEFAULT_MAX_SAS 4096
+#define IPSEC_TUN_DEFAULT_MAX_SAS 65536
 #define IPSEC_TUN_MAX_PKT         65535 /* largest IPv4 packet decrypted and written to the TUN */
 #define IPSEC_TUN_MAX_MTU         9000  /* largest TUN MTU, so largest packet read from it */
 #define IPSEC_TUN_READ_BATCH      64    /* packets handled per readiness event, per socket */

@@ -437,10 +437,16 @@ publish(const char *type, const struct uauth_entry *e, const char *reason)
 	json_decref(o);
 }
 
+static unsigned
+addr_bucket(uint32_t addr)
+{
+	return (addr * 2654435761u) >> 20 & (UAUTH_ADDR_BUCKETS - 1);
+}
+
 static struct uauth_entry *
 find_addr(struct uauth *u, uint32_t addr)
 {
-	for (struct uauth_entry *e = u->entries; e != NULL; e = e->next)
+	for (struct uauth_entry *e = u->by_addr[addr_bucket(addr)]; e != NULL; e = e->hnext)
 		if (e->addr == addr)
 			return e;
 	return NULL;
@@ -455,6 +461,13 @@ unlink_entry(struct uauth *u, struct uauth_entry *e)
 		u->entries = e->next;
 	if (e->next != NULL)
 		e->next->prev = e->prev;
+	for (struct uauth_entry **pp = &u->by_addr[addr_bucket(e->addr)]; *pp != NULL;
+	     pp = &(*pp)->hnext)
+		if (*pp == e) {
+			*pp = e->hnext;
+			break;
+		}
+	e->hnext = NULL;
 	u->nentries--;
 }
 
@@ -579,6 +592,8 @@ insert_entry(struct uauth *u, struct uauth_entry *e, bool store)
 	if (u->entries != NULL)
 		u->entries->prev = e;
 	u->entries = e;
+	e->hnext = u->by_addr[addr_bucket(e->addr)];
+	u->by_addr[addr_bucket(e->addr)] = e;
 	u->nentries++;
 	note_most_seen(u);
 	return 0;

@@ -47,7 +47,7 @@ typedef struct json_t json_t;
 
 #define UAUTH_MAX_RULES         64
 #define UAUTH_MAX_STATICS       256
-#define UAUTH_MAX_ENTRIES       16384 /* authenticated users in the table */
+#define UAUTH_MAX_ENTRIES       65536 /* authenticated users in the table */
 #define UAUTH_MAX_CONNS         512   /* client connections being served by the listeners */
 #define UAUTH_MAX_GROUP         64
 #define UAUTH_MAX_TRIES         3       /* wrong credentials per connection before it is closed */

@@ -20,9 +20,12 @@ struct uauth_entry {
 	bool inactivity;
 	struct loop_timer *timer;
 	struct uauth_entry *prev, *next;
+	struct uauth_entry *hnext; /* chain in uauth.by_addr */
 };
 
-#define UAUTH_NLISTENERS 4
+#define UAUTH_ADDR_BUCKETS 4096 /* power of two */
+
+#define UAUTH_NLISTENERS   4
 
 struct uauth_listener {
 	struct uauth *u;
@@ -39,6 +42,7 @@ struct uauth {
 	struct uauth_config cfg;
 	struct uauth_hooks hooks;
 	struct uauth_entry *entries;
+	struct uauth_entry *by_addr[UAUTH_ADDR_BUCKETS]; /* the same entries by address */
 	int nentries, most_seen;
 	struct uauth_conn *conns;
 	int nconns;

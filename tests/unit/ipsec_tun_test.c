@@ -602,6 +602,37 @@ test_rekey_overlap(void **state)
 	assert_int_equal(f->be->ops->sa_del(f->be, h1), 0);
 }
 
+/* Thousands of SA pairs (hashed by handle and SPI, routes hashed by prefix): each is found by
+ * its handle and carries its own traffic; deleted ones are gone, the others stay. */
+static void
+test_many_sas(void **state)
+{
+	struct fix *f = *state;
+	enum { N = 5000 };
+	uint64_t *h = calloc(N, sizeof(*h));
+	struct ipsec_sa_stats st;
+
+	assert_non_null(h);
+	for (uint32_t i = 0; i < N; i++) {
+		struct ipsec_sa_params p = params(f, true, 0x100000 + i, 0x200000 + i);
+
+		p.remote_ts[0] = (struct ipsec_prefix){ip4("10.4.0.0") + i, 32};
+		assert_int_equal(f->be->ops->sa_add(f->be, &p, &h[i]), 0);
+	}
+	assert_int_equal(ipsec_tun_sa_count(f->be), N);
+	for (uint32_t i = 0; i < N; i += 2)
+		assert_int_equal(f->be->ops->sa_del(f->be, h[i]), 0);
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(f->be->ops->sa_stats(f->be, h[i], &st), i % 2 ? 0 : -ENOENT);
+	/* the route of a remaining pair leads to its own SA */
+	send_inner("10.4.19.135", "late"); /* 10.4.0.0 + 4999 */
+	assert_int_equal(recv_spi(f), 0x200000 + 4999);
+	for (uint32_t i = 1; i < N; i += 2)
+		assert_int_equal(f->be->ops->sa_del(f->be, h[i]), 0);
+	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
+	free(h);
+}
+
 /* Many packets queued in the TUN at once leave in batches (sendmmsg), in sequence order, and
  * a batch that mixes NAT-T and raw ESP SAs reaches both sockets. */
 static void
@@ -876,6 +907,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_natt_round_trip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_raw_esp_round_trip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rekey_overlap, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_many_sas, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_byte_lifetimes, setup, teardown),

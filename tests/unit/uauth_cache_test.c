@@ -16,6 +16,7 @@
 #include "db/db.h"
 #include "gateway/core/events.h"
 #include "gateway/core/loop.h"
+#include "gateway/core/log.h"
 #include "gateway/uauth/uauth.h"
 #include "gateway/uauth/uauth_int.h"
 #include "unit/uauth_fakes.h"
@@ -411,6 +412,32 @@ test_timeout_zero(void **state)
 	assert_int_equal(fake_set_count(&f->set), 1);
 }
 
+/* Many tunnel users (the table is hashed by address): each is found, a replaced or removed one
+ * is gone, and the rest stay, also for addresses that share a hash bucket. */
+static void
+test_many_entries(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t n = 6000;
+
+	log_set_all_levels(LOG_LVL_WARN);
+	start(f);
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(uauth_add_ipsec(f->u, "u", IP(10, 90, 0, 0) + i, NULL), 0);
+	for (uint32_t i = 0; i < n; i += 3)
+		assert_int_equal(uauth_remove_ipsec(f->u, IP(10, 90, 0, 0) + i), 0);
+	/* a new login for an address that is there replaces the entry */
+	assert_int_equal(uauth_add_ipsec(f->u, "v", IP(10, 90, 0, 1), NULL), 0);
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(uauth_is_authenticated(f->u, IP(10, 90, 0, 0) + i), i % 3 != 0);
+	assert_false(uauth_is_authenticated(f->u, IP(10, 90, 0, 0) + n));
+	for (uint32_t i = 1; i < n; i++)
+		if (i % 3 != 0)
+			assert_int_equal(uauth_remove_ipsec(f->u, IP(10, 90, 0, 0) + i), 0);
+	for (uint32_t i = 0; i < n; i++)
+		assert_false(uauth_is_authenticated(f->u, IP(10, 90, 0, 0) + i));
+}
+
 static void
 test_config_load_seed(void **state)
 {
@@ -568,6 +595,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_set_failure_keeps_out, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_timeout_zero, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_many_entries, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_config_load_seed, setup, teardown),
 	        cmocka_unit_test(test_format_text_from_api_json),
 	};

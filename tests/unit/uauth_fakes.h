@@ -12,7 +12,7 @@
 #include "gateway/core/loop.h"
 #include "gateway/uauth/uauth.h"
 
-#define FAKE_SET_MAX 64
+#define FAKE_SET_MAX 8192
 
 struct fake_set {
 	pthread_mutex_t lock;
