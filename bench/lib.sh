@@ -102,8 +102,9 @@ pix_transform() {
 # The PIX configuration both gateways implement: Aggressive Mode PSK group + Xauth (LOCAL) +
 # Mode Config from a /16 pool; phase 1 DES/AES/3DES with MD5/SHA1 and DH group 2 (the seed's
 # DES-MD5 first); ESP with the one transform $1 (see pix_transform). The Xauth user's password
-# is given as its PIX-MD5 hash: a clear-text `username ... password P` is stored by the importer
-# as the unsalted (enable-style) hash, which LOCAL authentication does not accept (reported).
+# is given as its PIX-MD5 hash (`portcullis aaa hash --pix`). Dead peer detection only after an
+# hour idle: the load generator does not answer R-U-THERE, and the memory run keeps its tunnels
+# idle for minutes (charon's swanctl connection has no DPD either).
 bench_pix_config() { # ESP
 	cat <<EOF
 PIX Version 6.3(3)
@@ -130,6 +131,7 @@ crypto map mymap interface outside
 isakmp enable outside
 isakmp key ******** address 0.0.0.0 netmask 0.0.0.0
 isakmp identity address
+isakmp keepalive 3600 3
 isakmp client configuration address-pool local BENCHpool outside
 isakmp policy 5 authentication pre-share
 isakmp policy 5 encryption des
