@@ -267,7 +267,7 @@ list_sas(struct engine *eng, json_t **out, bool ipsec)
 			json_array_append_new(
 			        arr,
 			        json_pack("{s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, "
-			                  "s:s, s:i, s:I, s:b, s:i, s:s}",
+			                  "s:s, s:i, s:I, s:b, s:i, s:s, s:s}",
 			                  "id", (json_int_t)r->id, "peer", peer, "peer_port",
 			                  ntohs(r->peer.sin_port), "local", local, "user", r->user,
 			                  "group", r->group, "assigned_address", addr, "state",
@@ -275,7 +275,7 @@ list_sas(struct engine *eng, json_t **out, bool ipsec)
 			                  r->hash, "dh_group", r->dh_group, "hash",
 			                  ike_hash_name(r->hash), "auth", r->auth_method, "age_s",
 			                  (json_int_t)r->age_s, "natt", r->natt, "lifetime_s",
-			                  (int)r->lifetime_s, "created", when));
+			                  (int)r->lifetime_s, "created", when, "mode", r->mode));
 			continue;
 		}
 		for (int k = 0; k < r->n_ipsec && k < 4; k++) {
@@ -291,6 +291,7 @@ list_sas(struct engine *eng, json_t **out, bool ipsec)
 			json_object_set_new(o, "id", json_string(id));
 			json_object_set_new(o, "spi_in", json_string(si));
 			json_object_set_new(o, "spi_out", json_string(so));
+			json_object_set_new(o, "transform", json_string(r->transform[k]));
 			{
 				/* json_object_update() copies the members: the stats object is
 				 * ours to drop */

@@ -1167,11 +1167,15 @@ ike_list_sas(struct ike *ike, struct ike_sa_info *out, int max)
 		i->lifetime_s = sa->life_s;
 		i->age_s = (now - sa->created_ms) / 1000;
 		i->natt = sa->natt;
+		snprintf(i->mode, sizeof(i->mode), "%s", sa->aggressive ? "aggressive" : "main");
 		for (int c = 0; c < IKE_MAX_CHILDREN && i->n_ipsec < 4; c++) {
 			if (!sa->child[c].used)
 				continue;
 			i->spi_in[i->n_ipsec] = sa->child[c].spi_in;
 			i->spi_out[i->n_ipsec] = sa->child[c].spi_out;
+			ike_transform_str(sa->child[c].esp_id, sa->child[c].keybits,
+			                  sa->child[c].auth_alg, i->transform[i->n_ipsec],
+			                  sizeof(i->transform[0]));
 			if (ike->be != NULL && ike->be->ops->sa_stats != NULL)
 				ike->be->ops->sa_stats(ike->be, sa->child[c].handle,
 				                       &i->stats[i->n_ipsec]);

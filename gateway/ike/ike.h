@@ -69,8 +69,10 @@ struct ike_sa_info {
 	uint32_t lifetime_s;
 	uint64_t age_s;
 	bool natt;
+	char mode[12]; /* "aggressive" or "main" */
 	int n_ipsec;
 	uint32_t spi_in[4], spi_out[4];
+	char transform[4][40]; /* PIX transform-set words, e.g. "esp-aes-256 esp-sha-hmac" */
 	struct ipsec_sa_stats stats[4];
 };
 

@@ -541,6 +541,7 @@ ike_aggr_input(struct ike *ike, const uint8_t *buf, size_t len, const struct ike
 	if (sa == NULL)
 		goto out;
 	sa->natt = natt;
+	sa->aggressive = true;
 	ike_sa_set_state(sa, ST_AM_SENT2);
 	ike_hash(IKE_HASH_SHA1, &dv, 1, digest);
 	memcpy(sa->last_in_hash, digest, sizeof(sa->last_in_hash));

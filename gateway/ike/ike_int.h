@@ -201,6 +201,9 @@ struct ike_xchg {
 struct ike_child {
 	bool used;
 	bool backend_gone; /* the backend removed it already (hard lifetime) */
+	uint8_t esp_id;    /* negotiated transform, for the SA list */
+	uint8_t auth_alg;
+	uint16_t keybits;
 	uint32_t spi_in, spi_out;
 	uint64_t handle;
 	uint64_t added_ms;
@@ -261,6 +264,7 @@ struct ike_sa {
 	bool natt;                      /* talking on 4500 with the non-ESP marker */
 	uint8_t natt_vid;               /* 0 none, 1 RFC 3947, 2 drafts */
 	bool nat_detected;
+	bool aggressive; /* phase 1 was Aggressive Mode (else Main Mode) */
 	bool vid_xauth, vid_unity, vid_dpd;
 	bool xauth;
 	bool cfg_allowed;
@@ -495,5 +499,8 @@ void ike_info_dpd(struct ike_sa *sa, uint16_t type, uint32_t seq);
 /* Rejects with a notify and a log line; returns -EBADMSG. */
 int ike_fail(struct ike_sa *sa, uint16_t notify, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+
+/* The negotiated ESP transform in PIX transform-set words ("esp-aes-256 esp-sha-hmac"). */
+void ike_transform_str(int esp_id, unsigned keybits, int auth_alg, char *out, size_t len);
 
 #endif

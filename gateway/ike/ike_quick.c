@@ -70,6 +70,22 @@ p2_attrs_parse(const struct ike_xform *x, struct p2_attrs *a, struct ike_perr *e
 	return r;
 }
 
+static const char *esp_name(int id);
+
+void
+ike_transform_str(int esp_id, unsigned keybits, int auth_alg, char *out, size_t len)
+{
+	const char *auth = auth_alg == 1   ? " esp-md5-hmac"
+	                   : auth_alg == 2 ? " esp-sha-hmac"
+	                   : auth_alg == 5 ? " esp-sha256-hmac"
+	                                   : "";
+
+	if (esp_id == ESP_AES && keybits > 128)
+		snprintf(out, len, "esp-aes-%u%s", keybits, auth);
+	else
+		snprintf(out, len, "%s%s", esp_name(esp_id), auth);
+}
+
 static const char *
 esp_name(int id)
 {
@@ -506,6 +522,9 @@ install(struct ike_sa *sa, const struct ike_qm *q, const char *peer)
 	c->spi_in = q->spi_in;
 	c->spi_out = q->spi_out;
 	c->added_ms = loop_now_ms();
+	c->esp_id = (uint8_t)q->esp_id;
+	c->auth_alg = (uint8_t)q->auth_alg;
+	c->keybits = (uint16_t)q->keybits;
 	if (ike->be == NULL) {
 		log_error(LOG_IKE,
 		          "%s: no IPsec backend: SA pair spi in 0x%08x out 0x%08x not "

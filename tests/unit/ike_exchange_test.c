@@ -471,6 +471,8 @@ test_full_tunnel_keys_match(void **state)
 	assert_int_equal(listed[0].lifetime_s, 86400);
 	assert_int_equal(listed[0].n_ipsec, 1);
 	assert_int_equal(listed[0].spi_in[0], res.spi_out);
+	assert_string_equal(listed[0].mode, "aggressive");
+	assert_string_equal(listed[0].transform[0], "esp-des esp-md5-hmac");
 	/* the established tunnel keeps no handshake scratch */
 	assert_int_equal(loop_call(R.loop, cmd_scratch, NULL, 1000), 0);
 	/* DPD from the client is answered */

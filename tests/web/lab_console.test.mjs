@@ -50,7 +50,11 @@ describe('console with a live VPN client', () => {
 		const row = page.getByRole('table', {name: /^IKE SAs/}).locator('tr', {hasText: USER});
 		await row.waitFor({timeout: T});
 		assert.match(await row.textContent(), /192\.168\.1\.50/);
-		await page.getByRole('table', {name: /^IPsec SAs/}).locator('tr', {hasText: /10\.89\.129\.20[0-4]/}).first().waitFor({timeout: T});
+		assert.match(await row.textContent(), /aggressive/);
+		const sa = page.getByRole('table', {name: /^IPsec SAs/}).locator('tr', {hasText: /10\.89\.129\.20[0-4]/}).first();
+		await sa.waitFor({timeout: T});
+		// the seed's transform set: esp-des esp-md5-hmac
+		assert.match(await sa.textContent(), /esp-des esp-md5-hmac/);
 		await shot(page, ART, 'lab-sessions-desktop');
 		await row.getByRole('button', {name: /^Disconnect/}).click();
 		const dlg = page.getByRole('dialog', {name: 'Disconnect VPN client'});
