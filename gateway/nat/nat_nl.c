@@ -1211,18 +1211,24 @@ elem_cb(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-int
-nat_nl_uauth_list(struct nat_nl *nl, const char *table, struct nat_uauth_elem **out, size_t *n,
-                  struct pc_err *err)
+static int
+elem_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct nat_uauth_elem *)a)->addr;
+	uint32_t y = ((const struct nat_uauth_elem *)b)->addr;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+uauth_dump_once(struct nat_nl *nl, const char *table, struct elem_ctx *c, struct pc_err *err)
 {
 	char req[1024] = {0};
 	struct nftnl_set *s = nftnl_set_alloc();
-	struct elem_ctx c = {0};
 	struct nlmsghdr *nlh;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
+	memset(c, 0, sizeof(*c));
 	if (s == NULL)
 		return pc_err_set(err, PC_ERR_INTERNAL, "", "uauth: out of memory");
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
@@ -1231,14 +1237,83 @@ nat_nl_uauth_list(struct nat_nl *nl, const char *table, struct nat_uauth_elem **
 	nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETSETELEM, NFPROTO_IPV4, NLM_F_DUMP, nl->seq++);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	rc = dump(nl, req, err, "uauth set dump", elem_cb, &c);
-	if (rc == 0 && c.err != 0)
+	rc = dump(nl, req, err, "uauth set dump", elem_cb, c);
+	if (rc == 0 && c->err != 0)
 		rc = pc_err_set(err, PC_ERR_INTERNAL, "", "uauth: out of memory");
 	if (rc < 0) {
-		free(c.v);
+		free(c->v);
+		c->v = NULL;
 		return rc;
 	}
-	*out = c.v;
-	*n = c.n;
+	if (c->n > 1)
+		qsort(c->v, c->n, sizeof(*c->v), elem_cmp);
+	return 0;
+}
+
+static bool
+has_duplicates(const struct elem_ctx *c)
+{
+	for (size_t i = 1; i < c->n; i++)
+		if (c->v[i].addr == c->v[i - 1].addr)
+			return true;
+	return false;
+}
+
+static bool
+same_addrs(const struct elem_ctx *a, const struct elem_ctx *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].addr != b->v[i].addr)
+			return false;
+	return true;
+}
+
+/* A set of more elements than one netlink message holds is dumped in rounds that resume by
+ * position; when the kernel resizes the set's hash table between rounds (it does so in the
+ * background after many deletions) a dump repeats some elements and misses others. So: dumps
+ * until two in a row agree and have no repeats (at most 6), sorted by address. */
+int
+nat_nl_uauth_list(struct nat_nl *nl, const char *table, struct nat_uauth_elem **out, size_t *n,
+                  struct pc_err *err)
+{
+	struct elem_ctx prev = {0}, cur;
+	bool have_prev = false;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	for (int attempt = 0; attempt < 6; attempt++) {
+		rc = uauth_dump_once(nl, table, &cur, err);
+		if (rc < 0) {
+			free(prev.v);
+			return rc;
+		}
+		if (cur.n < 64 && !has_duplicates(&cur))
+			break; /* one message (at least ~3.5 KiB) holds them: consistent */
+		if (have_prev && !has_duplicates(&cur) && same_addrs(&prev, &cur))
+			break;
+		free(prev.v);
+		prev = cur;
+		have_prev = true;
+		cur.v = NULL;
+	}
+	if (cur.v == NULL) {
+		/* never stable: the last dump, without its repeats */
+		size_t k = 0;
+
+		cur = prev;
+		prev.v = NULL;
+		for (size_t i = 0; i < cur.n; i++)
+			if (k == 0 || cur.v[i].addr != cur.v[k - 1].addr)
+				cur.v[k++] = cur.v[i];
+		cur.n = k;
+		log_warn(LOG_NAT,
+		         "uauth set dump: no two consecutive dumps agreed; using the last");
+	}
+	free(prev.v);
+	*out = cur.v;
+	*n = cur.n;
 	return 0;
 }
