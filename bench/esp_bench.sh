@@ -341,11 +341,4 @@ for tf in "${PERF_DONE[@]}"; do
 	echo
 done
 echo
-echo "<details><summary>raw measurements</summary>"
-echo
-echo '```'
-cat "$RAW"
-echo '```'
-echo
-echo "</details>"
-echo
+bench_raw_details "$RAW"

@@ -287,14 +287,7 @@ if [ -s "$BENCH_WORK/ike-massif.txt" ]; then
 	echo '```'
 	echo
 fi
-echo "<details><summary>raw measurements</summary>"
-echo
-echo '```'
-cat "$RAW"
-echo '```'
-echo
-echo "</details>"
-echo
+bench_raw_details "$RAW"
 {
 	printf 'handshakes/s\tPortcullis\t%s\n' "${M[portcullis.rate]}"
 	printf 'handshakes/s\tstrongSwan\t%s\n' "${M[strongswan.rate]}"

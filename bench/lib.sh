@@ -41,6 +41,18 @@ bench_cleanup() {
 	done
 }
 
+# The raw measurement lines of file $1 as a collapsed Markdown block (end of a bench section).
+bench_raw_details() {
+	echo "<details><summary>raw measurements</summary>"
+	echo
+	echo '```'
+	cat "$1"
+	echo '```'
+	echo
+	echo "</details>"
+	echo
+}
+
 # median of the numbers on stdin (one per line)
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 # ratio A/B with 2 decimals
