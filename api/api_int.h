@@ -157,6 +157,8 @@ int api_audit(struct db *db, const struct api_req *req, const char *action, cons
 int api_apply(struct api_req *req, bool *applied, struct pc_err *err);
 /* BEGIN on req->db; the caller writes, then api_change_finish commits after apply + audit. */
 int api_change_begin(struct api_req *req, struct pc_err *err);
+/* Has the engine write its pending lease changes (before reading ip_lease). */
+void api_sync_leases(struct api_req *req);
 int api_change_finish(struct api_req *req, const char *action, const char *object, json_t *before,
                       json_t *after, struct pc_err *err);
 

@@ -114,10 +114,34 @@ notify_committed(struct api_req *req)
 		         req->url);
 }
 
+static int
+sync_on_engine(struct loop *loop, void *arg)
+{
+	struct engine *eng = arg;
+
+	return eng->ops.sync_leases(eng);
+}
+
+void
+api_sync_leases(struct api_req *req)
+{
+	struct engine *eng = req->api->cfg.engine;
+
+	if (eng == NULL || eng->loop == NULL || eng->ops.sync_leases == NULL)
+		return;
+	if (loop_call(eng->loop, sync_on_engine, eng, API_APPLY_TIMEOUT) < 0)
+		log_warn(LOG_API, "%s: the engine's latest lease changes are not written yet",
+		         req->url);
+}
+
 int
 api_change_begin(struct api_req *req, struct pc_err *err)
 {
-	int rc = db_begin(req->db, err);
+	int rc;
+
+	/* leases first, so checks in the transaction (a pool still in use) see every one */
+	api_sync_leases(req);
+	rc = db_begin(req->db, err);
 
 	if (rc == -EBUSY)
 		return -EAGAIN;

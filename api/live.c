@@ -245,6 +245,7 @@ api_live_leases(struct api_req *req)
 		                "state: expected active or released, got '%.20s'", state);
 		return;
 	}
+	api_sync_leases(req);
 	binds = json_pack("[s, s, I, I]", state != NULL ? state : "", state != NULL ? state : "",
 	                  (json_int_t)limit, (json_int_t)offset);
 	rows = query_rows(req->db,
@@ -643,7 +644,11 @@ void
 api_live_stats(struct api_req *req)
 {
 	struct engine *eng = req->api->cfg.engine;
-	json_t *out = db_counters(req->db), *es = engine_stats(req);
+	json_t *out, *es;
+
+	api_sync_leases(req); /* leases_active */
+	out = db_counters(req->db);
+	es = engine_stats(req);
 
 	json_object_set_new(
 	        out, "sa_backend",
@@ -716,10 +721,15 @@ void
 api_live_metrics(struct api_req *req)
 {
 	struct engine *eng = req->api->cfg.engine;
-	json_t *dbc = db_counters(req->db), *es = engine_stats(req);
+	json_t *dbc, *es;
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f;
+
+	api_sync_leases(req); /* leases_active */
+	dbc = db_counters(req->db);
+	es = engine_stats(req);
+	f = open_memstream(&buf, &len);
 
 	if (f == NULL) {
 		json_decref(dbc);

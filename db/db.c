@@ -6,9 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Statements kept prepared for SQL that runs per handshake (db_prepare_cached). */
+#define DB_STMT_CACHE 16
+
 struct db {
 	sqlite3 *h;
 	char *path;
+	struct {
+		const char *sql; /* the caller's string, compared by address */
+		sqlite3_stmt *st;
+	} cache[DB_STMT_CACHE];
+	int ncache;
 };
 
 int
@@ -123,6 +131,43 @@ db_prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct pc_err *err
 		return db_error(db, err, "prepare");
 	}
 	return 0;
+}
+
+int
+db_prepare_cached(struct db *db, const char *sql, sqlite3_stmt **st, struct pc_err *err)
+{
+	int i;
+
+	for (i = 0; i < db->ncache; i++)
+		if (db->cache[i].sql == sql) {
+			*st = db->cache[i].st;
+			return 0;
+		}
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return db_error(db, err, "prepare");
+	}
+	if (db->ncache < DB_STMT_CACHE) {
+		db->cache[db->ncache].sql = sql;
+		db->cache[db->ncache].st = *st;
+		db->ncache++;
+	}
+	/* the cache full: this one is not kept, and db_done finalizes it */
+	return 0;
+}
+
+void
+db_done(struct db *db, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < db->ncache; i++)
+		if (db->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	sqlite3_finalize(st);
 }
 
 int
@@ -331,6 +376,8 @@ db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	for (int i = 0; i < db->ncache; i++)
+		sqlite3_finalize(db->cache[i].st);
 	sqlite3_close_v2(db->h);
 	free(db->path);
 	free(db);

@@ -39,6 +39,12 @@ bool db_in_transaction(struct db *db);
 
 int db_exec(struct db *db, const char *sql, struct pc_err *err);
 int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct pc_err *err);
+/* For SQL run per handshake: the statement is prepared once per connection and kept (up to 16;
+ * beyond that it is prepared each time). `sql` is the key by its address, so it must live as long
+ * as the connection (a string literal or static array). End each use with db_done(), never
+ * sqlite3_finalize(): it resets the statement and clears its bindings. */
+int db_prepare_cached(struct db *db, const char *sql, sqlite3_stmt **st, struct pc_err *err);
+void db_done(struct db *db, sqlite3_stmt *st);
 /* Maps the last SQLite error (constraint names included) to a pc_err and a negative errno. */
 int db_error(struct db *db, struct pc_err *err, const char *what);
 

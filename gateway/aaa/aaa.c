@@ -145,6 +145,10 @@ struct aaa {
 	struct aaa_job *d_head, *d_tail; /* finished by a worker, not yet handled (qlock) */
 	bool q_stop;
 	bool closing; /* aaa_free() is running: results are recorded, nothing new is sent */
+	/* LOCAL checks of cheap (pix-md5) hashes: run on this loop from a zero-delay timer, not by a
+	 * worker (the hand-off to another thread and back costs more than the MD5) */
+	struct aaa_job *local_head, *local_tail;
+	struct loop_timer *local_timer;
 };
 
 static void pump_schedule(struct aaa *aaa, uint64_t delay_ms);
@@ -570,6 +574,44 @@ service_name(enum aaa_service s)
 	}
 }
 
+static void job_finish(struct aaa *aaa, struct aaa_job *j);
+
+static void
+local_run(struct loop *loop, void *arg)
+{
+	struct aaa *aaa = arg;
+	struct aaa_job *j = aaa->local_head;
+
+	aaa->local_timer = NULL;
+	aaa->local_head = aaa->local_tail = NULL;
+	while (j != NULL) {
+		struct aaa_job *next = j->next;
+
+		j->next = NULL;
+		job_run(j);
+		job_finish(aaa, j);
+		j = next;
+	}
+}
+
+/* Queues a LOCAL check to run on the loop; false when it cannot (then a worker does it). */
+static bool
+local_queue(struct aaa *aaa, struct aaa_job *j)
+{
+	if (aaa->local_timer == NULL) {
+		aaa->local_timer = loop_timer_add(aaa->loop, 0, local_run, aaa);
+		if (aaa->local_timer == NULL)
+			return false;
+	}
+	j->next = NULL;
+	if (aaa->local_tail != NULL)
+		aaa->local_tail->next = j;
+	else
+		aaa->local_head = j;
+	aaa->local_tail = j;
+	return true;
+}
+
 static void
 auth_local(struct aaa *aaa, struct auth_req *r)
 {
@@ -580,14 +622,14 @@ auth_local(struct aaa *aaa, struct auth_req *r)
 	int rc;
 
 	r->tried_local = true;
-	if (db_prepare(aaa->db, sql, &st, NULL) < 0) {
+	if (db_prepare_cached(aaa->db, sql, &st, NULL) < 0) {
 		auth_finish(aaa, r, AAA_ERROR, "LOCAL", "LOCAL: cannot read local_user");
 		return;
 	}
 	sqlite3_bind_text(st, 1, r->req.user, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		db_done(aaa->db, st);
 		auth_finish(aaa, r, rc == SQLITE_DONE ? AAA_REJECT : AAA_ERROR, "LOCAL",
 		            rc == SQLITE_DONE ? "LOCAL: no such user"
 		                              : "LOCAL: local_user query failed");
@@ -597,13 +639,13 @@ auth_local(struct aaa *aaa, struct auth_req *r)
 	kind = (const char *)sqlite3_column_text(st, 1);
 	if (hash == NULL || kind == NULL || strcmp(kind, "plain-unset") == 0 ||
 	    strlen(hash) >= sizeof(j->stored_hash)) {
-		sqlite3_finalize(st);
+		db_done(aaa->db, st);
 		auth_finish(aaa, r, AAA_REJECT, "LOCAL", "LOCAL: user has no usable password");
 		return;
 	}
 	j = calloc(1, sizeof(*j));
 	if (j == NULL) {
-		sqlite3_finalize(st);
+		db_done(aaa->db, st);
 		auth_finish(aaa, r, AAA_ERROR, "LOCAL", "out of memory");
 		return;
 	}
@@ -617,8 +659,10 @@ auth_local(struct aaa *aaa, struct auth_req *r)
 	snprintf(j->user, sizeof(j->user), "%s", r->req.user);
 	snprintf(j->password, sizeof(j->password), "%s", r->req.password);
 	snprintf(j->srv.name, sizeof(j->srv.name), "LOCAL");
-	sqlite3_finalize(st);
+	db_done(aaa->db, st);
 	r->in_flight = true;
+	if (strcmp(j->hash_kind, "pix-md5") == 0 && local_queue(aaa, j))
+		return; /* one MD5: on this loop, still after this call returns */
 	job_submit(aaa, j);
 }
 
@@ -1534,6 +1578,12 @@ aaa_free(struct aaa *aaa)
 	aaa->closing = true;
 	if (aaa->anchor != NULL)
 		aaa->anchor->aaa = NULL;
+	if (aaa->local_timer != NULL)
+		loop_timer_cancel(aaa->loop, aaa->local_timer);
+	while ((j = aaa->local_head) != NULL) {
+		aaa->local_head = j->next;
+		job_wipe_free(j);
+	}
 	pthread_mutex_lock(&aaa->qlock);
 	aaa->q_stop = true;
 	pthread_cond_broadcast(&aaa->qcond);

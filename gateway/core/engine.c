@@ -577,6 +577,12 @@ apply_dpd(struct engine *eng)
 	         idle_s, retry_s > 0 ? retry_s : (idle_s < 5 ? idle_s : 5));
 }
 
+static int
+op_sync_leases(struct engine *eng)
+{
+	return eng->ike != NULL ? ike_lease_sync(eng->ike) : 0;
+}
+
 int
 engine_reload(struct engine *eng, struct pc_err *err)
 {
@@ -644,6 +650,7 @@ engine_start(struct engine *eng, struct pc_err *err)
 	        .stats = op_stats,
 	        .acl_counters = op_acl_counters,
 	        .aaa_health = op_aaa_health,
+	        .sync_leases = op_sync_leases,
 	};
 	events_init();
 

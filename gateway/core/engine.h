@@ -38,6 +38,9 @@ struct engine_ops {
 	int (*stats)(struct engine *eng, json_t **out); /* dashboard counters */
 	int (*acl_counters)(struct engine *eng, json_t **out);
 	int (*aaa_health)(struct engine *eng, json_t **out);
+	/* Writes what the engine holds in memory ahead of ip_lease (Mode Config leases are written
+	 * behind, once a second), before the caller reads that table or changes the config. */
+	int (*sync_leases)(struct engine *eng);
 };
 
 struct engine {

@@ -95,8 +95,8 @@ ike_fail(struct ike_sa *sa, uint16_t notify, const char *fmt, ...)
 		v2 = ROTL64(v2, 32);                                                               \
 	} while (0)
 
-static uint64_t
-siphash_u64(const uint64_t k[2], uint64_t m)
+uint64_t
+ike_siphash_u64(const uint64_t k[2], uint64_t m)
 {
 	uint64_t v0 = k[0] ^ 0x736f6d6570736575ull, v1 = k[1] ^ 0x646f72616e646f6dull;
 	uint64_t v2 = k[0] ^ 0x6c7967656e657261ull, v3 = k[1] ^ 0x7465646279746573ull;
@@ -124,13 +124,13 @@ cookie_slot(const struct ike *ike, const uint8_t ci[8])
 	uint64_t m;
 
 	memcpy(&m, ci, 8);
-	return (size_t)siphash_u64(ike->hkey, m) & (ike->nbuckets - 1);
+	return (size_t)ike_siphash_u64(ike->hkey, m) & (ike->nbuckets - 1);
 }
 
 static size_t
 peer_slot(const struct ike *ike, uint32_t addr)
 {
-	return (size_t)siphash_u64(ike->hkey, addr) & (ike->nbuckets - 1);
+	return (size_t)ike_siphash_u64(ike->hkey, addr) & (ike->nbuckets - 1);
 }
 
 static size_t
@@ -500,7 +500,7 @@ ike_sa_kill(struct ike_sa *sa, const char *reason, bool notify_peer)
 		ike_info_delete_ike(sa);
 	if (sa->auth_pending && ike->hooks.cancel != NULL)
 		ike->hooks.cancel(ike->hooks.auth_arg, sa->auth_req_id);
-	ike_cfg_release_lease(sa);
+	ike_lease_release(sa);
 	index_unlink(ike, sa);
 	if (sa->prev != NULL)
 		sa->prev->next = sa->next;
@@ -895,6 +895,7 @@ on_tick(struct loop *loop, void *arg)
 		}
 		check_sa(sa, now);
 	}
+	ike_lease_sync(ike);
 	ike->tick = loop_timer_add(loop, TICK_MS, on_tick, ike);
 }
 
@@ -923,11 +924,13 @@ ike_new(struct loop *loop, struct db *db, const struct ike_hooks *hooks, struct 
 	r = ike_reload(ike, &err);
 	if (r < 0) {
 		log_error(LOG_IKE, "loading IKE configuration: %s", err.msg);
+		ike_lease_free(ike);
 		free(ike);
 		return r;
 	}
 	ike->tick = loop_timer_add(loop, TICK_MS, on_tick, ike);
 	if (ike->tick == NULL) {
+		ike_lease_free(ike);
 		ike_conf_wipe(&ike->conf);
 		free(ike);
 		return -ENOMEM;
@@ -943,6 +946,7 @@ ike_free(struct ike *ike)
 		return;
 	while (ike->sas != NULL)
 		ike_sa_kill(ike->sas, "shutdown", true);
+	ike_lease_free(ike);
 	free(ike->by_cookie);
 	free(ike->by_id);
 	free(ike->by_peer);
@@ -1052,6 +1056,8 @@ ike_reload(struct ike *ike, struct pc_err *err)
 	if (c == NULL)
 		return -ENOMEM;
 	r = ike_conf_load(ike->db, c, err);
+	if (r == 0)
+		r = ike_lease_load(ike, c, err); /* on failure, the old configuration stays */
 	if (r == 0) {
 		ike_conf_wipe(&ike->conf);
 		memcpy(&ike->conf, c, sizeof(*c));

@@ -1,7 +1,7 @@
 /* Transaction exchanges (draft-ietf-ipsec-isakmp-mode-cfg-05, draft-ietf-ipsec-isakmp-xauth-06):
  * Xauth (REQUEST user/password, asynchronous verification through hooks->authenticate, STATUS
  * OK/FAIL, bounded retries) and Mode Config (pull: REQUEST/REPLY; push: SET/ACK), with address
- * leases in the ip_lease table (the same address for the same user when it is free). */
+ * leases from ike_lease.c (the same address for the same user when it is free). */
 #include "gateway/ike/ike_int.h"
 #include "db/db.h"
 #include "gateway/core/log.h"
@@ -43,101 +43,16 @@ find_pool(struct ike_sa *sa)
 	return NULL;
 }
 
-static void
-lease_user(struct ike_sa *sa, char *buf, size_t n)
-{
-	char p[32];
-
-	if (sa->user != NULL) {
-		snprintf(buf, n, "%s", sa->user);
-		return;
-	}
-	ike_peer_str(&sa->peer, p, sizeof(p));
-	snprintf(buf, n, "%s@%s", sa->group_name != NULL ? sa->group_name : "peer", p);
-}
-
-static int
-lease_take(struct ike_sa *sa, const struct ike_pool *pool, uint32_t addr, bool exists)
-{
-	struct db *db = sa->ike->db;
-	sqlite3_stmt *st;
-	char a[INET_ADDRSTRLEN], p[INET_ADDRSTRLEN], user[AAA_MAX_USER + 64];
-	int r;
-
-	ip_str(addr, a, sizeof(a));
-	inet_ntop(AF_INET, &sa->peer.sin_addr, p, sizeof(p));
-	lease_user(sa, user, sizeof(user));
-	r = db_prepare(db,
-	               exists ? "UPDATE ip_lease SET state = 'active', username = ?3, peer_address "
-	                        "= ?4, assigned_at = strftime('%Y-%m-%dT%H:%M:%SZ','now'), "
-	                        "released_at = NULL WHERE pool_id = ?1 AND address = ?2 AND state "
-	                        "= 'released'"
-	                      : "INSERT INTO ip_lease (pool_id, address, username, peer_address, "
-	                        "state) VALUES (?1, ?2, ?3, ?4, 'active')",
-	               &st, NULL);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, pool->id);
-	sqlite3_bind_text(st, 2, a, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, user, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, p, -1, SQLITE_TRANSIENT);
-	r = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db_sqlite(db)) == 1 ? 0 : -EBUSY;
-	if (r < 0)
-		log_warn(LOG_IKE, "ip_lease %s %s: %s", exists ? "UPDATE" : "INSERT", a,
-		         sqlite3_errmsg(db_sqlite(db)));
-	sqlite3_finalize(st);
-	if (r == 0) {
-		sa->addr = addr;
-		sa->lease_pool_id = pool->id;
-	}
-	return r;
-}
-
-/* The pool's hint: addresses are handed out in increasing order while never-leased ones last, so
- * the one after the last such address is usually free too. One indexed lookup instead of reading
- * every lease of the pool; 1 when it was taken, 0 when the full scan must decide. */
-static int
-lease_take_hint(struct ike_sa *sa, struct ike_pool *pool)
-{
-	struct db *db = sa->ike->db;
-	sqlite3_stmt *st;
-	uint32_t h = pool->fresh_hint;
-	char a[INET_ADDRSTRLEN];
-	bool exists;
-
-	if (h == 0 || h < pool->start || h > pool->end)
-		return 0;
-	ip_str(h, a, sizeof(a));
-	if (db_prepare(db, "SELECT 1 FROM ip_lease WHERE pool_id = ? AND address = ?", &st, NULL) <
-	    0)
-		return 0;
-	sqlite3_bind_int64(st, 1, pool->id);
-	sqlite3_bind_text(st, 2, a, -1, SQLITE_TRANSIENT);
-	exists = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (exists || lease_take(sa, pool, h, false) < 0) {
-		pool->fresh_hint = 0;
-		return 0;
-	}
-	pool->fresh_hint = h < pool->end ? h + 1 : 0;
-	return 1;
-}
-
 static int
 lease_alloc(struct ike_sa *sa)
 {
 	struct ike_pool *pool = find_pool(sa);
-	struct db *db = sa->ike->db;
-	sqlite3_stmt *st;
-	uint8_t *state = NULL; /* per address: 0 never leased, 1 released, 2 active */
-	char user[AAA_MAX_USER + 64], peer[32];
-	uint32_t n, pick = 0;
-	bool pick_exists = false;
+	char peer[32];
 	int r;
 
-	ike_peer_str(&sa->peer, peer, sizeof(peer));
 	if (sa->addr != 0)
 		return 0;
+	ike_peer_str(&sa->peer, peer, sizeof(peer));
 	if (pool == NULL) {
 		log_warn(LOG_IKE,
 		         "%s: no address pool for vpngroup '%s' or isakmp client "
@@ -145,85 +60,14 @@ lease_alloc(struct ike_sa *sa)
 		         peer, ike_sa_group(sa));
 		return -ENOENT;
 	}
-	lease_user(sa, user, sizeof(user));
-	/* The same address as last time when it is free. */
-	r = db_prepare(db,
-	               "SELECT ip4(address) FROM ip_lease WHERE pool_id = ? AND username = ? AND "
-	               "state = 'released' ORDER BY released_at DESC LIMIT 1",
-	               &st, NULL);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, pool->id);
-	sqlite3_bind_text(st, 2, user, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		pick = (uint32_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (pick != 0 && pick >= pool->start && pick <= pool->end &&
-	    lease_take(sa, pool, pick, true) == 0)
-		return 0;
-	if (lease_take_hint(sa, pool) == 1)
-		return 0;
-
-	n = pool->end - pool->start + 1;
-	state = calloc(n, 1);
-	if (state == NULL)
-		return -ENOMEM;
-	r = db_prepare(db, "SELECT ip4(address), state FROM ip_lease WHERE pool_id = ?", &st, NULL);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, pool->id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		uint32_t a = (uint32_t)sqlite3_column_int64(st, 0);
-		const unsigned char *s = sqlite3_column_text(st, 1);
-
-		if (a >= pool->start && a <= pool->end)
-			state[a - pool->start] =
-			        s != NULL && strcmp((const char *)s, "active") == 0 ? 2 : 1;
-	}
-	sqlite3_finalize(st);
-	/* Never-leased addresses first, so released ones stay with their users longer. */
-	r = -ENOSPC;
-	for (int pass = 0; pass < 2 && r < 0; pass++)
-		for (uint32_t i = 0; i < n && r < 0; i++)
-			if (state[i] == pass) {
-				pick = pool->start + i;
-				pick_exists = pass == 1;
-				r = lease_take(sa, pool, pick, pick_exists);
-			}
-	if (r < 0)
+	r = ike_lease_take(sa, pool->id);
+	if (r == -ENOSPC)
 		log_warn(LOG_IKE, "%s: address pool %s exhausted (%u addresses)", peer, pool->name,
-		         n);
-	else if (!pick_exists)
-		pool->fresh_hint = pick < pool->end ? pick + 1 : 0;
-out:
-	free(state);
+		         pool->end - pool->start + 1);
+	else if (r < 0)
+		log_warn(LOG_IKE, "%s: no address from pool %s: %s", peer, pool->name,
+		         strerror(-r));
 	return r;
-}
-
-void
-ike_cfg_release_lease(struct ike_sa *sa)
-{
-	sqlite3_stmt *st;
-	char a[INET_ADDRSTRLEN];
-
-	if (sa->addr == 0 || sa->lease_pool_id == 0)
-		return;
-	ip_str(sa->addr, a, sizeof(a));
-	if (db_prepare(sa->ike->db,
-	               "UPDATE ip_lease SET state = 'released', released_at = "
-	               "strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE pool_id = ? AND address = ? "
-	               "AND state = 'active'",
-	               &st, NULL) == 0) {
-		sqlite3_bind_int64(st, 1, sa->lease_pool_id);
-		sqlite3_bind_text(st, 2, a, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			log_warn(LOG_IKE, "ip_lease release %s: %s", a,
-			         sqlite3_errmsg(db_sqlite(sa->ike->db)));
-		sqlite3_finalize(st);
-	}
-	log_info(LOG_IKE, "lease %s released", a);
-	sa->addr = 0;
-	sa->lease_pool_id = 0;
 }
 
 /* Sends a transaction message: HASH, ATTR(type, id, attrs). */

@@ -121,9 +121,6 @@ struct ike_pool {
 	int64_t id;
 	char name[IKE_MAX_NAME];
 	uint32_t start, end, mask;
-	/* Runtime, 0 after a reload: the address after the last never-leased one handed out, tried
-	 * before scanning the whole pool's leases (ike_cfg.c lease_alloc). */
-	uint32_t fresh_hint;
 };
 
 struct ike_group {
@@ -336,6 +333,7 @@ struct ike {
 	struct ike_hooks hooks;
 	struct ipsec_backend *be;
 	struct ike_conf conf;
+	struct ike_leases *leases; /* ike_lease.c: Mode Config addresses in memory */
 	int fd500, fd4500;
 	struct sockaddr_in bind_addr;
 	uint16_t port, natt_port;
@@ -355,6 +353,9 @@ struct ike {
 	int dpd_retries;
 	uint32_t dpd_retry_s; /* between unanswered R-U-THEREs; 0: min(idle, 5 s) */
 };
+
+/* SipHash-2-4 of one 64-bit word under key k (ike.c). */
+uint64_t ike_siphash_u64(const uint64_t k[2], uint64_t m);
 
 /* ike.c: SA table and lifecycle */
 /* By initiator cookie (and responder cookie unless cr is NULL). */
@@ -484,7 +485,24 @@ void ike_main_input(struct ike *ike, const uint8_t *buf, size_t len, const struc
 void ike_main_input_next(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hdr *h);
 void ike_cfg_start(struct ike_sa *sa);
 void ike_cfg_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h);
-void ike_cfg_release_lease(struct ike_sa *sa);
+
+/* ike_lease.c: Mode Config address leases. The engine is the only writer of ip_lease: the leases
+ * live in memory (loaded with the configuration) and changes are written behind, many in one
+ * transaction, on the next tick (at most a second later), before a reload, at shutdown and when
+ * asked (ike_lease_sync in ike.h). */
+/* (Re)builds the leases of c's pools from ip_lease after writing what is pending. The
+ * first load also releases the leases a previous run left active (no tunnel survives a restart;
+ * the address stays remembered for its user). */
+int ike_lease_load(struct ike *ike, const struct ike_conf *c, struct pc_err *err);
+/* An address for sa from its pool: the one its user had last when it is free, else one never
+ * leased, else the one released longest ago. Sets sa->addr and sa->lease_pool_id; -ENOSPC when
+ * the pool is exhausted. */
+int ike_lease_take(struct ike_sa *sa, int64_t pool_id);
+/* Gives sa's address back (nothing when it has none). */
+void ike_lease_release(struct ike_sa *sa);
+/* Active leases in memory (all pools). */
+uint32_t ike_lease_active(const struct ike *ike);
+void ike_lease_free(struct ike *ike);
 void ike_quick_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h);
 void ike_info_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_hdr *h);
 /* Sends an informational notify; encrypted (with HASH) once phase 1 keys exist. */

@@ -284,12 +284,15 @@ cmd_active_leases(struct loop *loop, void *arg)
 	sqlite3_stmt *st;
 	int n = -1;
 
+	/* the table, once what the engine holds is written; it must agree with the memory */
+	if (ike_lease_sync(R.ike) < 0)
+		return -1;
 	if (db_prepare(R.db, "SELECT count(*) FROM ip_lease WHERE state = 'active'", &st, NULL) < 0)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	return n;
+	return n == (int)ike_lease_active(R.ike) ? n : -2;
 }
 
 static int
@@ -523,11 +526,17 @@ test_non_unity_gets_no_unity_attrs_and_leases(void **state)
 static int
 cmd_lease_201_taken(struct loop *loop, void *arg)
 {
-	/* a lease the engine did not hand out itself, on the address its hint names next */
-	return db_exec(R.db,
-	               "INSERT INTO ip_lease (pool_id, address, username, state) SELECT pool_id, "
-	               "'10.89.129.201', 'someone_else', 'active' FROM ip_lease LIMIT 1",
-	               NULL);
+	/* a lease the engine did not hand out itself, on the address it would take next, found by
+	 * the reload of the configuration (the engine reads ip_lease then) */
+	struct pc_err err = {0};
+
+	if (ike_lease_sync(R.ike) < 0 ||
+	    db_exec(R.db,
+	            "INSERT INTO ip_lease (pool_id, address, username, state) SELECT pool_id, "
+	            "'10.89.129.201', 'someone_else', 'active' FROM ip_lease LIMIT 1",
+	            NULL) < 0)
+		return -1;
+	return ike_reload(R.ike, &err);
 }
 
 static void
@@ -536,8 +545,8 @@ test_lease_order_with_taken_address(void **state)
 	struct ike_init a, b, c;
 	struct ike_init_result ra, rb, rc;
 
-	/* the first address by the scan of the pool; .201 is then taken behind the engine's back:
-	 * the next client gets .202 (the hint is checked, the scan decides), the one after .203 */
+	/* the first address of the pool; .201 is then taken in the table and the configuration
+	 * reloaded: the next client gets .202, the one after .203 */
 	connect_full(&a, &ra, true, "cisco_customer");
 	assert_int_equal(ra.addr, 0x0a5981c8);
 	assert_int_equal(loop_call(R.loop, cmd_lease_201_taken, NULL, 1000), 0);
