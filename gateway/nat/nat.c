@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NAT_DEFAULT_MARK_MASK 0x00ff0000u
 
@@ -37,6 +38,9 @@ struct addr_set {
 /* The uauth set writer: every nftables transaction waits in the kernel for an RCU grace period
  * (10-20 ms), so the engine thread only queues element changes and this thread commits whatever
  * has queued up in one batch, on its own netlink socket. */
+/* The writer waits this long after the first change of a batch before it commits. */
+#define UAUTH_LINGER_MS 10
+
 struct uauth_writer {
 	pthread_t thread;
 	bool started, stop, busy;
@@ -503,6 +507,15 @@ uauth_writer_main(void *arg)
 			pthread_cond_wait(&w->wake, &w->lock);
 		if (w->n == 0)
 			break; /* stop, and everything queued is done */
+		if (!w->stop) {
+			/* let a burst gather: one transaction for all of it instead of a wake-up
+			 * and a commit for each of the first few */
+			struct timespec linger = {0, UAUTH_LINGER_MS * 1000000L};
+
+			pthread_mutex_unlock(&w->lock);
+			nanosleep(&linger, NULL);
+			pthread_mutex_lock(&w->lock);
+		}
 		struct nat_uauth_op *ops = w->q;
 		size_t n = w->n;
 
