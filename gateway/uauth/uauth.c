@@ -698,6 +698,14 @@ uauth_lookup(struct uauth *u, uint32_t addr, char *user, size_t ucap, char *grou
 	return 0;
 }
 
+/* An administrator's clear returns once the kernel set no longer lets the user through. */
+static void
+set_sync(struct uauth *u)
+{
+	if (u->hooks.set_sync != NULL)
+		u->hooks.set_sync(u->hooks.set_arg);
+}
+
 int
 uauth_clear(struct uauth *u, const char *sel, struct pc_err *err)
 {
@@ -725,6 +733,7 @@ uauth_clear(struct uauth *u, const char *sel, struct pc_err *err)
 		for (e = u->entries; e != NULL; e = e->next) {
 			if (e->id == id) {
 				remove_entry(u, e, "cleared");
+				set_sync(u);
 				return 1;
 			}
 		}
@@ -743,6 +752,7 @@ uauth_clear(struct uauth *u, const char *sel, struct pc_err *err)
 	if (n == 0 && sel != NULL && sel[0] != '\0')
 		return pc_err_set(err, PC_ERR_NOTFOUND, "user",
 		                  "clear uauth: no authenticated user or address '%s'", sel);
+	set_sync(u);
 	return n;
 }
 
@@ -752,6 +762,7 @@ uauth_clear_id(struct uauth *u, uint64_t id, struct pc_err *err)
 	for (struct uauth_entry *e = u->entries; e != NULL; e = e->next) {
 		if (e->id == id) {
 			remove_entry(u, e, "cleared");
+			set_sync(u);
 			return 1;
 		}
 	}

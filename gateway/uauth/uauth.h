@@ -120,6 +120,9 @@ struct uauth_hooks {
 	 * the proxy connects to the real server; NULL = the statics of uauth_config (loaded from
 	 * the model), and the original destination when none matches. */
 	int (*map_dst)(void *set_arg, uint32_t *addr, uint16_t *port);
+	/* Optional: returns once the set changes asked for so far are in the kernel (set_add and
+	 * set_del may be asynchronous); an administrator's clear waits for it. */
+	void (*set_sync)(void *set_arg);
 	void *set_arg;
 	/* Same contract as aaa_authenticate()/aaa_cancel(); aaa_arg is the struct aaa. */
 	int (*authenticate)(void *aaa_arg, const struct aaa_auth_req *req, aaa_auth_fn fn,

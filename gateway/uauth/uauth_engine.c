@@ -34,6 +34,12 @@ hook_set_del(void *arg, uint32_t addr)
 	return rc;
 }
 
+static void
+hook_set_sync(void *arg)
+{
+	nat_uauth_sync(arg);
+}
+
 static int
 hook_set_get(void *arg, uint32_t addr, uint64_t *left_ms)
 {
@@ -81,6 +87,7 @@ uauth_engine_hooks(struct uauth_hooks *h, struct nat *nat, struct aaa *aaa)
 		h->set_add = hook_set_add;
 		h->set_del = hook_set_del;
 		h->set_get = hook_set_get;
+		h->set_sync = hook_set_sync;
 		h->set_arg = nat;
 	}
 }

@@ -424,6 +424,7 @@ serve(void)
 		hooks.set_add = eh.set_add;
 		hooks.set_del = eh.set_del;
 		hooks.set_get = eh.set_get;
+		hooks.set_sync = eh.set_sync;
 		hooks.set_arg = eh.set_arg;
 	}
 	if (uauth_new(sv.loop, db, &cfg, &hooks, &sv.u, &err) < 0) {
