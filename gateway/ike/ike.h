@@ -87,7 +87,8 @@ int ike_listen_ports(struct ike *ike, const struct sockaddr_in *bind_addr, uint1
  * parameters they negotiated. */
 int ike_reload(struct ike *ike, struct pc_err *err);
 /* Mode Config leases are kept in memory and written to ip_lease behind (within a second): this
- * writes what is pending now. 0, or < 0 when it could not (it stays pending). */
+ * writes what is pending now. 0, or < 0 when it could not (-EBUSY: another connection is writing;
+ * it is not waited for): the changes stay pending for the next try. */
 int ike_lease_sync(struct ike *ike);
 void ike_set_backend(struct ike *ike, struct ipsec_backend *be);
 /* How long a phase 1 may stay unauthenticated (default 30 s). */

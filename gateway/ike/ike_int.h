@@ -490,7 +490,7 @@ void ike_cfg_input(struct ike_sa *sa, const struct ike_msg *m, const struct ike_
  * live in memory (loaded with the configuration) and changes are written behind, many in one
  * transaction, on the next tick (at most a second later), before a reload, at shutdown and when
  * asked (ike_lease_sync in ike.h). */
-/* (Re)builds the leases of c's pools from ip_lease after writing what is pending. The
+/* (Re)builds the leases of c's pools from ip_lease, with the changes not written yet on top. The
  * first load also releases the leases a previous run left active (no tunnel survives a restart;
  * the address stays remembered for its user). */
 int ike_lease_load(struct ike *ike, const struct ike_conf *c, struct pc_err *err);

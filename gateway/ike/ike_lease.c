@@ -241,6 +241,8 @@ ops_free(struct ike_leases *L, size_t from)
 	L->nops = from;
 }
 
+static int flush(struct ike *ike, bool wait);
+
 static int
 queue(struct ike *ike, int64_t pool_id, uint32_t addr, const char *user, uint32_t peer)
 {
@@ -262,7 +264,7 @@ queue(struct ike *ike, int64_t pool_id, uint32_t addr, const char *user, uint32_
 		return -ENOMEM;
 	L->nops++;
 	if (L->nops >= LEASE_FLUSH_OPS)
-		ike_lease_sync(ike);
+		flush(ike, false);
 	return 0;
 }
 
@@ -319,27 +321,39 @@ write_op(struct db *db, const struct lease_op *op)
 	return -EIO;
 }
 
-int
-ike_lease_sync(struct ike *ike)
+/* Writes the queue in one transaction. Without wait, a database another connection is writing
+ * to is not waited for (the engine must not stall, and that writer may itself be waiting for the
+ * engine): the changes stay queued for the next try. */
+static int
+flush(struct ike *ike, bool wait)
 {
 	struct ike_leases *L = ike->leases;
+	sqlite3 *h = db_sqlite(ike->db);
 	struct pc_err err = {0};
-	int r = 0;
+	int r;
 
 	if (L == NULL || L->nops == 0)
 		return 0;
 	if (db_in_transaction(ike->db))
-		return -EBUSY; /* someone else's transaction on the engine's connection: next tick */
+		return -EBUSY; /* someone else's transaction on the engine's connection */
+	if (!wait)
+		sqlite3_busy_timeout(h, 0);
 	r = db_begin(ike->db, &err);
+	if (!wait)
+		sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS);
+	if (r == -EBUSY && !wait) {
+		log_debug(LOG_IKE, "ip_lease: database busy, %zu changes stay queued", L->nops);
+		return r;
+	}
 	for (size_t i = 0; r == 0 && i < L->nops; i++)
 		r = write_op(ike->db, &L->ops[i]) < 0 ? -EIO : 0;
 	if (r == 0)
 		r = db_commit(ike->db, &err);
 	if (r < 0) {
 		if (!L->failing)
-			log_warn(
-			        LOG_IKE, "ip_lease: %zu changes not written yet (%s); trying again",
-			        L->nops, err.msg[0] ? err.msg : sqlite3_errmsg(db_sqlite(ike->db)));
+			log_warn(LOG_IKE,
+			         "ip_lease: %zu changes not written yet (%s); trying again",
+			         L->nops, err.msg[0] ? err.msg : sqlite3_errmsg(h));
 		db_rollback(ike->db);
 		L->failing = true;
 		return r;
@@ -349,6 +363,12 @@ ike_lease_sync(struct ike *ike)
 	L->failing = false;
 	ops_free(L, 0);
 	return 0;
+}
+
+int
+ike_lease_sync(struct ike *ike)
+{
+	return flush(ike, false);
 }
 
 /* ---- load ---- */
@@ -401,6 +421,26 @@ leases_wipe(struct ike_leases *L)
 	L->npool = 0;
 }
 
+/* Replays the queued changes onto leases just read from the table (they are not in it yet). */
+static int
+replay(struct ike_leases *n, const struct ike_leases *L)
+{
+	for (size_t i = 0; i < L->nops; i++) {
+		const struct lease_op *op = &L->ops[i];
+		struct lease_pool *p = pool_find(n, op->pool_id);
+		uint32_t idx;
+
+		if (p == NULL || op->addr < p->start || op->addr - p->start >= p->n)
+			continue;
+		idx = op->addr - p->start;
+		if (op->user == NULL)
+			pool_release(n, p, idx);
+		else if (p->state[idx] != L_ACTIVE && pool_take(n, p, idx, op->user) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int
 ike_lease_load(struct ike *ike, const struct ike_conf *c, struct pc_err *err)
 {
@@ -425,11 +465,8 @@ ike_lease_load(struct ike *ike, const struct ike_conf *c, struct pc_err *err)
 			log_info(LOG_IKE, "ip_lease: %d leases of a previous run released",
 			         sqlite3_changes(db_sqlite(ike->db)));
 		ike->leases = L;
-	} else if (ike_lease_sync(ike) < 0) {
-		return pc_err_set(err, PC_ERR_INTERNAL, "",
-		                  "ip_lease: %zu lease changes could not be written; the "
-		                  "configuration was not reloaded",
-		                  L->nops);
+	} else {
+		flush(ike, false); /* what cannot be written now is replayed below */
 	}
 	memcpy(n.hkey, L->hkey, sizeof(n.hkey));
 	n.pool = calloc(c->npool > 0 ? (size_t)c->npool : 1, sizeof(*n.pool));
@@ -447,6 +484,10 @@ ike_lease_load(struct ike *ike, const struct ike_conf *c, struct pc_err *err)
 			leases_wipe(&n);
 			return r;
 		}
+	}
+	if (replay(&n, L) < 0) {
+		leases_wipe(&n);
+		return pc_err_set(err, PC_ERR_INTERNAL, "", "ip_lease: out of memory");
 	}
 	leases_wipe(L);
 	L->pool = n.pool;
@@ -544,7 +585,7 @@ ike_lease_free(struct ike *ike)
 
 	if (L == NULL)
 		return;
-	if (ike_lease_sync(ike) < 0)
+	if (flush(ike, true) < 0)
 		log_error(LOG_IKE, "ip_lease: %zu lease changes lost at shutdown", L->nops);
 	ops_free(L, 0);
 	free(L->ops);
