@@ -526,21 +526,26 @@ install(struct ike_sa *sa, const struct ike_qm *q, const char *peer)
 	c->auth_alg = (uint8_t)q->auth_alg;
 	c->keybits = (uint16_t)q->keybits;
 	if (ike->be == NULL) {
-		log_error(LOG_IKE,
-		          "%s: no IPsec backend: SA pair spi in 0x%08x out 0x%08x not "
-		          "installed",
-		          peer, c->spi_in, c->spi_out);
-		OPENSSL_cleanse(c, sizeof(*c));
-		OPENSSL_cleanse(p, sizeof(*p));
-		return -ENODEV;
+		log_error(LOG_IKE, "%s: no IPsec backend", peer);
+		r = -ENODEV;
+	} else {
+		r = ike->be->ops->sa_add(ike->be, p, &c->handle);
+		if (r < 0)
+			log_error(LOG_IKE, "%s: backend %s sa_add: %s", peer, ike->be->ops->name,
+			          strerror(-r));
 	}
-	r = ike->be->ops->sa_add(ike->be, p, &c->handle);
 	udp = p->udp_encap;
 	OPENSSL_cleanse(p, sizeof(*p));
 	if (r < 0) {
-		log_error(LOG_IKE, "%s: backend %s sa_add: %s", peer, ike->be->ops->name,
-		          strerror(-r));
+		uint32_t spi_in = c->spi_in;
+
 		OPENSSL_cleanse(c, sizeof(*c));
+		/* the client installed its side at QM2/QM3: a DELETE tells it at once that this
+		 * SA pair does not exist here, instead of a tunnel that carries nothing */
+		ike_info_delete_esp(sa, spi_in);
+		ike_fail(sa, 0,
+		         "IPsec SA pair spi in 0x%08x not installed (backend: %s); DELETE sent",
+		         spi_in, strerror(-r));
 		return r;
 	}
 	c->used = true;

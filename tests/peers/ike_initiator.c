@@ -779,6 +779,35 @@ ike_init_delete(struct ike_init *in)
 }
 
 int
+ike_init_expect_delete_esp(struct ike_init *in, uint32_t *spi)
+{
+	uint8_t *buf = malloc(IKE_MAX_DATAGRAM);
+	struct ike_msg *m = malloc(sizeof(*m));
+	struct ike_perr e = {0};
+	struct ike_delete d;
+	int r = -ENOMEM;
+
+	if (buf == NULL || m == NULL)
+		goto out;
+	r = recv_enc(in, buf, IKE_MAX_DATAGRAM, m);
+	if (r < 0)
+		goto out;
+	if (m->hdr.exch != IKE_EX_INFO || m->n != 2 || m->pl[1].type != IKE_PL_D ||
+	    ike_pld_parse_delete(m->pl[1].body, m->pl[1].len, &d, &e) < 0 || d.proto != 3 ||
+	    d.spi_size != 4 || d.nspi != 1) {
+		r = ierr(in, "expected a DELETE of one ESP SPI");
+		goto out;
+	}
+	*spi = (uint32_t)d.spis[0] << 24 | (uint32_t)d.spis[1] << 16 | (uint32_t)d.spis[2] << 8 |
+	       d.spis[3];
+	r = 0;
+out:
+	free(m);
+	free(buf);
+	return r;
+}
+
+int
 ike_init_expect_dpd(struct ike_init *in, bool answer, uint32_t *seq)
 {
 	uint8_t *buf = malloc(IKE_MAX_DATAGRAM);

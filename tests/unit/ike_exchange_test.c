@@ -61,11 +61,14 @@ static struct {
 	bool auth_ok[8];
 	uint16_t port;
 	char dbpath[64];
+	bool add_fails; /* be_add refuses */
 } R;
 
 static int
 be_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t *handle)
 {
+	if (R.add_fails)
+		return -EPERM;
 	for (int i = 0; i < 16; i++) {
 		if (R.sas[i].live)
 			continue;
@@ -563,6 +566,25 @@ test_lease_order_with_taken_address(void **state)
 }
 
 static void
+test_backend_refuses_sa(void **state)
+{
+	struct ike_init in;
+	struct ike_init_result res;
+	uint32_t spi = 0;
+
+	/* the backend cannot install the pair after QM3: the client is told with a DELETE of the
+	 * SPI it sends on, and no tunnel goes up (the IKE SA stays: the client may try again) */
+	R.add_fails = true;
+	connect_full(&in, &res, true, "cisco_customer");
+	if (ike_init_expect_delete_esp(&in, &spi) < 0)
+		fail_msg("no DELETE: %s", in.err);
+	assert_int_equal(spi, res.spi_out);
+	assert_int_equal(R.ups, 0);
+	assert_int_equal(loop_call(R.loop, cmd_count_live, NULL, 1000), 0);
+	ike_init_close(&in);
+}
+
+static void
 test_pfs(void **state)
 {
 	struct ike_init in;
@@ -985,6 +1007,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_lease_order_with_taken_address, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_pfs, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_backend_refuses_sa, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_xauth_retries_then_fail, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wrong_group_password, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_malformed_am1_gets_notify, setup, teardown),
