@@ -778,29 +778,46 @@ ike_init_delete(struct ike_init *in)
 	return send_info(in, IKE_PL_D, &pl);
 }
 
+/* Receives one encrypted informational whose second payload is of type pl_type; *m and *buf are
+ * the caller's to free (also on failure). */
+static int
+recv_info(struct ike_init *in, uint8_t pl_type, struct ike_msg **m, uint8_t **buf)
+{
+	int r;
+
+	*buf = malloc(IKE_MAX_DATAGRAM);
+	*m = malloc(sizeof(**m));
+	if (*buf == NULL || *m == NULL)
+		return -ENOMEM;
+	r = recv_enc(in, *buf, IKE_MAX_DATAGRAM, *m);
+	if (r < 0)
+		return r;
+	if ((*m)->hdr.exch != IKE_EX_INFO || (*m)->n != 2 || (*m)->pl[1].type != pl_type)
+		return ierr(in,
+		            "expected an informational with payload %u, got exchange %u with %d "
+		            "payloads",
+		            pl_type, (*m)->hdr.exch, (*m)->n);
+	return 0;
+}
+
 int
 ike_init_expect_delete_esp(struct ike_init *in, uint32_t *spi)
 {
-	uint8_t *buf = malloc(IKE_MAX_DATAGRAM);
-	struct ike_msg *m = malloc(sizeof(*m));
+	uint8_t *buf = NULL;
+	struct ike_msg *m = NULL;
 	struct ike_perr e = {0};
 	struct ike_delete d;
-	int r = -ENOMEM;
+	int r = recv_info(in, IKE_PL_D, &m, &buf);
 
-	if (buf == NULL || m == NULL)
-		goto out;
-	r = recv_enc(in, buf, IKE_MAX_DATAGRAM, m);
 	if (r < 0)
 		goto out;
-	if (m->hdr.exch != IKE_EX_INFO || m->n != 2 || m->pl[1].type != IKE_PL_D ||
-	    ike_pld_parse_delete(m->pl[1].body, m->pl[1].len, &d, &e) < 0 || d.proto != 3 ||
+	if (ike_pld_parse_delete(m->pl[1].body, m->pl[1].len, &d, &e) < 0 || d.proto != 3 ||
 	    d.spi_size != 4 || d.nspi != 1) {
 		r = ierr(in, "expected a DELETE of one ESP SPI");
 		goto out;
 	}
 	*spi = (uint32_t)d.spis[0] << 24 | (uint32_t)d.spis[1] << 16 | (uint32_t)d.spis[2] << 8 |
 	       d.spis[3];
-	r = 0;
 out:
 	free(m);
 	free(buf);
@@ -810,19 +827,15 @@ out:
 int
 ike_init_expect_dpd(struct ike_init *in, bool answer, uint32_t *seq)
 {
-	uint8_t *buf = malloc(IKE_MAX_DATAGRAM);
-	struct ike_msg *m = malloc(sizeof(*m));
+	uint8_t *buf = NULL;
+	struct ike_msg *m = NULL;
 	struct ike_perr e = {0};
 	struct ike_notify nt;
-	int r = -ENOMEM;
+	int r = recv_info(in, IKE_PL_N, &m, &buf);
 
-	if (buf == NULL || m == NULL)
-		goto out;
-	r = recv_enc(in, buf, IKE_MAX_DATAGRAM, m);
 	if (r < 0)
 		goto out;
-	if (m->hdr.exch != IKE_EX_INFO || m->n != 2 || m->pl[1].type != IKE_PL_N ||
-	    ike_pld_parse_notify(m->pl[1].body, m->pl[1].len, &nt, &e) < 0 ||
+	if (ike_pld_parse_notify(m->pl[1].body, m->pl[1].len, &nt, &e) < 0 ||
 	    nt.type != IKE_N_R_U_THERE || nt.data_len != 4 || nt.spi_size != 16 ||
 	    memcmp(nt.spi, in->sa.ci, 8) != 0 || memcmp(nt.spi + 8, in->sa.cr, 8) != 0) {
 		r = ierr(in, "expected an R-U-THERE with both cookies as SPI");
