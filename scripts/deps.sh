@@ -14,7 +14,7 @@ TEST_PKGS=(
 	iproute2 iputils-ping nftables conntrack procps psmisc curl netcat-openbsd telnet tcpdump
 	vpnc strongswan-charon strongswan-swanctl libcharon-extra-plugins libcharon-extauth-plugins libstrongswan-standard-plugins
 	libstrongswan-extra-plugins freeradius freeradius-utils ike-scan tshark
-	iperf3 libauthen-tacacsplus-perl python3
+	iperf3 libauthen-tacacsplus-perl python3 ethtool
 )
 WEB_PKGS=(chromium chromium-driver)
 VM_PKGS=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd)

@@ -719,7 +719,7 @@ on_read(struct loop *loop, int fd, uint32_t events, void *arg)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn(LOG_IKE, "recvmsg: %s", strerror(errno));
-			return;
+			break;
 		}
 		if (from.sin_family != AF_INET)
 			continue;
@@ -755,6 +755,8 @@ on_read(struct loop *loop, int fd, uint32_t events, void *arg)
 			input(ike, buf, (size_t)n, &from, &to, false);
 		}
 	}
+	if (natt && ike->be != NULL && ike->be->ops->input_done != NULL)
+		ike->be->ops->input_done(ike->be);
 }
 
 static void

@@ -18,6 +18,7 @@
 
 #include "gateway/core/log.h"
 #include "gateway/ipsec/cursor.h"
+#include "gateway/ipsec/tun_gro.h"
 #include "gateway/ipsec/tun_rtnl.h"
 
 #define TUN_SPI_BUCKETS    4096 /* power of two */
@@ -113,6 +114,10 @@ struct tun_be {
 	 * copied to buf. Both are decrypted in place. */
 	uint8_t *rslots;
 	uint8_t buf[ESP_HEADROOM + IPSEC_TUN_MAX_PKT + ESP_TAILROOM];
+	/* Writes to the TUN (IFF_VNET_HDR): TCP segments of a flow in one batch joined (tun_gro.h) */
+	struct tun_gro gro;
+	bool gro_ok;
+	struct loop_timer *gro_timer; /* writes what is held back if no input_done comes first */
 };
 
 static const struct ipsec_backend_ops tun_ops;
@@ -293,6 +298,8 @@ sa_unlink_free(struct tun_be *t, struct tun_sa *sa)
 {
 	struct tun_sa **pp;
 
+	if (t->gro_ok)
+		tun_gro_forget(&t->gro, sa); /* its pending packets are written first */
 	for (pp = &t->spi_hash[hash32(sa->p.in.spi) & (TUN_SPI_BUCKETS - 1)]; *pp != NULL;
 	     pp = &(*pp)->spi_next) {
 		if (*pp == sa) {
@@ -796,6 +803,15 @@ outbound_flush(struct tun_be *t, int nq)
 	}
 }
 
+/* The virtio-net header of a packet read from the TUN. No offloads are enabled on the device
+ * (TUNSETOFFLOAD), so the kernel hands over whole packets with complete checksums (flags at
+ * most DATA_VALID, 2); a GSO packet or one whose checksum is left to us (NEEDS_CSUM) is refused. */
+static bool
+vnet_hdr_plain(const uint8_t *h)
+{
+	return (h[0] & ~2) == 0 && h[1] == 0;
+}
+
 static void
 tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
@@ -805,7 +821,9 @@ tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 
 	for (int i = 0; i < IPSEC_TUN_READ_BATCH; i++) {
 		uint8_t *slot = t->slots + (size_t)nq * TUN_OUT_SLOT;
-		ssize_t n = read(t->tun_fd, slot + ESP_HEADROOM, cap);
+		/* the virtio-net header lands just before the packet, in the ESP headroom */
+		ssize_t n = read(t->tun_fd, slot + ESP_HEADROOM - TUN_GRO_HDR_LEN,
+		                 cap + TUN_GRO_HDR_LEN);
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
@@ -820,11 +838,12 @@ tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 			}
 			break;
 		}
-		if ((size_t)n > cap) {
+		if ((size_t)n > cap + TUN_GRO_HDR_LEN || n < TUN_GRO_HDR_LEN ||
+		    !vnet_hdr_plain(slot + ESP_HEADROOM - TUN_GRO_HDR_LEN)) {
 			count_drop(t, NULL, ESP_DROP_TOO_BIG);
 			continue;
 		}
-		outbound_one(t, slot, (size_t)n, &nq);
+		outbound_one(t, slot, (size_t)n - TUN_GRO_HDR_LEN, &nq);
 		if (nq == TUN_OUT_BATCH) {
 			outbound_flush(t, nq);
 			nq = 0;
@@ -833,7 +852,28 @@ tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 	outbound_flush(t, nq);
 }
 
-/* An ESP packet (SPI to ICV) at pkt[0, len), in one of our buffers: decrypted in place. */
+static void
+gro_timer_fired(struct loop *loop, void *arg)
+{
+	struct tun_be *t = arg;
+
+	t->gro_timer = NULL;
+	tun_gro_flush(&t->gro);
+}
+
+static void
+gro_write_failed(void *arg, void *sa_arg, unsigned npkts, int err)
+{
+	struct tun_be *t = arg;
+	struct tun_sa *sa = sa_arg;
+
+	log_debug(LOG_IPSEC, "tun: write %s (%u packets): %s", t->ifname, npkts, strerror(err));
+	for (unsigned i = 0; i < npkts; i++)
+		count_drop(t, sa, ESP_DROP_TUN_WRITE);
+}
+
+/* An ESP packet (SPI to ICV) at pkt[0, len), in one of our buffers (with ESP_HEADROOM before
+ * it, at least TUN_GRO_HDR_LEN): decrypted in place. */
 static void
 esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 {
@@ -880,11 +920,11 @@ esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 	/* The packet is authentic: it counts as traffic for idle detection even if the TUN
 	 * write fails below. */
 	sa->st.last_in_ms = loop_now_ms();
-	if (write(t->tun_fd, pkt + ioff, ilen) != (ssize_t)ilen) {
-		log_debug(LOG_IPSEC, "SA %08x: write %s: %s", spi, t->ifname, strerror(errno));
-		count_drop(t, sa, ESP_DROP_TUN_WRITE);
-		return;
-	}
+	/* written now, or joined to its flow's pending segments and written at the end of the
+	 * batch (a failed write is counted as a drop then, by gro_write_failed) */
+	tun_gro_input(&t->gro, sa, pkt + ioff, ilen);
+	if (t->gro_timer == NULL && tun_gro_pending(&t->gro))
+		t->gro_timer = loop_timer_add(t->be.loop, 0, gro_timer_fired, t);
 	sa->st.packets_in++;
 	sa->st.bytes_in += ilen;
 	check_limits(t, sa);
@@ -911,7 +951,7 @@ raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn(LOG_IPSEC, "tun: recvmmsg raw ESP: %s", strerror(errno));
-			return;
+			break;
 		}
 		for (int i = 0; i < n; i++) {
 			uint8_t *p = iov[i].iov_base;
@@ -930,8 +970,9 @@ raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 			esp_input(t, p + h.ihl_bytes, (size_t)h.tot - h.ihl_bytes, h.src);
 		}
 		if (n < TUN_IN_BATCH)
-			return;
+			break;
 	}
+	tun_gro_flush(&t->gro);
 }
 
 static void
@@ -940,12 +981,18 @@ tun_udp_input(struct ipsec_backend *be, const uint8_t *pkt, size_t len,
 {
 	struct tun_be *t = tun_of(be);
 
-	if (len > sizeof(t->buf)) {
+	if (len > sizeof(t->buf) - ESP_HEADROOM) {
 		count_drop(t, NULL, ESP_DROP_TOO_BIG);
 		return;
 	}
-	memcpy(t->buf, pkt, len);
-	esp_input(t, t->buf, len, from != NULL ? ntohl(from->sin_addr.s_addr) : 0);
+	memcpy(t->buf + ESP_HEADROOM, pkt, len);
+	esp_input(t, t->buf + ESP_HEADROOM, len, from != NULL ? ntohl(from->sin_addr.s_addr) : 0);
+}
+
+static void
+tun_input_done(struct ipsec_backend *be)
+{
+	tun_gro_flush(&tun_of(be)->gro);
 }
 
 /* ---- life cycle ---- */
@@ -971,6 +1018,9 @@ tun_free(struct ipsec_backend *be)
 		close(t->raw_fd);
 	}
 	tun_rtnl_close(t->nl);
+	if (t->gro_timer != NULL)
+		loop_timer_cancel(t->be.loop, t->gro_timer);
+	tun_gro_free(&t->gro);
 	free(t->slots);
 	free(t->rslots);
 	free(t);
@@ -989,7 +1039,8 @@ tun_open(struct tun_be *t)
 		return ret;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	/* each read and write starts with a struct virtio_net_hdr: writes may carry GSO packets */
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
 	memcpy(ifr.ifr_name, t->cfg.ifname, sizeof(ifr.ifr_name));
 	if (ioctl(t->tun_fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
@@ -1072,6 +1123,10 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 	ret = tun_open(t);
 	if (ret < 0)
 		goto out;
+	ret = tun_gro_init(&t->gro, t->tun_fd, gro_write_failed, t);
+	if (ret < 0)
+		goto out;
+	t->gro_ok = true;
 	ret = tun_rtnl_open(&t->nl);
 	if (ret < 0)
 		goto out;
@@ -1125,6 +1180,13 @@ ipsec_tun_get_drops(struct ipsec_backend *be, uint64_t out[ESP_DROP_COUNT])
 	memcpy(out, tun_of(be)->drops, sizeof(tun_of(be)->drops));
 }
 
+void
+ipsec_tun_get_writes(struct ipsec_backend *be, uint64_t *writes, uint64_t *packets)
+{
+	*writes = tun_of(be)->gro.writes;
+	*packets = tun_of(be)->gro.packets;
+}
+
 const char *
 ipsec_tun_ifname(struct ipsec_backend *be)
 {
@@ -1149,5 +1211,6 @@ static const struct ipsec_backend_ops tun_ops = {
         .sa_del = tun_sa_del,
         .sa_stats = tun_sa_stats,
         .udp_input = tun_udp_input,
+        .input_done = tun_input_done,
         .free = tun_free,
 };

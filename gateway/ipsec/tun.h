@@ -4,7 +4,8 @@
  * protocol 50) or, for NAT-T SAs, as ESP-in-UDP through the IKE engine's port 4500 socket
  * (be->natt_fd). Inbound raw ESP arrives on the backend's own raw socket; inbound ESP-in-UDP is
  * handed over by the IKE engine through ops->udp_input. Decrypted packets are written to the TUN
- * device, so the kernel routes them to the inside network. Each SA's client-side selectors
+ * device (IFF_VNET_HDR: TCP segments of one flow in a batch are joined into one GSO packet,
+ * tun_gro.h), so the kernel routes them to the inside network. Each SA's client-side selectors
  * (remote_ts) get a route via the TUN device while the SA exists. */
 #ifndef PORTCULLIS_IPSEC_TUN_H
 #define PORTCULLIS_IPSEC_TUN_H
@@ -41,6 +42,9 @@ int ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg,
 /* Backend-wide drop counters by reason (ESP_DROP_*), including drops no SA can be blamed for
  * (unknown SPI, no policy). out has ESP_DROP_COUNT entries. be must be a tun backend. */
 void ipsec_tun_get_drops(struct ipsec_backend *be, uint64_t out[ESP_DROP_COUNT]);
+/* Writes of decrypted packets to the TUN device and the packets they carried (more packets than
+ * writes: TCP segments joined, tun_gro.h). */
+void ipsec_tun_get_writes(struct ipsec_backend *be, uint64_t *writes, uint64_t *packets);
 /* The TUN device's name and interface index. */
 const char *ipsec_tun_ifname(struct ipsec_backend *be);
 unsigned ipsec_tun_ifindex(struct ipsec_backend *be);

@@ -11,7 +11,11 @@
  *   2: the rest goes to the UDP 4500 classifier and the IPv4 header validator;
  *   3: the rest is a packet "read from the TUN device": outbound validation, route lookup
  *      (10.2.0.0/16 via SA 0x100, 10.2.0.2/32 via SA 0x200), selectors, encapsulation; the send
- *      fails on purpose (the "socket" is /dev/null), so nothing leaves the process. */
+ *      fails on purpose (the "socket" is /dev/null), so nothing leaves the process;
+ *   4: the rest is decrypted packets for the TUN writes' segment joining (tun_gro): each a
+ *      byte of flags (bit 0: fix up the IPv4 header and TCP checksums so the joining rules, not
+ *      the checksum, decide; bit 1: the other SA), a length byte, then the packet; flushed at
+ *      the end. Writes go to /dev/null. */
 #include "gateway/ipsec/esp.c"
 #include "gateway/ipsec/tun.c"
 
@@ -98,6 +102,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (fbe->slots == NULL)
 		abort();
 	fbe->be.natt_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* sendmmsg fails: ENOTSOCK */
+	/* the loop is never run: the one flush timer esp_input() may add just stays */
+	if (loop_new(&fbe->be.loop) < 0 ||
+	    tun_gro_init(&fbe->gro, fbe->tun_fd, gro_write_failed, fbe) < 0)
+		abort();
+	fbe->gro_ok = true;
 	fake_route(
 	        fake_sa(0x100, IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, key_a, 16, akey_a, 20),
 	        0x0a020000, 16);
@@ -136,6 +145,52 @@ seal(const uint8_t *data, size_t size, uint8_t *out, size_t cap)
 	return 24 + plen + 12;
 }
 
+static uint32_t
+fsum(const uint8_t *p, size_t n, uint32_t s)
+{
+	for (; n > 1; p += 2, n -= 2)
+		s += (uint32_t)p[0] << 8 | p[1];
+	if (n == 1)
+		s += (uint32_t)p[0] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/* Mode 4 (see the top). */
+static void
+gro_input(const uint8_t *d, size_t n, uint8_t *buf, size_t cap)
+{
+	while (n >= 2) {
+		uint8_t flags = d[0], *p = buf + TUN_GRO_HDR_LEN;
+		size_t len = d[1] < n - 2 ? d[1] : n - 2;
+
+		if (TUN_GRO_HDR_LEN + len > cap)
+			break;
+		memcpy(p, d + 2, len);
+		d += 2 + len;
+		n -= 2 + len;
+		if ((flags & 1) && len >= 40) {
+			size_t ihl = (size_t)(p[0] & 0x0f) * 4;
+
+			p[2] = (uint8_t)(len >> 8);
+			p[3] = (uint8_t)len;
+			p[9] = 6;
+			if (ihl >= 20 && len >= ihl + 20) {
+				uint32_t ps = fsum(p + 12, 8, 0) + 6 + (uint32_t)(len - ihl);
+				uint16_t c;
+
+				p[ihl + 16] = p[ihl + 17] = 0;
+				c = (uint16_t)~fsum(p + ihl, len - ihl, ps);
+				p[ihl + 16] = (uint8_t)(c >> 8);
+				p[ihl + 17] = (uint8_t)c;
+			}
+		}
+		tun_gro_input(&fbe->gro, (flags & 2) ? (void *)fbe->sas : (void *)fbe, p, len);
+	}
+	tun_gro_flush(&fbe->gro);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -148,10 +203,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A fresh window per input keeps runs reproducible. */
 	for (struct tun_sa *sa = fbe->sas; sa != NULL; sa = sa->next)
 		esp_replay_init(sa->in->replay, sa->in->replay->window);
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
-		memcpy(fbe->buf, data + 1, size - 1);
-		esp_input(fbe, fbe->buf, size - 1, 0x7f000001);
+		memcpy(fbe->buf + ESP_HEADROOM, data + 1, size - 1);
+		esp_input(fbe, fbe->buf + ESP_HEADROOM, size - 1, 0x7f000001);
+		break;
+	case 4:
+		gro_input(data + 1, size - 1, pkt, sizeof(pkt));
 		break;
 	case 1:
 		len = seal(data + 1, size - 1, pkt, sizeof(pkt));

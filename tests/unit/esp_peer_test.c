@@ -230,7 +230,7 @@ static int
 write_stats(const char *path, struct peer *pr, uint64_t handle)
 {
 	struct ipsec_sa_stats st;
-	uint64_t drops[ESP_DROP_COUNT];
+	uint64_t drops[ESP_DROP_COUNT], writes, wpackets;
 	FILE *f = fopen(path, "w");
 
 	if (f == NULL)
@@ -250,6 +250,9 @@ write_stats(const char *path, struct peer *pr, uint64_t handle)
 	for (int i = 0; i < ESP_DROP_COUNT; i++)
 		fprintf(f, "drop_%s=%llu\n", esp_drop_name((enum esp_drop)i),
 		        (unsigned long long)drops[i]);
+	ipsec_tun_get_writes(pr->be, &writes, &wpackets);
+	fprintf(f, "tun_writes=%llu\ntun_write_packets=%llu\n", (unsigned long long)writes,
+	        (unsigned long long)wpackets);
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
