@@ -23,7 +23,7 @@
  * otherwise hold the run for hours).
  *
  * Prints one line of key=value pairs per checkpoint: size ok (so far) fail secs rate p50_ms p99_ms
- * max_ms [rss_kb]. rate = successful handshakes / time until the last success (the initiator does
+ * max_ms client_cpu_s (this process, user+system, in the phase) [rss_kb]. rate = successful handshakes / time until the last success (the initiator does
  * not retransmit: a lost packet fails its handshake after the -t timeout, counted in fail).
  * Build (from the source root, against a Release build of the library): see bench/ike_bench.sh. */
 #include <arpa/inet.h>
@@ -58,6 +58,17 @@ struct ikeload {
 	int *kept_fd;  /* with keep: the open sockets of established tunnels (no port reuse) */
 	atomic_int errs_printed;
 };
+
+/* user + system CPU seconds of this process (all threads) */
+static double
+self_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
 
 static double
 now_ms(void)
@@ -356,9 +367,10 @@ main(int argc, char **argv)
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (int s = 0; s < nsizes; s++) {
 		int ok0 = atomic_load(&L.ok), fail0 = atomic_load(&L.fail), nl = 0, c;
-		double secs;
+		double secs, cpu0;
 
 		c = conc < size[s] - done ? conc : size[s] - done;
+		cpu0 = self_cpu_s();
 		t0 = now_ms();
 		L.deadline_ms = deadline_s > 0 ? t0 + deadline_s * 1e3 : 0;
 		atomic_store(&L.stopped, false);
@@ -381,6 +393,7 @@ main(int argc, char **argv)
 		       size[s], atomic_load(&L.ok), atomic_load(&L.fail) - fail0, secs,
 		       last > t0 ? (atomic_load(&L.ok) - ok0) / ((last - t0) / 1e3) : 0.0,
 		       pct(lat, nl, 0.50), pct(lat, nl, 0.99), nl ? lat[nl - 1] : 0.0);
+		printf(" client_cpu_s=%.3f", self_cpu_s() - cpu0);
 		if (atomic_load(&L.stopped))
 			printf(" stopped=1");
 		if (gw_pid > 0) {
