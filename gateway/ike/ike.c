@@ -655,7 +655,7 @@ input(struct ike *ike, uint8_t *buf, size_t len, const struct sockaddr_in *from,
 		ike_fail(sa, 0, "exchange %u before phase 1 completed", h.exch);
 		return;
 	}
-	if (h.msgid == 0) {
+	if (h.msgid == 0 && h.exch != IKE_EX_INFO) {
 		ike_fail(sa, IKE_N_INVALID_MESSAGE_ID, "exchange %u with message ID 0", h.exch);
 		return;
 	}
@@ -694,66 +694,80 @@ input(struct ike *ike, uint8_t *buf, size_t len, const struct sockaddr_in *from,
 	}
 }
 
+/* One datagram from port 500 or 4500 (natt). */
+static void
+on_datagram(struct ike *ike, uint8_t *buf, size_t n, struct msghdr *mh, bool natt)
+{
+	struct sockaddr_in *from = mh->msg_name, to = ike->bind_addr;
+
+	if (from->sin_family != AF_INET)
+		return;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			to.sin_addr = pi.ipi_addr;
+		}
+	}
+	to.sin_family = AF_INET;
+	to.sin_port = htons(natt ? ike->natt_port : ike->port);
+	if (n > IKE_MAX_DATAGRAM + 4 || (mh->msg_flags & MSG_TRUNC)) {
+		log_warn(LOG_IKE, "datagram of more than %d bytes dropped", IKE_MAX_DATAGRAM);
+		return;
+	}
+	if (!natt) {
+		input(ike, buf, n, from, &to, false);
+		return;
+	}
+	if (n == 1 && buf[0] == 0xff)
+		return; /* NAT-T keepalive */
+	if (n < 4)
+		return;
+	if (buf[0] | buf[1] | buf[2] | buf[3]) {
+		if (ike->be != NULL && ike->be->ops->udp_input != NULL)
+			ike->be->ops->udp_input(ike->be, buf, n, from, &to);
+		return;
+	}
+	input(ike, buf + 4, n - 4, from, &to, true);
+}
+
+/* Reads up to IKE_RX_ROUNDS batches of IKE_RX_BATCH datagrams (recvmmsg), then tells the SA
+ * backend the ESP-in-UDP batch is over. */
 static void
 on_read(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct ike *ike = arg;
-	uint8_t buf[IKE_MAX_DATAGRAM + 64];
-	union {
-		struct cmsghdr align;
-		uint8_t b[CMSG_SPACE(sizeof(struct in_pktinfo))];
-	} cbuf;
+	struct ike_rx *rx = ike->rx;
 	bool natt = fd == ike->fd4500;
 
-	for (int budget = 0; budget < 64; budget++) {
-		struct sockaddr_in from = {0}, to = ike->bind_addr;
-		struct iovec iov = {buf, sizeof(buf)};
-		struct msghdr mh = {.msg_name = &from,
-		                    .msg_namelen = sizeof(from),
-		                    .msg_iov = &iov,
-		                    .msg_iovlen = 1,
-		                    .msg_control = cbuf.b,
-		                    .msg_controllen = sizeof(cbuf.b)};
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+	if (rx == NULL && (rx = ike->rx = calloc(1, sizeof(*rx))) == NULL) {
+		log_error(LOG_IKE, "receive buffers: out of memory");
+		return;
+	}
+	for (int round = 0; round < IKE_RX_ROUNDS; round++) {
+		int n;
 
+		for (int i = 0; i < IKE_RX_BATCH; i++) {
+			rx->iov[i] = (struct iovec){rx->buf[i], sizeof(rx->buf[i])};
+			rx->m[i].msg_hdr = (struct msghdr){.msg_name = &rx->from[i],
+			                                   .msg_namelen = sizeof(rx->from[i]),
+			                                   .msg_iov = &rx->iov[i],
+			                                   .msg_iovlen = 1,
+			                                   .msg_control = rx->cbuf[i].b,
+			                                   .msg_controllen = sizeof(rx->cbuf[i].b)};
+			memset(&rx->from[i], 0, sizeof(rx->from[i]));
+		}
+		n = recvmmsg(fd, rx->m, IKE_RX_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn(LOG_IKE, "recvmsg: %s", strerror(errno));
+				log_warn(LOG_IKE, "recvmmsg: %s", strerror(errno));
 			break;
 		}
-		if (from.sin_family != AF_INET)
-			continue;
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-		     cm = CMSG_NXTHDR(&mh, cm)) {
-			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
-				struct in_pktinfo pi;
-
-				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-				to.sin_addr = pi.ipi_addr;
-			}
-		}
-		to.sin_family = AF_INET;
-		to.sin_port = htons(natt ? ike->natt_port : ike->port);
-		if ((size_t)n > IKE_MAX_DATAGRAM + 4) {
-			log_warn(LOG_IKE, "datagram of %zd bytes dropped (max %d)", n,
-			         IKE_MAX_DATAGRAM);
-			continue;
-		}
-		if (natt) {
-			if (n == 1 && buf[0] == 0xff)
-				continue; /* NAT-T keepalive */
-			if (n < 4)
-				continue;
-			if (buf[0] | buf[1] | buf[2] | buf[3]) {
-				if (ike->be != NULL && ike->be->ops->udp_input != NULL)
-					ike->be->ops->udp_input(ike->be, buf, (size_t)n, &from,
-					                        &to);
-				continue;
-			}
-			input(ike, buf + 4, (size_t)n - 4, &from, &to, true);
-		} else {
-			input(ike, buf, (size_t)n, &from, &to, false);
-		}
+		for (int i = 0; i < n; i++)
+			on_datagram(ike, rx->buf[i], rx->m[i].msg_len, &rx->m[i].msg_hdr, natt);
+		if (n < IKE_RX_BATCH)
+			break;
 	}
 	if (natt && ike->be != NULL && ike->be->ops->input_done != NULL)
 		ike->be->ops->input_done(ike->be);
@@ -949,6 +963,7 @@ ike_free(struct ike *ike)
 	while (ike->sas != NULL)
 		ike_sa_kill(ike->sas, "shutdown", true);
 	ike_lease_free(ike);
+	free(ike->rx);
 	free(ike->by_cookie);
 	free(ike->by_id);
 	free(ike->by_peer);

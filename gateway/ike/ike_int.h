@@ -8,6 +8,10 @@
 #include "gateway/ike/ike_crypto.h"
 #include "gateway/ike/ike_pld.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #define IKE_MAX_POLICIES     32
 #define IKE_MAX_KEYS         64
 #define IKE_MAX_GROUPS       64
@@ -327,6 +331,20 @@ ike_sa_group(const struct ike_sa *sa)
 	return sa->group_name != NULL ? sa->group_name : "";
 }
 
+/* Receive buffers for recvmmsg on ports 500 and 4500 (ike.c on_read). */
+#define IKE_RX_BATCH  16
+#define IKE_RX_ROUNDS 4
+struct ike_rx {
+	uint8_t buf[IKE_RX_BATCH][IKE_MAX_DATAGRAM + 64];
+	struct sockaddr_in from[IKE_RX_BATCH];
+	union {
+		struct cmsghdr align;
+		uint8_t b[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	} cbuf[IKE_RX_BATCH];
+	struct iovec iov[IKE_RX_BATCH];
+	struct mmsghdr m[IKE_RX_BATCH];
+};
+
 struct ike {
 	struct loop *loop;
 	struct db *db;
@@ -334,6 +352,7 @@ struct ike {
 	struct ipsec_backend *be;
 	struct ike_conf conf;
 	struct ike_leases *leases; /* ike_lease.c: Mode Config addresses in memory */
+	struct ike_rx *rx;         /* allocated at the first read */
 	int fd500, fd4500;
 	struct sockaddr_in bind_addr;
 	uint16_t port, natt_port;

@@ -139,7 +139,10 @@ iv_for(struct ike_sa *sa, uint32_t mid, uint8_t exch)
 {
 	struct ike_xchg *x;
 
-	if (mid == 0)
+	/* message ID 0 continues phase 1's CBC chain, except in an informational: that always
+	 * starts from hash(last phase 1 block | M-ID), also for M-ID 0 (vpnc draws one random byte
+	 * for the message ID of its DELETEs, so 1 in 256 is 0) */
+	if (mid == 0 && exch != IKE_EX_INFO)
 		return sa->iv;
 	x = ike_xchg_get(sa, mid, exch, true);
 	return x != NULL ? x->iv : NULL;
@@ -203,7 +206,7 @@ ike_msg_decrypt(struct ike_sa *sa, uint8_t *buf, size_t len, const struct ike_hd
 	iv = iv_for(sa, h->msgid, h->exch);
 	if (iv == NULL)
 		return ike_perr_set(e, IKE_N_PAYLOAD_MALFORMED, "no IV for message ID");
-	if (h->exch == IKE_EX_INFO && h->msgid != 0) {
+	if (h->exch == IKE_EX_INFO) {
 		/* An informational exchange is one message: its IV chain ends here. */
 		uint8_t tmp[IKE_MAX_BLOCK];
 		int r;

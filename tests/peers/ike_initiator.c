@@ -110,7 +110,9 @@ send_enc(struct ike_init *in, struct ike_wbuf *w)
 		return ierr(in, "message too large");
 	mid = (uint32_t)w->buf[20] << 24 | (uint32_t)w->buf[21] << 16 | (uint32_t)w->buf[22] << 8 |
 	      w->buf[23];
-	iv = mid == 0 ? sa->iv : ike_xchg_get(sa, mid, w->buf[18], true)->iv;
+	/* M-ID 0 continues phase 1's chain, except in an informational (as ike_msg.c) */
+	iv = mid == 0 && w->buf[18] != IKE_EX_INFO ? sa->iv
+	                                           : ike_xchg_get(sa, mid, w->buf[18], true)->iv;
 	if (ike_cbc(sa->enc, sa->key, sa->keylen, iv, w->buf + IKE_HDR_LEN, w->len - IKE_HDR_LEN,
 	            true) < 0)
 		return ierr(in, "encryption failed");
@@ -707,10 +709,9 @@ out:
 }
 
 static int
-send_info(struct ike_init *in, uint8_t type, const struct ike_wbuf *pl)
+send_info_mid(struct ike_init *in, uint8_t type, const struct ike_wbuf *pl, uint32_t mid)
 {
 	struct ike_wbuf *w = calloc(1, sizeof(*w));
-	uint32_t mid = ike_new_mid(&in->sa);
 	size_t hoff;
 	int r;
 
@@ -723,6 +724,12 @@ send_info(struct ike_init *in, uint8_t type, const struct ike_wbuf *pl)
 		r = send_enc(in, w);
 	free(w);
 	return r;
+}
+
+static int
+send_info(struct ike_init *in, uint8_t type, const struct ike_wbuf *pl)
+{
+	return send_info_mid(in, type, pl, ike_new_mid(&in->sa));
 }
 
 int
@@ -765,7 +772,7 @@ out:
 }
 
 int
-ike_init_delete(struct ike_init *in)
+ike_init_delete_mid(struct ike_init *in, uint32_t mid)
 {
 	struct ike_wbuf pl = {0};
 
@@ -775,7 +782,13 @@ ike_init_delete(struct ike_init *in)
 	ike_w_u16(&pl, 1);
 	ike_w_bytes(&pl, in->sa.ci, 8);
 	ike_w_bytes(&pl, in->sa.cr, 8);
-	return send_info(in, IKE_PL_D, &pl);
+	return send_info_mid(in, IKE_PL_D, &pl, mid);
+}
+
+int
+ike_init_delete(struct ike_init *in)
+{
+	return ike_init_delete_mid(in, ike_new_mid(&in->sa));
 }
 
 /* Receives one encrypted informational whose second payload is of type pl_type; *m and *buf are

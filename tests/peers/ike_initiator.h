@@ -59,6 +59,8 @@ int ike_init_quick(struct ike_init *in, struct ike_init_result *res);
 /* DPD R-U-THERE; returns 0 when the matching ACK came back. */
 int ike_init_dpd(struct ike_init *in, uint32_t seq);
 int ike_init_delete(struct ike_init *in);
+/* The same with a chosen message ID (vpnc's are one random byte: 0 happens). */
+int ike_init_delete_mid(struct ike_init *in, uint32_t mid);
 /* Waits for the gateway's informational DELETE of one ESP SA; *spi is the SPI it names. */
 int ike_init_expect_delete_esp(struct ike_init *in, uint32_t *spi);
 /* Waits for the gateway's R-U-THERE; answers it when answer. */

@@ -585,6 +585,21 @@ test_backend_refuses_sa(void **state)
 }
 
 static void
+test_delete_with_message_id_zero(void **state)
+{
+	struct ike_init in;
+	struct ike_init_result res;
+
+	/* vpnc's DELETE carries a one-byte random message ID: 0 must work like any other */
+	connect_full(&in, &res, true, "cisco_customer");
+	assert_int_equal(loop_call(R.loop, cmd_count_sas, NULL, 1000), 1);
+	assert_int_equal(ike_init_delete_mid(&in, 0), 0);
+	assert_int_equal(wait_for(cmd_count_sas, 0), 0);
+	assert_int_equal(loop_call(R.loop, cmd_active_leases, NULL, 1000), 0);
+	ike_init_close(&in);
+}
+
+static void
 test_pfs(void **state)
 {
 	struct ike_init in;
@@ -1008,6 +1023,7 @@ main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_pfs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_backend_refuses_sa, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_delete_with_message_id_zero, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_xauth_retries_then_fail, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wrong_group_password, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_malformed_am1_gets_notify, setup, teardown),
