@@ -92,12 +92,30 @@ api_apply(struct api_req *req, bool *applied, struct pc_err *err)
 	return 0;
 }
 
-static int
-committed_on_engine(struct loop *loop, void *arg)
-{
-	struct engine *eng = arg;
+struct op_call {
+	struct engine *eng;
+	int (*op)(struct engine *eng);
+};
 
-	return eng->ops.config_committed(eng);
+static int
+op_on_engine(struct loop *loop, void *arg)
+{
+	struct op_call *c = arg;
+
+	return c->op(c->eng);
+}
+
+/* Runs an engine op that takes no arguments on the engine's thread; logs `failed` (after the
+ * URL) when it fails or the engine does not answer. Nothing when there is no engine or op. */
+static void
+run_engine_op(struct api_req *req, int (*op)(struct engine *eng), const char *failed)
+{
+	struct op_call c = {.eng = req->api->cfg.engine, .op = op};
+
+	if (c.eng == NULL || c.eng->loop == NULL || op == NULL)
+		return;
+	if (loop_call(c.eng->loop, op_on_engine, &c, API_APPLY_TIMEOUT) < 0)
+		log_warn(LOG_API, "%s: %s", req->url, failed);
 }
 
 /* After a commit: subsystems holding configuration in memory (IKE policies, AAA servers, uauth
@@ -107,19 +125,8 @@ notify_committed(struct api_req *req)
 {
 	struct engine *eng = req->api->cfg.engine;
 
-	if (eng == NULL || eng->loop == NULL || eng->ops.config_committed == NULL)
-		return;
-	if (loop_call(eng->loop, committed_on_engine, eng, API_APPLY_TIMEOUT) < 0)
-		log_warn(LOG_API, "%s: subsystems did not all reload the committed change",
-		         req->url);
-}
-
-static int
-sync_on_engine(struct loop *loop, void *arg)
-{
-	struct engine *eng = arg;
-
-	return eng->ops.sync_leases(eng);
+	run_engine_op(req, eng != NULL ? eng->ops.config_committed : NULL,
+	              "subsystems did not all reload the committed change");
 }
 
 void
@@ -127,11 +134,8 @@ api_sync_leases(struct api_req *req)
 {
 	struct engine *eng = req->api->cfg.engine;
 
-	if (eng == NULL || eng->loop == NULL || eng->ops.sync_leases == NULL)
-		return;
-	if (loop_call(eng->loop, sync_on_engine, eng, API_APPLY_TIMEOUT) < 0)
-		log_warn(LOG_API, "%s: the engine's latest lease changes are not written yet",
-		         req->url);
+	run_engine_op(req, eng != NULL ? eng->ops.sync_leases : NULL,
+	              "the engine's latest lease changes are not written yet");
 }
 
 int
@@ -142,7 +146,6 @@ api_change_begin(struct api_req *req, struct pc_err *err)
 	/* leases first, so checks in the transaction (a pool still in use) see every one */
 	api_sync_leases(req);
 	rc = db_begin(req->db, err);
-
 	if (rc == -EBUSY)
 		return -EAGAIN;
 	return rc;
