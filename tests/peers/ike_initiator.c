@@ -63,26 +63,50 @@ ike_init_close(struct ike_init *in)
 	OPENSSL_cleanse(&in->sa, sizeof(in->sa));
 }
 
+/* Receives one IKE message; once floated to the NAT-T port, strips the non-ESP marker (and skips
+ * NAT keepalives, which a responder that sees us behind a NAT sends). */
 static int
 recv_raw(struct ike_init *in, uint8_t *buf, size_t cap)
 {
 	struct pollfd p = {.fd = in->fd, .events = POLLIN};
 	ssize_t n;
 
-	if (poll(&p, 1, in->cfg.timeout_ms) <= 0)
-		return ierr(in, "no answer within %d ms", in->cfg.timeout_ms);
-	n = recv(in->fd, buf, cap, 0);
-	if (n < 0)
-		return ierr(in, "recv: %s", strerror(errno));
-	return (int)n;
+	for (;;) {
+		if (poll(&p, 1, in->cfg.timeout_ms) <= 0)
+			return ierr(in, "no answer within %d ms", in->cfg.timeout_ms);
+		n = recv(in->fd, buf, cap, 0);
+		if (n < 0)
+			return ierr(in, "recv: %s", strerror(errno));
+		if (!in->floated)
+			return (int)n;
+		if (n == 1 && buf[0] == 0xff)
+			continue; /* NAT keepalive */
+		if (n < 4 || buf[0] != 0 || buf[1] != 0 || buf[2] != 0 || buf[3] != 0)
+			return ierr(in, "NAT-T port: %zd bytes without the non-ESP marker", n);
+		memmove(buf, buf + 4, (size_t)n - 4);
+		return (int)n - 4;
+	}
+}
+
+/* Sends one IKE message, with the non-ESP marker once floated to the NAT-T port. */
+static int
+send_msg(struct ike_init *in, const uint8_t *buf, size_t len)
+{
+	static const uint8_t marker[4];
+	struct iovec v[2] = {{(void *)marker, sizeof(marker)}, {(void *)buf, len}};
+	struct msghdr mh = {.msg_iov = in->floated ? v : v + 1, .msg_iovlen = in->floated ? 2 : 1};
+
+	if (sendmsg(in->fd, &mh, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 int
 ike_init_raw(struct ike_init *in, const uint8_t *buf, size_t len, uint8_t *out, size_t cap)
 {
-	if (send(in->fd, buf, len, 0) < 0)
-		return -errno;
-	return recv_raw(in, out, cap);
+	int r = send_msg(in, buf, len);
+
+	return r < 0 ? r : recv_raw(in, out, cap);
 }
 
 static uint8_t *
@@ -118,7 +142,7 @@ send_enc(struct ike_init *in, struct ike_wbuf *w)
 		return ierr(in, "encryption failed");
 	if (w->buf[18] == IKE_EX_INFO)
 		ike_xchg_drop(sa, mid);
-	if (send(in->fd, w->buf, w->len, 0) < 0)
+	if (send_msg(in, w->buf, w->len) < 0)
 		return ierr(in, "send: %s", strerror(errno));
 	return 0;
 }
@@ -190,6 +214,15 @@ ike_init_phase1(struct ike_init *in)
 	                                      0x70, 0x2d, 0x9f, 0xe2, 0x74, 0xcc, 0x01, 0x00};
 	static const uint8_t vid_dpd[16] = {0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9,
 	                                    0x6b, 0x86, 0x96, 0xfc, 0x77, 0x57, 0x01, 0x00};
+	/* NAT-T: RFC 3947, then the drafts vpnc also sends (03, 02\n, 02) */
+	static const uint8_t vid_natt[4][16] = {{0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45,
+	                                         0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f},
+	                                        {0x7d, 0x94, 0x19, 0xa6, 0x53, 0x10, 0xca, 0x6f,
+	                                         0x2c, 0x17, 0x9d, 0x92, 0x15, 0x52, 0x9d, 0x56},
+	                                        {0x90, 0xcb, 0x80, 0x91, 0x3e, 0xbb, 0x69, 0x6e,
+	                                         0x08, 0x63, 0x81, 0xb5, 0xec, 0x42, 0x7b, 0x1f},
+	                                        {0xcd, 0x60, 0x46, 0x43, 0x35, 0xdf, 0x21, 0xf8,
+	                                         0x7c, 0xfd, 0xb2, 0xfc, 0x68, 0xb6, 0xa4, 0x48}};
 	static const uint8_t zero[8];
 	struct ike_sa *sa = &in->sa;
 	struct ike_p1 *p1;
@@ -263,8 +296,11 @@ ike_init_phase1(struct ike_init *in)
 	if (in->cfg.unity)
 		ike_w_pl(w, IKE_PL_VID, vid_unity, sizeof(vid_unity));
 	ike_w_pl(w, IKE_PL_VID, vid_dpd, sizeof(vid_dpd));
+	for (int i = 0; in->cfg.natt && i < 4; i++)
+		ike_w_pl(w, IKE_PL_VID, vid_natt[i], 16);
 	ike_w_finish(w);
-	if (send(in->fd, w->buf, w->len, 0) < 0) {
+	in->floated = false;
+	if (send_msg(in, w->buf, w->len) < 0) {
 		r = ierr(in, "send AM1: %s", strerror(errno));
 		goto out;
 	}
@@ -301,6 +337,31 @@ ike_init_phase1(struct ike_init *in)
 		r = ierr(in, "AM2: SA must carry one proposal with transform 2 (%s)", e.msg);
 		goto out;
 	}
+	in->natt_vid = 0;
+	for (int i = 0; i < m->n; i++) {
+		if (m->pl[i].type != IKE_PL_VID || m->pl[i].len != 16)
+			continue;
+		if (memcmp(m->pl[i].body, vid_natt[0], 16) == 0)
+			in->natt_vid = 1;
+		else if (in->natt_vid == 0 && (memcmp(m->pl[i].body, vid_natt[1], 16) == 0 ||
+		                               memcmp(m->pl[i].body, vid_natt[2], 16) == 0 ||
+		                               memcmp(m->pl[i].body, vid_natt[3], 16) == 0))
+			in->natt_vid = 2;
+	}
+	if (in->cfg.natt) {
+		int natd = 0;
+
+		for (int i = 0; i < m->n; i++)
+			natd += m->pl[i].type ==
+			        (in->natt_vid == 1 ? IKE_PL_NATD : IKE_PL_NATD_DRAFT);
+		if (in->natt_vid == 0 || natd != 2) {
+			r = ierr(in,
+			         "AM2: NAT-T vendor ID %s, %d NAT-D payloads (expected one of ours "
+			         "and 2)",
+			         in->natt_vid == 0 ? "missing" : "present", natd);
+			goto out;
+		}
+	}
 	memcpy(p1->gxr, ke->body, p1->gx_len);
 	memcpy(p1->nr, no->body, no->len);
 	p1->nr_len = no->len;
@@ -330,6 +391,29 @@ ike_init_phase1(struct ike_init *in)
 		ike_w_bytes(w, sa->ci, 8);
 		ike_w_bytes(w, sa->cr, 8);
 		ike_w_pl_end(w, off);
+	}
+	if (in->cfg.natt) {
+		/* NAT-D: the responder's address as we see it, then ours, deliberately wrong so
+		 * that the responder finds us behind a NAT; then float to its NAT-T port */
+		uint8_t t = in->natt_vid == 1 ? IKE_PL_NATD : IKE_PL_NATD_DRAFT;
+		struct sockaddr_in me, srv = in->cfg.server;
+		socklen_t ml = sizeof(me);
+
+		if (getsockname(in->fd, (struct sockaddr *)&me, &ml) < 0) {
+			r = ierr(in, "getsockname: %s", strerror(errno));
+			goto out;
+		}
+		ike_p1_natd_hash(sa, &srv, h);
+		ike_w_pl(w, t, h, sa->hlen);
+		ike_p1_natd_hash(sa, &me, h);
+		h[0] ^= 0xff;
+		ike_w_pl(w, t, h, sa->hlen);
+		srv.sin_port = htons(in->cfg.natt_port ? in->cfg.natt_port : 4500);
+		if (connect(in->fd, (const struct sockaddr *)&srv, sizeof(srv)) < 0) {
+			r = ierr(in, "connect to the NAT-T port: %s", strerror(errno));
+			goto out;
+		}
+		in->floated = true;
 	}
 	r = send_enc(in, w);
 out:
@@ -546,7 +630,7 @@ out:
 
 static void
 esp_proposal(struct ike_wbuf *w, uint8_t num, bool last, uint32_t spi, uint8_t esp_id, int auth,
-             int pfs_group)
+             int keybits, int pfs_group, uint16_t encap)
 {
 	size_t poff = w->len, toff;
 
@@ -570,7 +654,9 @@ esp_proposal(struct ike_wbuf *w, uint8_t num, bool last, uint32_t spi, uint8_t e
 	if (pfs_group)
 		ike_w_attr_tv(w, IPSEC_A_GROUP, (uint16_t)pfs_group);
 	ike_w_attr_tv(w, IPSEC_A_AUTH, (uint16_t)auth);
-	ike_w_attr_tv(w, IPSEC_A_ENCAP, ENCAP_TUNNEL);
+	ike_w_attr_tv(w, IPSEC_A_ENCAP, encap);
+	if (keybits)
+		ike_w_attr_tv(w, IPSEC_A_KEYLEN, (uint16_t)keybits);
 	if (!w->err) {
 		w->buf[toff + 2] = (uint8_t)((w->len - toff) >> 8);
 		w->buf[toff + 3] = (uint8_t)(w->len - toff);
@@ -593,7 +679,8 @@ ike_init_quick(struct ike_init *in, struct ike_init_result *res)
 	size_t nr_len = 0, gl = 0, hoff;
 	uint32_t mid = ike_new_mid(sa), a;
 	const struct ike_pl *no, *ke;
-	int r = -EPROTO;
+	int r = -EPROTO, want_id, want_auth, keybits = 0;
+	size_t ek, ak;
 
 	if (w == NULL || body == NULL || buf == NULL || m == NULL || sap == NULL)
 		goto out;
@@ -608,8 +695,30 @@ ike_init_quick(struct ike_init *in, struct ike_init_result *res)
 	}
 	ike_w_u32(body, 1);
 	ike_w_u32(body, 1);
-	esp_proposal(body, 1, false, res->spi_in, ESP_3DES, 2, in->cfg.pfs_group);
-	esp_proposal(body, 2, true, res->spi_in, ESP_DES, 1, in->cfg.pfs_group);
+	res->encap = !in->cfg.natt       ? ENCAP_TUNNEL
+	             : in->natt_vid == 1 ? ENCAP_UDP_TUNNEL
+	                                 : ENCAP_UDP_TUNNEL_DRAFT;
+	if (in->cfg.esp_id == 0) {
+		want_id = ESP_DES;
+		want_auth = 1;
+		esp_proposal(body, 1, false, res->spi_in, ESP_3DES, 2, 0, in->cfg.pfs_group,
+		             res->encap);
+		esp_proposal(body, 2, true, res->spi_in, ESP_DES, 1, 0, in->cfg.pfs_group,
+		             res->encap);
+	} else {
+		want_id = in->cfg.esp_id;
+		want_auth = in->cfg.esp_auth;
+		keybits =
+		        want_id == ESP_AES ? (in->cfg.esp_keybits ? in->cfg.esp_keybits : 128) : 0;
+		esp_proposal(body, 1, true, res->spi_in, (uint8_t)want_id, want_auth, keybits,
+		             in->cfg.pfs_group, res->encap);
+	}
+	ek = want_id == ESP_DES ? 8 : want_id == ESP_3DES ? 24 : (size_t)keybits / 8;
+	ak = want_auth == 1 ? 16 : want_auth == 2 ? 20 : want_auth == 5 ? 32 : 0;
+	if (ek == 0 || ak == 0 || ek + ak > sizeof(res->keymat_in)) {
+		r = ierr(in, "unsupported ESP transform %d/%d/%d", want_id, want_auth, keybits);
+		goto out;
+	}
 	idci[0] = IKE_ID_IPV4_ADDR;
 	idci[1] = 0;
 	idci[2] = idci[3] = 0;
@@ -641,10 +750,35 @@ ike_init_quick(struct ike_init *in, struct ike_init_result *res)
 	}
 	if (m->n < 2 || m->pl[1].type != IKE_PL_SA ||
 	    ike_pld_parse_sa(m->pl[1].body, m->pl[1].len, sap, &e) < 0 || sap->nprop != 1 ||
-	    sap->nxf != 1 || sap->prop[0].spi_size != 4 || sap->xf[0].id != ESP_DES) {
-		r = ierr(in, "QM2: expected one ESP-DES proposal with one transform");
+	    sap->nxf != 1 || sap->prop[0].spi_size != 4 || sap->xf[0].id != want_id) {
+		r = ierr(in, "QM2: expected one proposal with one transform, ESP id %d", want_id);
 		goto out;
 	}
+	{
+		struct ike_cur c;
+		struct ike_attr at;
+		int auth = 0, encap = 0, kb = 0;
+
+		ike_cur_init(&c, sap->xf[0].attrs, sap->xf[0].attrs_len);
+		while (ike_attr_next(&c, &at, &e) > 0) {
+			if (at.type == IPSEC_A_AUTH && at.tv)
+				auth = at.v16;
+			else if (at.type == IPSEC_A_ENCAP && at.tv)
+				encap = at.v16;
+			else if (at.type == IPSEC_A_KEYLEN && at.tv)
+				kb = at.v16;
+		}
+		if (auth != want_auth || encap != res->encap || (keybits && kb != keybits)) {
+			r = ierr(in,
+			         "QM2: transform auth %d encapsulation %d key bits %d (expected %d "
+			         "%u %d)",
+			         auth, encap, kb, want_auth, res->encap, keybits);
+			goto out;
+		}
+	}
+	res->esp_id = want_id;
+	res->esp_auth = want_auth;
+	res->esp_enc_keylen = ek;
 	res->spi_out = (uint32_t)sap->prop[0].spi[0] << 24 | (uint32_t)sap->prop[0].spi[1] << 16 |
 	               (uint32_t)sap->prop[0].spi[2] << 8 | sap->prop[0].spi[3];
 	for (int i = 0; i < m->n; i++) {
@@ -685,15 +819,16 @@ ike_init_quick(struct ike_init *in, struct ike_init_result *res)
 		if (r < 0)
 			goto out;
 	}
-	/* DES key (8) + HMAC-MD5 key (16) for each direction */
-	res->keymat_len = 24;
+	/* cipher key then HMAC key, for each direction */
+	res->keymat_len = ek + ak;
 	for (int dir = 0; dir < 2; dir++) {
 		uint32_t s = dir == 0 ? res->spi_in : res->spi_out;
 		uint8_t sb[4] = {(uint8_t)(s >> 24), (uint8_t)(s >> 16), (uint8_t)(s >> 8),
 		                 (uint8_t)s};
 
 		r = ike_keymat(sa->hash, sa->skeyid_d, gl ? gxy : NULL, gl, 3, sb, ni, sizeof(ni),
-		               nr, nr_len, dir == 0 ? res->keymat_in : res->keymat_out, 24);
+		               nr, nr_len, dir == 0 ? res->keymat_in : res->keymat_out,
+		               res->keymat_len);
 		if (r < 0)
 			goto out;
 	}

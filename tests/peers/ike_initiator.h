@@ -1,7 +1,14 @@
 /* A test IKEv1 initiator built from the responder's own codec and crypto (gateway/ike): the
  * Cisco VPN Client profile (Aggressive Mode, KEY_ID group, XAUTHInitPreShared, Xauth, Mode Config
  * pull, Quick Mode) plus DPD and DELETE. Blocking, one socket; for unit tests and as the benchmark
- * load generator. Compile it by including ike_initiator.c (no build rule of its own). */
+ * load generator. Compile it by including ike_initiator.c (no build rule of its own).
+ *
+ * NAT-T (cfg.natt) is forced the way `vpnc --natt-mode force-natt` does it: the NAT-T vendor IDs
+ * (RFC 3947 and drafts 03, 02\n, 02) in AM1, NAT-D payloads in AM3 whose hash for our own
+ * address is deliberately wrong (the responder sees us "behind a NAT"), AM3 and everything after
+ * it sent to the server's NAT-T port from the same socket with the 4-byte non-ESP marker, and
+ * Quick Mode asking UDP-Encapsulated-Tunnel (3 with RFC 3947, 61443 with the drafts: whichever
+ * vendor ID the responder sent back). */
 #ifndef PORTCULLIS_TESTS_IKE_INITIATOR_H
 #define PORTCULLIS_TESTS_IKE_INITIATOR_H
 
@@ -25,6 +32,14 @@ struct ike_init_cfg {
 	/* load generators only: this phase 1 key pair for every handshake instead of a fresh one
 	 * (saves the client one modexp per handshake; not freed by the initiator) */
 	const struct ike_dh *dh_fixed;
+	bool natt;          /* force NAT-T (see above); false: plain IKE on the server's port */
+	uint16_t natt_port; /* the server's NAT-T port, host order; 0: 4500 */
+	/* Quick Mode ESP transform, one proposal: esp_id ESP_DES/ESP_3DES/ESP_AES, esp_auth 1
+	 * HMAC-MD5, 2 HMAC-SHA1, esp_keybits for AES (0: 128). esp_id 0: the default, two proposals
+	 * (3DES/HMAC-SHA1, then DES/HMAC-MD5), and DES/HMAC-MD5 expected back. */
+	int esp_id;
+	int esp_auth;
+	int esp_keybits;
 };
 
 struct ike_init_result {
@@ -36,8 +51,13 @@ struct ike_init_result {
 	uint16_t xauth_status;
 	int xauth_rounds;
 	uint32_t spi_in, spi_out; /* the initiator's view: in = what the gateway sends to us */
+	/* keymat_in keys spi_in (gateway -> us), keymat_out spi_out (us -> gateway): each is the
+	 * cipher key (esp_enc_keylen bytes) then the HMAC key, keymat_len = their sum */
 	uint8_t keymat_in[64], keymat_out[64];
 	size_t keymat_len;
+	int esp_id, esp_auth;  /* what the responder chose */
+	size_t esp_enc_keylen; /* bytes of the cipher key at the start of keymat_* */
+	uint16_t encap;        /* the encapsulation mode asked for and granted */
 	uint32_t responder_life_s;
 };
 
@@ -45,6 +65,8 @@ struct ike_init {
 	struct ike_init_cfg cfg;
 	int fd;
 	struct ike_sa sa; /* key material and IV chains, the responder's structure reused */
+	bool floated;     /* talking to the NAT-T port with the non-ESP marker */
+	uint8_t natt_vid; /* the NAT-T vendor ID the responder sent: 0 none, 1 RFC 3947, 2 draft */
 	char err[256];
 };
 

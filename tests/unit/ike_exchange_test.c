@@ -32,7 +32,10 @@
 	"'ip', 'network', '10.89.129.128', '255.255.255.240', 'network', '10.89.129.192', "        \
 	"'255.255.255.240');"                                                                      \
 	"UPDATE vpngroup SET split_tunnel_acl_id = 1, dns_server1 = '10.89.129.131', "             \
-	"default_domain = 'example.com', banner = 'Authorized use only' WHERE name = 'vpn3000';"
+	"default_domain = 'example.com', banner = 'Authorized use only' WHERE name = 'vpn3000';"   \
+	"INSERT INTO transform_set (id, name, esp_encryption, esp_authentication) VALUES (2, "     \
+	"'aesset', 'esp-aes', 'esp-sha-hmac'), (3, 'tdesset', 'esp-3des', 'esp-md5-hmac');"        \
+	"INSERT INTO crypto_map_transform VALUES (1, 2, 2), (1, 3, 3);"
 
 /* ---- responder side: fake backend and AAA, like ike_responder_test.c ---- */
 
@@ -380,6 +383,13 @@ cmd_expire_first(struct loop *loop, void *arg)
 }
 
 static struct ike_sa_info listed[4];
+
+/* 1 when the one IKE SA found the peer behind a NAT (NAT-D), 0 when not, -1 without an SA */
+static int
+cmd_nat_detected(struct loop *loop, void *arg)
+{
+	return R.ike->sas == NULL ? -1 : R.ike->sas->nat_detected;
+}
 
 static int
 cmd_list(struct loop *loop, void *arg)
@@ -905,6 +915,117 @@ test_natt_port_esp_goes_to_backend(void **state)
 	close(fd);
 }
 
+/* NAT-T forced as vpnc --natt-mode force-natt does it: the responder answers the NAT-T vendor ID
+ * with its NAT-D payloads, finds the initiator behind a NAT from AM3's NAT-D, takes AM3 and
+ * everything after it on its NAT-T port with the non-ESP marker, and grants UDP-encapsulated
+ * tunnel mode; the SA it installs is UDP-encapsulated from its NAT-T port, with the keys the
+ * initiator derived for the transform it asked for. */
+static void
+natt_tunnel(int esp_id, int esp_auth, enum ipsec_enc enc, enum ipsec_auth auth, size_t ek,
+            size_t ak, const char *tname)
+{
+	struct ike_init in;
+	struct ike_init_result res = {0};
+	struct ike_init_cfg c;
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	const struct ipsec_sa_params *p;
+
+	assert_int_equal(getsockname(R.ike->fd4500, (struct sockaddr *)&a, &l), 0);
+	cfg_init(&c, true, "cisco_customer", "cisco");
+	c.natt = true;
+	c.natt_port = ntohs(a.sin_port);
+	c.esp_id = esp_id;
+	c.esp_auth = esp_auth;
+	assert_int_equal(ike_init_open(&in, &c), 0);
+	if (ike_init_phase1(&in) < 0)
+		fail_msg("phase 1: %s", in.err);
+	assert_true(in.floated);
+	assert_int_equal(in.natt_vid, 1); /* RFC 3947 preferred over the drafts */
+	if (ike_init_xauth(&in, &res) < 0)
+		fail_msg("xauth: %s", in.err);
+	assert_int_equal(res.xauth_status, 1);
+	if (ike_init_modecfg(&in, &res) < 0)
+		fail_msg("modecfg: %s", in.err);
+	if (ike_init_quick(&in, &res) < 0)
+		fail_msg("quick: %s", in.err);
+	assert_int_equal(res.encap, ENCAP_UDP_TUNNEL);
+	assert_int_equal(loop_call(R.loop, cmd_list, NULL, 1000), 1);
+	assert_true(listed[0].natt);
+	assert_int_equal(loop_call(R.loop, cmd_nat_detected, NULL, 1000), 1);
+	assert_string_equal(listed[0].transform[0], tname);
+	assert_int_equal(wait_for(cmd_count_live, 1), 1);
+	p = &R.sas[0].p;
+	assert_true(p->udp_encap);
+	/* from the engine's NAT-T port as configured (0 here: the test listens on kernel-chosen
+	 * ports, and the engine keeps the configured number) */
+	assert_int_equal(p->local.sin_port, htons(R.ike->natt_port));
+	assert_int_equal(p->enc, enc);
+	assert_int_equal(p->auth, auth);
+	assert_int_equal(res.keymat_len, ek + ak);
+	assert_int_equal(res.esp_enc_keylen, ek);
+	assert_int_equal(p->in.spi, res.spi_out);
+	assert_int_equal(p->out.spi, res.spi_in);
+	assert_int_equal(p->in.enc_key_len, ek);
+	assert_int_equal(p->in.auth_key_len, ak);
+	assert_memory_equal(p->in.enc_key, res.keymat_out, ek);
+	assert_memory_equal(p->in.auth_key, res.keymat_out + ek, ak);
+	assert_memory_equal(p->out.enc_key, res.keymat_in, ek);
+	assert_memory_equal(p->out.auth_key, res.keymat_in + ek, ak);
+	/* the informational exchanges go over the NAT-T port too */
+	if (ike_init_dpd(&in, 7) < 0)
+		fail_msg("dpd: %s", in.err);
+	assert_int_equal(ike_init_delete(&in), 0);
+	assert_int_equal(wait_for(cmd_count_sas, 0), 0);
+	assert_int_equal(wait_for(cmd_count_live, 0), 0);
+	ike_init_close(&in);
+}
+
+static void
+test_natt_forced_default_transform(void **state)
+{
+	natt_tunnel(0, 0, IPSEC_ENC_DES, IPSEC_AUTH_HMAC_MD5_96, 8, 16, "esp-des esp-md5-hmac");
+}
+
+static void
+test_natt_forced_aes128_sha1(void **state)
+{
+	natt_tunnel(ESP_AES, 2, IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, 16, 20,
+	            "esp-aes esp-sha-hmac");
+}
+
+static void
+test_natt_forced_3des_md5(void **state)
+{
+	natt_tunnel(ESP_3DES, 1, IPSEC_ENC_3DES, IPSEC_AUTH_HMAC_MD5_96, 24, 16,
+	            "esp-3des esp-md5-hmac");
+}
+
+/* Without NAT-T the same transform choice works on the IKE port, in plain tunnel mode. */
+static void
+test_chosen_transform_without_natt(void **state)
+{
+	struct ike_init in;
+	struct ike_init_result res = {0};
+	struct ike_init_cfg c;
+
+	cfg_init(&c, true, "cisco_customer", "cisco");
+	c.esp_id = ESP_AES;
+	c.esp_auth = 2;
+	assert_int_equal(ike_init_open(&in, &c), 0);
+	if (ike_init_phase1(&in) < 0 || ike_init_xauth(&in, &res) < 0 ||
+	    ike_init_modecfg(&in, &res) < 0 || ike_init_quick(&in, &res) < 0)
+		fail_msg("handshake: %s", in.err);
+	assert_false(in.floated);
+	assert_int_equal(res.encap, ENCAP_TUNNEL);
+	assert_int_equal(wait_for(cmd_count_live, 1), 1);
+	assert_false(R.sas[0].p.udp_encap);
+	assert_int_equal(loop_call(R.loop, cmd_nat_detected, NULL, 1000), 0);
+	assert_int_equal(R.sas[0].p.enc, IPSEC_ENC_AES_CBC);
+	assert_memory_equal(R.sas[0].p.in.auth_key, res.keymat_out + 16, 20);
+	ike_init_close(&in);
+}
+
 static void
 test_idle_and_max_time(void **state)
 {
@@ -1034,6 +1155,12 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_initial_contact_clears_old_sas, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_natt_port_esp_goes_to_backend, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_natt_forced_default_transform, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_natt_forced_aes128_sha1, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_natt_forced_3des_md5, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_chosen_transform_without_natt, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_idle_and_max_time, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_quick_mode_rekey, setup, teardown),
