@@ -172,8 +172,10 @@ EOF
 }
 
 # Starts portcullisd in $BP-gw (fresh database each time) with ESP transform $1; sets GW_PID.
+# BENCH_PC_ARGS: more daemon arguments (split on blanks), e.g. "--esp-threads 2".
 bench_start_portcullis() {
-	local d=$BENCH_WORK/pc
+	local d=$BENCH_WORK/pc extra=()
+	read -r -a extra <<<"${BENCH_PC_ARGS:-}"
 	rm -rf "$d"
 	mkdir -p "$d"
 	bench_pix_config "$1" >"$d/bench.cfg"
@@ -183,7 +185,7 @@ bench_start_portcullis() {
 		--secret "vpngroup:$BENCH_GROUP=$BENCH_GROUP_PSK" >"$d/import.txt" ||
 		bench_die "portcullis import failed: see $d/import.txt"
 	ip netns exec "$BP-gw" "$BUILD/portcullisd" --db "$d/pc.db" --api 127.0.0.1:8080 \
-		--sa-backend tun --log-level "${BENCH_PC_LOG:-warn}" >"$d/portcullisd.log" 2>&1 &
+		--sa-backend tun --log-level "${BENCH_PC_LOG:-warn}" "${extra[@]}" >"$d/portcullisd.log" 2>&1 &
 	GW_PID=$!
 	GW_KIND=portcullis
 	BENCH_PIDS+=("$GW_PID")

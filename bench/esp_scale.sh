@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# ESP throughput on many tunnels, the gateway free to use every CPU (issue 12: "scale with
+# cores"): Portcullis (portcullisd, Release, `tun` backend) with --esp-threads 1 and with
+# --esp-threads 2, and strongSwan 5.9 charon with kernel-libipsec, on ESP_SCALE_TUNNELS (8)
+# tunnels, NAT-T forced (ESP-in-UDP 4500) on both, for each ESP transform in ESP_TRANSFORMS
+# (aes128-sha1 3des-md5). The client is bench/espload.c, not vpnc: it brings the tunnels up with
+# the test initiator (tests/peers/ike_initiator.c), then sends pre-encrypted ESP packets whose
+# sequence number and ICV it rewrites for each packet (one HMAC + its share of a sendmmsg() per
+# packet, no encryption), so it needs far less CPU than vpnc + iperf3 and the gateway gets most
+# of the machine. The gateway still checks and decrypts every packet in full and forwards the
+# inner IPv4/UDP packet (ESP_SCALE_SIZE, 1400 bytes) to the inside host, where an nft rule counts
+# and drops it (UDP port 9): delivered = what that counter saw.
+# Per transform, ESP_ROUNDS (3) rounds, alternating the order of the three gateways; each run
+# ESP_SCALE_SECS (ESP_SECS, 5) seconds of sending. Per run: delivered Mbit/s (inner packets'
+# bytes at the sink), sent vs delivered (loss), gateway CPU (user+system of the process, all
+# threads, /proc/PID/stat, over the sending time) per Gbit delivered and per wall second (busy),
+# the generator's CPU per wall second. No CPU placement: the point is using both CPUs.
+# ESP_SCALE_PC1_ARGS / ESP_SCALE_PC2_ARGS: portcullisd arguments of the two Portcullis runs
+# ("--esp-threads 1" / "--esp-threads 2"); a portcullisd without --esp-threads (before the
+# option lands) gets no argument for the first and skips the second (said in the output).
+# ESP_SCALE_GEN_THREADS: espload's sending threads (1). Raw per-run lines go to
+# $BENCH_WORK/esp-scale-raw.txt. Prints a Markdown section. Root needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOP=$PWD
+source bench/lib.sh
+ROUNDS=${ESP_ROUNDS:-3}
+SECS=${ESP_SCALE_SECS:-${ESP_SECS:-5}}
+TUNNELS=${ESP_SCALE_TUNNELS:-8}
+SIZE=${ESP_SCALE_SIZE:-1400}
+GEN_THREADS=${ESP_SCALE_GEN_THREADS:-1}
+BATCH=${ESP_SCALE_BATCH:-32}
+GSO=${ESP_SCALE_GSO:-1}
+ADAPT=${ESP_SCALE_ADAPT:-1}
+WARM=${ESP_SCALE_WARM:-2}
+GEN_OPTS=(-j "$GEN_THREADS" -B "$BATCH" -W "$WARM")
+[ "$GSO" = 1 ] && GEN_OPTS+=(-G)
+TRANSFORMS=${ESP_TRANSFORMS:-aes128-sha1 3des-md5}
+PC1_ARGS=${ESP_SCALE_PC1_ARGS---esp-threads 1}
+PC2_ARGS=${ESP_SCALE_PC2_ARGS---esp-threads 2}
+BENCH_NCLIENTS=1
+LOAD=$BENCH_WORK/espload
+RAW=$BENCH_WORK/esp-scale-raw.txt
+SINK=10.89.129.195
+mkdir -p "$BENCH_WORK"
+: >"$RAW"
+: >"$BENCH_WORK/espload.err"
+: >"$BENCH_WORK/espload.out"
+
+[ "$(id -u)" -eq 0 ] || bench_die "esp_scale: run as root (network namespaces)"
+[ -f "$BUILD/libportcullis_lib.a" ] || bench_die "esp_scale: $BUILD/libportcullis_lib.a not built"
+command -v nft >/dev/null || bench_die "esp_scale: nft not installed (scripts/deps.sh)"
+# shellcheck disable=SC2046
+cc -O2 -D_GNU_SOURCE -I. -Itests -o "$LOAD" bench/espload.c tests/peers/ike_initiator.c \
+	"$BUILD/libportcullis_lib.a" $(pkg-config --libs sqlite3 libcrypto libssl libmicrohttpd jansson \
+	libmnl libnftnl) $(pkg-config --libs libgcrypt 2>/dev/null) -lpthread
+
+# Before the daemon has --esp-threads: the first Portcullis run is its only behaviour (one
+# thread), the second is not run.
+NOTE=""
+if ! "$BUILD/portcullisd" --help 2>&1 | grep -q -- '--esp-threads'; then
+	NOTE="This portcullisd has no \`--esp-threads\` option: the 1-thread run used no extra argument (the daemon's only behaviour) and the 2-thread run was skipped."
+	bench_log "esp_scale: $NOTE"
+	[[ $PC1_ARGS == *--esp-threads* ]] && PC1_ARGS=""
+	[[ $PC2_ARGS == *--esp-threads* ]] && PC2_ARGS=skip
+fi
+CONFIGS="pc1 pc2 sw"
+[ "$PC2_ARGS" = skip ] && CONFIGS="pc1 sw"
+
+trap bench_cleanup EXIT
+bench_topology
+bench_client_addrs
+# the sink: UDP to port 9 on the inside host is counted and dropped before any socket
+ip netns exec "$BP-in" nft -f - <<'EOF'
+table ip espsink {
+	counter sink {
+	}
+	chain input {
+		type filter hook input priority 0; policy accept;
+		udp dport 9 counter name "sink" drop
+		udp dport 10 drop
+	}
+}
+EOF
+# A process in the sink's namespace: espload reads that namespace's IP counters through its
+# /proc/PID/net/snmp to steer its rate (ESP_SCALE_ADAPT=1).
+if [ "$ADAPT" = 1 ]; then
+	ip netns exec "$BP-in" sleep 100000 &
+	BENCH_PIDS+=("$!")
+	GEN_OPTS+=(-A "$!")
+fi
+sink_read() { # packets bytes
+	ip netns exec "$BP-in" nft list counter ip espsink sink |
+		awk '/packets/ {for (i = 1; i < NF; i++) {if ($i == "packets") p = $(i + 1); if ($i == "bytes") b = $(i + 1)}} END {print p + 0, b + 0}'
+}
+# UDP datagrams the gateway namespace dropped because a socket's receive buffer was full
+udp_drops() { ip netns exec "$BP-gw" awk '/^Udp:/ {n++; if (n == 2) print $6}' /proc/net/snmp; }
+
+cfg_text() {
+	case $1 in
+	pc1) echo "Portcullis ${PC1_ARGS:-(no --esp-threads)}" ;;
+	pc2) echo "Portcullis $PC2_ARGS" ;;
+	sw) echo "strongSwan (charon, kernel-libipsec)" ;;
+	esac
+}
+
+measure() { # cfg transform round
+	local cfg=$1 tf=$2 round=$3 out p0 b0 p1 b1 d0 d1 threads line up sent secs gcpu ccpu csys
+	case $cfg in
+	pc1) BENCH_PC_ARGS=$PC1_ARGS bench_start_gw portcullis "$tf" ;;
+	pc2) BENCH_PC_ARGS=$PC2_ARGS bench_start_gw portcullis "$tf" ;;
+	sw) bench_start_gw strongswan "$tf" ;;
+	esac
+	sleep 0.5
+	read -r p0 b0 < <(sink_read)
+	d0=$(udp_drops)
+	out=$(ip netns exec "$BP-c0" "$LOAD" -s 192.168.1.1 -g "$BENCH_GROUP" -k "$BENCH_GROUP_PSK" \
+		-u "$BENCH_USER" -p "$BENCH_PASSWORD" -c "$TUNNELS" -b 172.16.0.1 -T "$tf" -S "$SIZE" \
+		-d "$SINK" -t "$SECS" "${GEN_OPTS[@]}" -R "$GW_PID" 2>>"$BENCH_WORK/espload.err" || true)
+	echo "$cfg $tf $round $out" >>"$BENCH_WORK/espload.out"
+	threads=$(ls "/proc/$GW_PID/task" 2>/dev/null | wc -l)
+	sleep 0.3 # packets still in the gateway's queues
+	read -r p1 b1 < <(sink_read)
+	d1=$(udp_drops)
+	bench_stop_gw
+	up=$(kv tunnels "$out")
+	sent=$(kv sent "$out")
+	secs=$(kv secs "$out")
+	gcpu=$(kv gw_cpu_s "$out")
+	ccpu=$(kv client_cpu_s "$out")
+	csys=$(kv client_sys_s "$out")
+	if [ -z "$up" ] || [ "$up" -ne "$TUNNELS" ] || [ -z "$secs" ]; then
+		bench_log "esp_scale: $cfg $tf: only ${up:-0} of $TUNNELS tunnels came up: see $BENCH_WORK/espload.err"
+		tail -3 "$BENCH_WORK/espload.err" >&2
+	fi
+	[ -n "$secs" ] || secs=$SECS
+	line=$(awk -v cfg="$cfg" -v tf="$tf" -v r="$round" -v up="${up:-0}" -v sent="${sent:-0}" \
+		-v secs="$secs" -v dp=$((p1 - p0)) -v db=$((b1 - b0)) -v g="${gcpu:-0}" -v c="${ccpu:-0}" -v cs="${csys:-0}" \
+		-v drops=$((d1 - d0)) -v th="$threads" 'BEGIN {
+		mbps = db * 8 / secs / 1e6
+		printf "scale %s tf=%s round=%s tunnels=%s sent=%s delivered=%d loss_pct=%.1f mbps=%.1f kpps=%.1f gw_cpu_s=%.2f cpu_s_per_gbit=%.2f busy=%.2f gen_cpu_s=%.2f gen_sys_s=%.2f gen_busy=%.2f gen_us_per_pkt=%.2f gw_us_per_pkt=%.2f rcvbuf_drops_with_warmup=%d gw_threads=%d secs=%.2f",
+			cfg, tf, r, up, sent, dp, (sent > 0 ? 100 * (sent - dp) / sent : 0), mbps, dp / secs / 1e3, g,
+			(mbps > 0 ? g / (mbps * secs / 1000) : 0), g / secs, c, cs, c / secs, (sent > 0 ? c / sent * 1e6 : 0),
+			(dp > 0 ? g / dp * 1e6 : 0), drops, th, secs
+	}')
+	echo "$line" | tee -a "$RAW" >&2
+}
+
+for tf in $TRANSFORMS; do
+	for r in $(seq 1 "$ROUNDS"); do
+		order=$CONFIGS
+		[ $((r % 2)) -eq 0 ] && order=$(tr ' ' '\n' <<<"$CONFIGS" | tac | tr '\n' ' ')
+		for cfg in $order; do measure "$cfg" "$tf" "$r"; done
+	done
+done
+
+vals() { grep "^scale $1 tf=$2 " "$RAW" | tr ' ' '\n' | sed -n "s/^$3=//p"; }
+med() { # cfg tf key [decimals]
+	vals "$1" "$2" "$3" | median | awk -v d="${4:-1}" '{if ($1 == "nan") print "-"; else printf "%.*f\n", d, $1}'
+}
+rng() { vals "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR > 1) printf " (%s-%s)", lo, hi}'; }
+
+echo "## ESP on $TUNNELS tunnels, gateway on every CPU: Portcullis --esp-threads 1 / 2 vs strongSwan"
+echo
+echo "How it was measured: \`bench/espload\` brings up $TUNNELS tunnels (the test initiator: Aggressive Mode"
+echo "PSK + Xauth + Mode Config + Quick Mode, NAT-T forced as \`vpnc --natt-mode force-natt\` does, so ESP"
+echo "goes in UDP to port 4500 on both gateways), each from its own source address, then sends for $SECS s,"
+echo "round robin over the tunnels in batches of 32 (sendmmsg), ESP packets carrying a ${SIZE}-byte inner"
+echo "IPv4/UDP packet to the inside host's port 9, where an nft rule counts and drops them. The generator"
+echo "encrypts each tunnel's packet once and for every packet sent only writes the next sequence"
+echo "number and recomputes the ICV (HMAC-96): its cost per packet is one HMAC and a share of a system"
+echo "call, while the gateways check the ICV, the replay window and decrypt every packet in full, as"
+echo "for real traffic (the inner payloads repeat, which no IPsec gateway checks). No CPU placement:"
+echo "gateway, generator and the kernel's forwarding share the $(nproc) CPUs. $ROUNDS round(s) per transform,"
+echo "alternating the order of the gateways; cells are medians, with the range over the rounds in"
+echo "brackets. Delivered: inner packets counted at the sink (Mbit/s of their IP bytes). Loss: sent"
+echo "but not delivered (mostly the gateway's UDP receive buffer overflowing: the generator offers"
+echo "more than any of the gateways takes, by design). Gateway CPU: user+system seconds of the gateway"
+echo "process, all threads, during the sending, per Gbit delivered; busy: that CPU time over the wall"
+echo "time (2.00 = both CPUs). Generator busy: espload's own CPU time over the wall time."
+echo
+[ -n "$NOTE" ] && echo "$NOTE" && echo
+echo "| transform | gateway | delivered Mbit/s | kpps | loss | gateway CPU s/Gbit | gateway busy (CPU s / s) | gateway threads | generator busy (CPU s / s) | generator µs/packet |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+for tf in $TRANSFORMS; do
+	for cfg in $CONFIGS; do
+		echo "| $tf | $(cfg_text "$cfg") | $(med "$cfg" "$tf" mbps)$(rng "$cfg" "$tf" mbps) | $(med "$cfg" "$tf" kpps) | $(med "$cfg" "$tf" loss_pct)% | $(med "$cfg" "$tf" cpu_s_per_gbit 2)$(rng "$cfg" "$tf" cpu_s_per_gbit) | $(med "$cfg" "$tf" busy 2) | $(med "$cfg" "$tf" gw_threads 0) | $(med "$cfg" "$tf" gen_busy 2) | $(med "$cfg" "$tf" gen_us_per_pkt 2) |"
+	done
+done
+echo
+for tf in $TRANSFORMS; do
+	p1=$(med pc1 "$tf" mbps)
+	sw=$(med sw "$tf" mbps)
+	p1c=$(med pc1 "$tf" cpu_s_per_gbit 2)
+	swc=$(med sw "$tf" cpu_s_per_gbit 2)
+	if [[ " $CONFIGS " == *" pc2 "* ]]; then
+		p2=$(med pc2 "$tf" mbps)
+		p2c=$(med pc2 "$tf" cpu_s_per_gbit 2)
+		echo "- **$tf**: scaling, Portcullis 2 threads / 1 thread: **$(ratio "$p2" "$p1")x** throughput (busy $(med pc2 "$tf" busy 2) vs $(med pc1 "$tf" busy 2) CPU s/s, CPU per Gbit $(ratio "$p2c" "$p1c")x); Portcullis 2 threads / strongSwan: **$(ratio "$p2" "$sw")x** throughput, CPU per Gbit $(ratio "$p2c" "$swc")x (Portcullis 1 thread / strongSwan: $(ratio "$p1" "$sw")x)."
+	else
+		echo "- **$tf**: Portcullis (one ESP thread) / strongSwan: **$(ratio "$p1" "$sw")x** throughput, CPU per Gbit $(ratio "$p1c" "$swc")x; no 2-thread figure (see above)."
+	fi
+done
+echo
+gb=$(grep '^scale ' "$RAW" | tr ' ' '\n' | sed -n 's/^gen_busy=//p' | median)
+gu=$(for tf in $TRANSFORMS; do echo "$tf $(grep "^scale [a-z0-9]* tf=$tf " "$RAW" | tr ' ' '\n' | sed -n 's/^gen_us_per_pkt=//p' | median)"; done)
+echo "What the generator costs: espload itself was busy $(awk -v g="$gb" 'BEGIN{printf "%.2f", g}') CPU s per second (median over all runs) of the $(nproc)"
+echo "CPUs, sending (µs of its CPU per packet sent: $(awk '{printf "%s%s %.2f", NR > 1 ? ", " : "", $1, $2}' <<<"$gu")); that CPU, and the kernel's"
+echo "forwarding of the inner packets, is not available to the gateway, so \"busy\" shows how much of the"
+echo "machine each gateway got and used. Its packets cost it no encryption, so per packet it needs much"
+echo "less CPU than the gateway (compare the gateway's CPU per Gbit above) and far less than vpnc."
+echo
+bench_raw_details "$RAW"
