@@ -3,19 +3,32 @@
  * client k from source address BASE + k, NAT-T forced (as vpnc --natt-mode force-natt: the ESP
  * goes in UDP to the server's port 4500), with the chosen ESP transform. Then, for each tunnel,
  * it builds ONE ESP packet (gateway/ipsec/esp.c, esp_sa_new() outbound + esp_encap() with the
- * tunnel's key material) carrying an inner IPv4/UDP packet of S bytes (default 1400) from the
- * tunnel's Mode Config address to SINK port 9 (discard), and for SECS seconds sends it over and
- * over, round robin over the tunnels, in batches (sendmmsg) from each tunnel's own socket (the
- * IKE socket, floated to the server's NAT-T port).
+ * tunnel's key material) carrying an inner IPv4/UDP packet of S bytes (default 1400, within
+ * both gateways' tunnel MTU of 1400) from the tunnel's Mode Config address to SINK port 9, and
+ * for SECS seconds sends it over and over, round robin over the tunnels, in batches from each
+ * tunnel's own socket (the IKE socket, floated to the server's NAT-T port): sendmmsg(), or with
+ * -G one UDP GSO send per batch (UDP_SEGMENT: the kernel cuts it into the same datagrams; one
+ * pass through the stack and the bridge per batch instead of per packet, which is most of the
+ * sender's cost on veth).
  *
  * What is reused and what is not: the ciphertext (and its IV) is the same in every copy of a
  * tunnel's packet; for each packet sent the generator writes the next ESP sequence number
  * (1, 2, 3, ... per tunnel) and recomputes the 96-bit ICV (HMAC over SPI | sequence | IV |
- * ciphertext, from the SA's precomputed HMAC key states), so every packet passes the gateway's
- * anti-replay check and ICV check, and the gateway decrypts it in full and forwards the inner
- * packet: the gateway's work per packet is that of real traffic, while the generator's is one
- * HMAC and its share of a sendmmsg() (no encryption). A receiver that also checked the inner
- * payload for duplicates would notice; IPsec gateways do not.
+ * ciphertext, from the SA's precomputed HMAC key states, as esp.c does), so every packet passes
+ * the gateway's anti-replay and ICV checks, and the gateway decrypts it in full and forwards the
+ * inner packet: the gateway's work per packet is that of real traffic, while the generator's is
+ * one HMAC and its share of a send (no encryption). A receiver that checked the inner payloads
+ * for repeats would notice; IPsec gateways do not.
+ *
+ * -W SECS: a warm-up before the measured SECS, sending copies whose inner packet goes to port
+ * 10 instead of 9 (the sink counts port 9 only), so the rate has settled when counting starts.
+ * -A PID (with -R): adaptive rate. PID is a process in the sink's network namespace; the
+ * generator reads the IP counters of that namespace (/proc/PID/net/snmp, InReceives: every inner
+ * packet delivered) and the gateway's UDP receive-buffer drops (/proc/GW_PID/net/snmp) every
+ * 50 ms and steers its rate to what the gateway takes (see run_phase()): an offer far above it
+ * would only burn the generator's CPU, which the gateway needs on a shared machine. -r PPS: a
+ * fixed total rate, or the start of the adaptive one (default: as fast as the sockets take them;
+ * adaptive: 10000/s, doubling until the first overload).
  *
  * The tunnels stay up while sending (no DELETE until the end, then a DELETE for each). Nothing
  * keeps them alive: the bench configurations have no DPD (charon) or DPD/idle timers of an hour
@@ -25,19 +38,20 @@
  * no INITIAL_CONTACT (its rekey flag), which would make either gateway clear the other tunnels.
  *
  *   espload -s 192.168.1.1 -g GROUP -k PSK -u USER -p PASSWORD [-c 8] [-b 172.16.0.1]
- *           [-T aes128-sha1|3des-md5|des-md5] [-S 1400] [-d 10.89.129.195] [-t SECS]
- *           [-j THREADS] [-B BATCH] [-r PPS] [-P 500] [-N 4500]
+ *           [-T aes128-sha1|3des-md5|des-md5] [-S 1400] [-d 10.89.129.195] [-t SECS] [-W SECS]
+ *           [-j THREADS] [-B BATCH] [-G] [-r PPS] [-R GW_PID] [-A SINK_NS_PID] [-P 500] [-N 4500]
  *
  * -j: sending threads (tunnel k is sent by thread k % j; default 1). -B: packets per tunnel per
- * sendmmsg() (default 32). -r: a total packet rate to hold (sleeps when ahead; 0 default: as
- * fast as the sockets take them). Prints one line of key=value pairs: tunnels (established) sent
- * (packets sendmmsg() accepted) send_err (packets it refused) secs (sending time) client_cpu_s
- * (this process, user+system, all threads, while sending) client_sys_s (its system part:
- * the send calls, and the kernel's delivery of each packet up to the gateway's socket, which
- * runs in the sender's context on veth) pps inner_bytes esp_bytes (the ESP
- * packet, SPI to ICV; on the wire 28 more for the outer IP and UDP headers) setup_s. Exit 1
- * when not every tunnel came up (it still sends on those that did). With -R, gw_cpu_s: the
- * user+system CPU seconds process GW_PID (the gateway, all its threads) used while sending.
+ * send (default 32; with -G at most 64 and 64 KiB). Prints one line of key=value pairs for the
+ * measured time: tunnels (established) sent (packets the kernel accepted) send_err (packets it
+ * refused) secs client_cpu_s (this process, user+system, all threads) client_sys_s (its system
+ * part: the sends, and the kernel's delivery of each packet up to the gateway's socket, which
+ * runs in the sender's context on veth) pps inner_bytes esp_bytes (the ESP packet, SPI to ICV;
+ * on the wire 28 more for the outer IP and UDP headers) setup_s warmup_sent; with -A rate_start
+ * rate_end rate_cuts (the rate when counting started and ended, the cuts while counting); with
+ * -R gw_cpu_s (user+system CPU seconds of process GW_PID, the gateway, all its threads, while
+ * counting). ESPLOAD_DEBUG in the environment: the rate controller's every step on stderr.
+ * Exit 1 when not every tunnel came up (it still sends on those that did).
  * Build (from the source root, against a Release build of the library): see bench/esp_scale.sh. */
 #define OPENSSL_SUPPRESS_DEPRECATED /* before any OpenSSL header: the low-level MD5/SHA1 calls */
 
@@ -147,8 +161,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: espload -s SERVER -g GROUP -k PSK -u USER -p PASSWORD [-c TUNNELS] "
 	                "[-b BASE] [-T aes128-sha1|3des-md5|des-md5] [-S INNER_BYTES] [-d SINK] "
-	                "[-t SECS] [-j THREADS] [-B BATCH] [-r PPS] [-P PORT] [-N NATT_PORT] [-R "
-	                "GW_PID] [-G]\n");
+	                "[-t SECS] [-W SECS] [-j THREADS] [-B BATCH] [-G] [-r PPS] [-R GW_PID] "
+	                "[-A SINK_NS_PID] [-P PORT] [-N NATT_PORT]\n");
 	exit(2);
 }
 

@@ -3,23 +3,27 @@
 # cores"): Portcullis (portcullisd, Release, `tun` backend) with --esp-threads 1 and with
 # --esp-threads 2, and strongSwan 5.9 charon with kernel-libipsec, on ESP_SCALE_TUNNELS (8)
 # tunnels, NAT-T forced (ESP-in-UDP 4500) on both, for each ESP transform in ESP_TRANSFORMS
-# (aes128-sha1 3des-md5). The client is bench/espload.c, not vpnc: it brings the tunnels up with
-# the test initiator (tests/peers/ike_initiator.c), then sends pre-encrypted ESP packets whose
-# sequence number and ICV it rewrites for each packet (one HMAC + its share of a sendmmsg() per
-# packet, no encryption), so it needs far less CPU than vpnc + iperf3 and the gateway gets most
-# of the machine. The gateway still checks and decrypts every packet in full and forwards the
-# inner IPv4/UDP packet (ESP_SCALE_SIZE, 1400 bytes) to the inside host, where an nft rule counts
-# and drops it (UDP port 9): delivered = what that counter saw.
+# (aes128-sha1 3des-md5). The client is bench/espload.c, not vpnc (vpnc + iperf3 need about as
+# much CPU per packet as a gateway, so on 2 CPUs they leave it one at most): espload brings the
+# tunnels up with the test initiator (tests/peers/ike_initiator.c), then sends pre-encrypted ESP
+# packets whose sequence number and ICV it rewrites for each packet (one HMAC and a share of a
+# UDP GSO send per packet, no encryption), at a rate it steers to what the gateway delivers (so
+# it spends no CPU on packets the gateway cannot take). The gateway checks and decrypts every
+# packet in full and forwards the inner IPv4/UDP packet (ESP_SCALE_SIZE, 1400 bytes) to the
+# inside host, where an nft rule counts and drops it (UDP port 9): delivered = that counter.
 # Per transform, ESP_ROUNDS (3) rounds, alternating the order of the three gateways; each run
-# ESP_SCALE_SECS (ESP_SECS, 5) seconds of sending. Per run: delivered Mbit/s (inner packets'
-# bytes at the sink), sent vs delivered (loss), gateway CPU (user+system of the process, all
-# threads, /proc/PID/stat, over the sending time) per Gbit delivered and per wall second (busy),
-# the generator's CPU per wall second. No CPU placement: the point is using both CPUs.
+# ESP_SCALE_WARM (2) s of warm-up (inner packets to port 10, not counted) then ESP_SCALE_SECS
+# (ESP_SECS, 5) s counted. Per run: delivered Mbit/s (the inner packets' IP bytes at the sink),
+# sent vs delivered (loss), gateway CPU (user+system of the process, all threads, /proc/PID/stat,
+# over the counted time) per Gbit delivered and per wall second (busy), the generator's CPU.
+# No CPU placement: the point is using both CPUs.
 # ESP_SCALE_PC1_ARGS / ESP_SCALE_PC2_ARGS: portcullisd arguments of the two Portcullis runs
 # ("--esp-threads 1" / "--esp-threads 2"); a portcullisd without --esp-threads (before the
 # option lands) gets no argument for the first and skips the second (said in the output).
-# ESP_SCALE_GEN_THREADS: espload's sending threads (1). Raw per-run lines go to
-# $BENCH_WORK/esp-scale-raw.txt. Prints a Markdown section. Root needed.
+# ESP_SCALE_GEN_THREADS (1), ESP_SCALE_BATCH (32), ESP_SCALE_GSO (1), ESP_SCALE_ADAPT (1: rate
+# steered; 0: as fast as the sockets take them): espload's options. Raw per-run lines go to
+# $BENCH_WORK/esp-scale-raw.txt, espload's own lines to $BENCH_WORK/espload.out. Prints a
+# Markdown section. Root needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOP=$PWD
@@ -47,9 +51,9 @@ mkdir -p "$BENCH_WORK"
 : >"$BENCH_WORK/espload.err"
 : >"$BENCH_WORK/espload.out"
 
-[ "$(id -u)" -eq 0 ] || bench_die "esp_scale: run as root (network namespaces)"
-[ -f "$BUILD/libportcullis_lib.a" ] || bench_die "esp_scale: $BUILD/libportcullis_lib.a not built"
-command -v nft >/dev/null || bench_die "esp_scale: nft not installed (scripts/deps.sh)"
+[ "$(id -u)" -eq 0 ] || bench_die "espscale: run as root (network namespaces)"
+[ -f "$BUILD/libportcullis_lib.a" ] || bench_die "espscale: $BUILD/libportcullis_lib.a not built"
+command -v nft >/dev/null || bench_die "espscale: nft not installed (scripts/deps.sh)"
 # shellcheck disable=SC2046
 cc -O2 -D_GNU_SOURCE -I. -Itests -o "$LOAD" bench/espload.c tests/peers/ike_initiator.c \
 	"$BUILD/libportcullis_lib.a" $(pkg-config --libs sqlite3 libcrypto libssl libmicrohttpd jansson \
@@ -60,7 +64,7 @@ cc -O2 -D_GNU_SOURCE -I. -Itests -o "$LOAD" bench/espload.c tests/peers/ike_init
 NOTE=""
 if ! "$BUILD/portcullisd" --help 2>&1 | grep -q -- '--esp-threads'; then
 	NOTE="This portcullisd has no \`--esp-threads\` option: the 1-thread run used no extra argument (the daemon's only behaviour) and the 2-thread run was skipped."
-	bench_log "esp_scale: $NOTE"
+	bench_log "espscale: $NOTE"
 	[[ $PC1_ARGS == *--esp-threads* ]] && PC1_ARGS=""
 	[[ $PC2_ARGS == *--esp-threads* ]] && PC2_ARGS=skip
 fi
@@ -130,7 +134,7 @@ measure() { # cfg transform round
 	ccpu=$(kv client_cpu_s "$out")
 	csys=$(kv client_sys_s "$out")
 	if [ -z "$up" ] || [ "$up" -ne "$TUNNELS" ] || [ -z "$secs" ]; then
-		bench_log "esp_scale: $cfg $tf: only ${up:-0} of $TUNNELS tunnels came up: see $BENCH_WORK/espload.err"
+		bench_log "espscale: $cfg $tf: only ${up:-0} of $TUNNELS tunnels came up: see $BENCH_WORK/espload.err"
 		tail -3 "$BENCH_WORK/espload.err" >&2
 	fi
 	[ -n "$secs" ] || secs=$SECS
@@ -164,27 +168,31 @@ echo "## ESP on $TUNNELS tunnels, gateway on every CPU: Portcullis --esp-threads
 echo
 echo "How it was measured: \`bench/espload\` brings up $TUNNELS tunnels (the test initiator: Aggressive Mode"
 echo "PSK + Xauth + Mode Config + Quick Mode, NAT-T forced as \`vpnc --natt-mode force-natt\` does, so ESP"
-echo "goes in UDP to port 4500 on both gateways), each from its own source address, then sends for $SECS s,"
-echo "round robin over the tunnels in batches of 32 (sendmmsg), ESP packets carrying a ${SIZE}-byte inner"
-echo "IPv4/UDP packet to the inside host's port 9, where an nft rule counts and drops them. The generator"
-echo "encrypts each tunnel's packet once and for every packet sent only writes the next sequence"
-echo "number and recomputes the ICV (HMAC-96): its cost per packet is one HMAC and a share of a system"
-echo "call, while the gateways check the ICV, the replay window and decrypt every packet in full, as"
-echo "for real traffic (the inner payloads repeat, which no IPsec gateway checks). No CPU placement:"
-echo "gateway, generator and the kernel's forwarding share the $(nproc) CPUs. $ROUNDS round(s) per transform,"
-echo "alternating the order of the gateways; cells are medians, with the range over the rounds in"
-echo "brackets. Delivered: inner packets counted at the sink (Mbit/s of their IP bytes). Loss: sent"
-echo "but not delivered (mostly the gateway's UDP receive buffer overflowing: the generator offers"
-echo "more than any of the gateways takes, by design). Gateway CPU: user+system seconds of the gateway"
-echo "process, all threads, during the sending, per Gbit delivered; busy: that CPU time over the wall"
-echo "time (2.00 = both CPUs). Generator busy: espload's own CPU time over the wall time."
+echo "goes in UDP to port 4500 on both gateways), each from its own source address, then sends, round"
+echo "robin over the tunnels, batches of $BATCH ESP packets per tunnel (one UDP GSO send each), each"
+echo "carrying a ${SIZE}-byte inner IPv4/UDP packet to the inside host's port 9, where an nft rule counts"
+echo "and drops them. The generator encrypts each tunnel's packet once, and for every packet sent only"
+echo "writes the next sequence number and recomputes the ICV (HMAC-96); the gateways check the ICV"
+echo "and the replay window and decrypt every packet in full, as for real traffic (the inner payloads"
+echo "repeat, which no IPsec gateway checks). Its rate follows what the gateway takes: every 50 ms it"
+echo "reads the sink namespace's IP counter and the gateway's UDP receive-buffer drops, and goes up"
+echo "3% or down 10% (down when more than 2% of the interval's packets were dropped at the gateway's"
+echo "socket, or a backlog inside the gateway grows: charon queues internally), after ${WARM} s of"
+echo "warm-up (not counted) to settle; so each gateway is offered about what it can take and the"
+echo "generator burns no CPU on packets it cannot. Counted: $SECS s per run. No CPU placement: gateway,"
+echo "generator and the kernel's forwarding share the $(nproc) CPUs. $ROUNDS round(s) per transform, alternating"
+echo "the order of the gateways; cells are medians, with the range over the rounds in brackets."
+echo "Delivered: inner packets counted at the sink (Mbit/s of their IP bytes). Loss: sent but not"
+echo "delivered (the controller's probing above the gateway's rate). Gateway CPU: user+system seconds"
+echo "of the gateway process, all threads, while counting, per Gbit delivered; busy: that CPU time over"
+echo "the wall time (2.00 = both CPUs). Generator busy: espload's own CPU time over the wall time."
 echo
 [ -n "$NOTE" ] && echo "$NOTE" && echo
-echo "| transform | gateway | delivered Mbit/s | kpps | loss | gateway CPU s/Gbit | gateway busy (CPU s / s) | gateway threads | generator busy (CPU s / s) | generator µs/packet |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| transform | gateway | delivered Mbit/s | kpps | loss | gateway CPU s/Gbit | gateway busy (CPU s / s) | gateway CPU µs/packet | gateway threads (all) | generator busy (CPU s / s) | generator CPU µs/packet |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for tf in $TRANSFORMS; do
 	for cfg in $CONFIGS; do
-		echo "| $tf | $(cfg_text "$cfg") | $(med "$cfg" "$tf" mbps)$(rng "$cfg" "$tf" mbps) | $(med "$cfg" "$tf" kpps) | $(med "$cfg" "$tf" loss_pct)% | $(med "$cfg" "$tf" cpu_s_per_gbit 2)$(rng "$cfg" "$tf" cpu_s_per_gbit) | $(med "$cfg" "$tf" busy 2) | $(med "$cfg" "$tf" gw_threads 0) | $(med "$cfg" "$tf" gen_busy 2) | $(med "$cfg" "$tf" gen_us_per_pkt 2) |"
+		echo "| $tf | $(cfg_text "$cfg") | $(med "$cfg" "$tf" mbps)$(rng "$cfg" "$tf" mbps) | $(med "$cfg" "$tf" kpps) | $(med "$cfg" "$tf" loss_pct)% | $(med "$cfg" "$tf" cpu_s_per_gbit 2)$(rng "$cfg" "$tf" cpu_s_per_gbit) | $(med "$cfg" "$tf" busy 2) | $(med "$cfg" "$tf" gw_us_per_pkt 2) | $(med "$cfg" "$tf" gw_threads 0) | $(med "$cfg" "$tf" gen_busy 2) | $(med "$cfg" "$tf" gen_us_per_pkt 2) |"
 	done
 done
 echo
@@ -204,10 +212,11 @@ done
 echo
 gb=$(grep '^scale ' "$RAW" | tr ' ' '\n' | sed -n 's/^gen_busy=//p' | median)
 gu=$(for tf in $TRANSFORMS; do echo "$tf $(grep "^scale [a-z0-9]* tf=$tf " "$RAW" | tr ' ' '\n' | sed -n 's/^gen_us_per_pkt=//p' | median)"; done)
-echo "What the generator costs: espload itself was busy $(awk -v g="$gb" 'BEGIN{printf "%.2f", g}') CPU s per second (median over all runs) of the $(nproc)"
-echo "CPUs, sending (µs of its CPU per packet sent: $(awk '{printf "%s%s %.2f", NR > 1 ? ", " : "", $1, $2}' <<<"$gu")); that CPU, and the kernel's"
-echo "forwarding of the inner packets, is not available to the gateway, so \"busy\" shows how much of the"
-echo "machine each gateway got and used. Its packets cost it no encryption, so per packet it needs much"
-echo "less CPU than the gateway (compare the gateway's CPU per Gbit above) and far less than vpnc."
+echo "What the generator costs: espload was busy $(awk -v g="$gb" 'BEGIN{printf "%.2f", g}') CPU s per second (median over all runs) of the $(nproc) CPUs,"
+echo "i.e. µs of its CPU per packet sent: $(awk '{printf "%s%s %.2f", (NR > 1 ? ", " : ""), $1, $2}' <<<"$gu") (most of it system time: on veth"
+echo "the kernel's delivery of each packet up to the gateway's socket runs in the sender's context),"
+echo "against the gateways' CPU µs per packet delivered in the table. That CPU is not"
+echo "available to the gateway: a gateway can use at most $(nproc) minus the generator's busy, and \"busy\""
+echo "above shows how much it did use."
 echo
 bench_raw_details "$RAW"
