@@ -539,7 +539,7 @@ struct ctl {
  * gateway growing (charon's libipsec queues packets: an offer above its rate would build an
  * unbounded backlog): the backlog, sent - delivered at the sink - dropped at the socket, above
  * 20 ms of the rate (at least four batches per tunnel) and still growing. On overload the rate
- * goes down 10%; with a backlog above that mark but shrinking it holds; else it goes up 3%, or
+ * goes down: by the share dropped and 2% more (at most 30%), or 10% for a growing backlog; with a backlog above that mark but shrinking it holds; else it goes up 3%, or
  * doubles until the first overload (slow start, from the -r rate or 10000/s). So the offer
  * follows what the gateway takes, and the generator spends little CPU on packets that are lost.
  * Packets lost anywhere else (none are expected here) would read as a backlog. */
@@ -577,8 +577,13 @@ run_phase(struct espload *L, int phase, double ms, struct ctl *c, bool count)
 			        dropping ? " dropping" : "", growing ? " growing" : "");
 		c->d_last = d1;
 		if (dropping || growing) {
+			/* dropping: down by the share dropped (to about what was taken) and 2%
+			 * more, at most 30%; a growing backlog: 10% */
+			double f = dropping ? (1.0 - (double)(x1 - x0) / (double)(s1 - s0)) * 0.98
+			                    : 0.9;
+
 			c->slow_start = false;
-			rate = rate * 90 / 100;
+			rate = (unsigned long long)((double)rate * (f < 0.7 ? 0.7 : f));
 			c->cuts += count;
 		} else if (backlog <= cap) {
 			rate = c->slow_start ? rate * 2 : rate * 103 / 100;

@@ -95,7 +95,7 @@ if [ "$ADAPT" = 1 ]; then
 fi
 sink_read() { # packets bytes
 	ip netns exec "$BP-in" nft list counter ip espsink sink |
-		awk '/packets/ {for (i = 1; i < NF; i++) {if ($i == "packets") p = $(i + 1); if ($i == "bytes") b = $(i + 1)}} END {print p + 0, b + 0}'
+		awk '/packets/ {for (i = 1; i < NF; i++) {if ($i == "packets") p = $(i + 1); if ($i == "bytes") b = $(i + 1)}} END {printf "%.0f %.0f\n", p, b}'
 }
 # UDP datagrams the gateway namespace dropped because a socket's receive buffer was full
 udp_drops() { ip netns exec "$BP-gw" awk '/^Udp:/ {n++; if (n == 2) print $6}' /proc/net/snmp; }
@@ -176,8 +176,8 @@ echo "writes the next sequence number and recomputes the ICV (HMAC-96); the gate
 echo "and the replay window and decrypt every packet in full, as for real traffic (the inner payloads"
 echo "repeat, which no IPsec gateway checks). Its rate follows what the gateway takes: every 50 ms it"
 echo "reads the sink namespace's IP counter and the gateway's UDP receive-buffer drops, and goes up"
-echo "3% or down 10% (down when more than 2% of the interval's packets were dropped at the gateway's"
-echo "socket, or a backlog inside the gateway grows: charon queues internally), after ${WARM} s of"
+echo "3%, or down when more than 2% of the interval's packets were dropped at the gateway's socket"
+echo "(by that share and 2% more) or a backlog inside the gateway grows (10%: charon queues), after ${WARM} s of"
 echo "warm-up (not counted) to settle; so each gateway is offered about what it can take and the"
 echo "generator burns no CPU on packets it cannot. Counted: $SECS s per run. No CPU placement: gateway,"
 echo "generator and the kernel's forwarding share the $(nproc) CPUs. $ROUNDS round(s) per transform, alternating"
