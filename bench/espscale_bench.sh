@@ -63,10 +63,17 @@ cc -O2 -D_GNU_SOURCE -I. -Itests -o "$LOAD" bench/espload.c tests/peers/ike_init
 # thread), the second is not run.
 NOTE=""
 if ! "$BUILD/portcullisd" --help 2>&1 | grep -q -- '--esp-threads'; then
-	NOTE="This portcullisd has no \`--esp-threads\` option: the 1-thread run used no extra argument (the daemon's only behaviour) and the 2-thread run was skipped."
+	NOTE="This portcullisd has no \`--esp-threads\` option (one ESP thread):"
+	if [[ $PC1_ARGS == *--esp-threads* ]]; then
+		NOTE="$NOTE the first Portcullis run got no \`$PC1_ARGS\`;"
+		PC1_ARGS=""
+	fi
+	if [[ $PC2_ARGS == *--esp-threads* ]]; then
+		NOTE="$NOTE the second Portcullis run (\`$PC2_ARGS\`) was skipped;"
+		PC2_ARGS=skip
+	fi
+	NOTE="${NOTE%[:;]}."
 	bench_log "espscale: $NOTE"
-	[[ $PC1_ARGS == *--esp-threads* ]] && PC1_ARGS=""
-	[[ $PC2_ARGS == *--esp-threads* ]] && PC2_ARGS=skip
 fi
 CONFIGS="pc1 pc2 sw"
 [ "$PC2_ARGS" = skip ] && CONFIGS="pc1 sw"
@@ -100,10 +107,15 @@ sink_read() { # packets bytes
 # UDP datagrams the gateway namespace dropped because a socket's receive buffer was full
 udp_drops() { ip netns exec "$BP-gw" awk '/^Udp:/ {n++; if (n == 2) print $6}' /proc/net/snmp; }
 
+# the daemon arguments of a Portcullis run, for the text
+pc_args() { # pc1|pc2
+	local a=$PC1_ARGS
+	[ "$1" = pc2 ] && a=$PC2_ARGS
+	if [ -n "$a" ]; then echo "\`$a\`"; else echo "(no extra arguments)"; fi
+}
 cfg_text() {
 	case $1 in
-	pc1) echo "Portcullis ${PC1_ARGS:-(no --esp-threads)}" ;;
-	pc2) echo "Portcullis $PC2_ARGS" ;;
+	pc1 | pc2) echo "Portcullis $(pc_args "$1")" ;;
 	sw) echo "strongSwan (charon, kernel-libipsec)" ;;
 	esac
 }
@@ -186,6 +198,8 @@ echo "Delivered: inner packets counted at the sink (Mbit/s of their IP bytes). L
 echo "delivered (the controller's probing above the gateway's rate). Gateway CPU: user+system seconds"
 echo "of the gateway process, all threads, while counting, per Gbit delivered; busy: that CPU time over"
 echo "the wall time (2.00 = both CPUs). Generator busy: espload's own CPU time over the wall time."
+echo "The machine is shared with other jobs (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end): a gateway that"
+echo "gets less CPU delivers less, so throughput moves between rounds; CPU per Gbit much less."
 echo
 [ -n "$NOTE" ] && echo "$NOTE" && echo
 echo "| transform | gateway | delivered Mbit/s | kpps | loss | gateway CPU s/Gbit | gateway busy (CPU s / s) | gateway CPU µs/packet | gateway threads (all) | generator busy (CPU s / s) | generator CPU µs/packet |"
@@ -204,9 +218,9 @@ for tf in $TRANSFORMS; do
 	if [[ " $CONFIGS " == *" pc2 "* ]]; then
 		p2=$(med pc2 "$tf" mbps)
 		p2c=$(med pc2 "$tf" cpu_s_per_gbit 2)
-		echo "- **$tf**: scaling, Portcullis 2 threads / 1 thread: **$(ratio "$p2" "$p1")x** throughput (busy $(med pc2 "$tf" busy 2) vs $(med pc1 "$tf" busy 2) CPU s/s, CPU per Gbit $(ratio "$p2c" "$p1c")x); Portcullis 2 threads / strongSwan: **$(ratio "$p2" "$sw")x** throughput, CPU per Gbit $(ratio "$p2c" "$swc")x (Portcullis 1 thread / strongSwan: $(ratio "$p1" "$sw")x)."
+		echo "- **$tf**: scaling, Portcullis $(pc_args pc2) / $(pc_args pc1): **$(ratio "$p2" "$p1")x** throughput (busy $(med pc2 "$tf" busy 2) vs $(med pc1 "$tf" busy 2) CPU s/s, CPU per Gbit $(ratio "$p2c" "$p1c")x); Portcullis $(pc_args pc2) / strongSwan: **$(ratio "$p2" "$sw")x** throughput, CPU per Gbit $(ratio "$p2c" "$swc")x (Portcullis $(pc_args pc1) / strongSwan: $(ratio "$p1" "$sw")x)."
 	else
-		echo "- **$tf**: Portcullis (one ESP thread) / strongSwan: **$(ratio "$p1" "$sw")x** throughput, CPU per Gbit $(ratio "$p1c" "$swc")x; no 2-thread figure (see above)."
+		echo "- **$tf**: Portcullis $(pc_args pc1) / strongSwan: **$(ratio "$p1" "$sw")x** throughput, CPU per Gbit $(ratio "$p1c" "$swc")x; no second Portcullis run (see above)."
 	fi
 done
 echo
