@@ -3,8 +3,8 @@
  * pull, Quick Mode) plus DPD and DELETE. Blocking, one socket; for unit tests and as the benchmark
  * load generator. Compile it by including ike_initiator.c (no build rule of its own).
  *
- * NAT-T (cfg.natt) is forced the way `vpnc --natt-mode force-natt` does it: the NAT-T vendor IDs
- * (RFC 3947 and drafts 03, 02\n, 02) in AM1, NAT-D payloads in AM3 whose hash for our own
+ * NAT-T (cfg.natt) is forced the way `vpnc --natt-mode force-natt` does it: vpnc's NAT-T vendor
+ * IDs (RFC 3947, drafts 02\n, 02, 01, 00) in AM1, NAT-D payloads in AM3 whose hash for our own
  * address is deliberately wrong (the responder sees us "behind a NAT"), AM3 and everything after
  * it sent to the server's NAT-T port from the same socket with the 4-byte non-ESP marker, and
  * Quick Mode asking UDP-Encapsulated-Tunnel (3 with RFC 3947, 61443 with the drafts: whichever
@@ -34,6 +34,7 @@ struct ike_init_cfg {
 	const struct ike_dh *dh_fixed;
 	bool natt;          /* force NAT-T (see above); false: plain IKE on the server's port */
 	uint16_t natt_port; /* the server's NAT-T port, host order; 0: 4500 */
+	bool natt_draft;    /* with natt: only the draft vendor IDs (no RFC 3947) */
 	/* Quick Mode ESP transform, one proposal: esp_id ESP_DES/ESP_3DES/ESP_AES, esp_auth 1
 	 * HMAC-MD5, 2 HMAC-SHA1, esp_keybits for AES (0: 128). esp_id 0: the default, two proposals
 	 * (3DES/HMAC-SHA1, then DES/HMAC-MD5), and DES/HMAC-MD5 expected back. */

@@ -922,7 +922,7 @@ test_natt_port_esp_goes_to_backend(void **state)
  * initiator derived for the transform it asked for. */
 static void
 natt_tunnel(int esp_id, int esp_auth, enum ipsec_enc enc, enum ipsec_auth auth, size_t ek,
-            size_t ak, const char *tname)
+            size_t ak, const char *tname, bool draft)
 {
 	struct ike_init in;
 	struct ike_init_result res = {0};
@@ -937,11 +937,13 @@ natt_tunnel(int esp_id, int esp_auth, enum ipsec_enc enc, enum ipsec_auth auth, 
 	c.natt_port = ntohs(a.sin_port);
 	c.esp_id = esp_id;
 	c.esp_auth = esp_auth;
+	c.natt_draft = draft;
 	assert_int_equal(ike_init_open(&in, &c), 0);
 	if (ike_init_phase1(&in) < 0)
 		fail_msg("phase 1: %s", in.err);
 	assert_true(in.floated);
-	assert_int_equal(in.natt_vid, 1); /* RFC 3947 preferred over the drafts */
+	/* RFC 3947 preferred over the drafts; without it, a draft (NAT-D payload type 130) */
+	assert_int_equal(in.natt_vid, draft ? 2 : 1);
 	if (ike_init_xauth(&in, &res) < 0)
 		fail_msg("xauth: %s", in.err);
 	assert_int_equal(res.xauth_status, 1);
@@ -949,7 +951,7 @@ natt_tunnel(int esp_id, int esp_auth, enum ipsec_enc enc, enum ipsec_auth auth, 
 		fail_msg("modecfg: %s", in.err);
 	if (ike_init_quick(&in, &res) < 0)
 		fail_msg("quick: %s", in.err);
-	assert_int_equal(res.encap, ENCAP_UDP_TUNNEL);
+	assert_int_equal(res.encap, draft ? ENCAP_UDP_TUNNEL_DRAFT : ENCAP_UDP_TUNNEL);
 	assert_int_equal(loop_call(R.loop, cmd_list, NULL, 1000), 1);
 	assert_true(listed[0].natt);
 	assert_int_equal(loop_call(R.loop, cmd_nat_detected, NULL, 1000), 1);
@@ -984,21 +986,30 @@ natt_tunnel(int esp_id, int esp_auth, enum ipsec_enc enc, enum ipsec_auth auth, 
 static void
 test_natt_forced_default_transform(void **state)
 {
-	natt_tunnel(0, 0, IPSEC_ENC_DES, IPSEC_AUTH_HMAC_MD5_96, 8, 16, "esp-des esp-md5-hmac");
+	natt_tunnel(0, 0, IPSEC_ENC_DES, IPSEC_AUTH_HMAC_MD5_96, 8, 16, "esp-des esp-md5-hmac",
+	            false);
+}
+
+/* Only the draft vendor IDs: NAT-D payloads of type 130, encapsulation mode 61443. */
+static void
+test_natt_forced_draft(void **state)
+{
+	natt_tunnel(0, 0, IPSEC_ENC_DES, IPSEC_AUTH_HMAC_MD5_96, 8, 16, "esp-des esp-md5-hmac",
+	            true);
 }
 
 static void
 test_natt_forced_aes128_sha1(void **state)
 {
 	natt_tunnel(ESP_AES, 2, IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, 16, 20,
-	            "esp-aes esp-sha-hmac");
+	            "esp-aes esp-sha-hmac", false);
 }
 
 static void
 test_natt_forced_3des_md5(void **state)
 {
 	natt_tunnel(ESP_3DES, 1, IPSEC_ENC_3DES, IPSEC_AUTH_HMAC_MD5_96, 24, 16,
-	            "esp-3des esp-md5-hmac");
+	            "esp-3des esp-md5-hmac", false);
 }
 
 /* Without NAT-T the same transform choice works on the IKE port, in plain tunnel mode. */
@@ -1158,6 +1169,7 @@ main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_natt_forced_default_transform, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_natt_forced_draft, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_natt_forced_aes128_sha1, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_natt_forced_3des_md5, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_chosen_transform_without_natt, setup,
