@@ -36,6 +36,9 @@
  * Portcullis sends a NAT keepalive every 20 s to a peer behind a NAT: it lands in the socket's
  * receive buffer, unread. Each tunnel presents the same group and user, so the initiator sends
  * no INITIAL_CONTACT (its rekey flag), which would make either gateway clear the other tunnels.
+ * Nor does it answer anything: a run long enough to reach an SA's lifetime (Portcullis: the PIX
+ * default of 4,608,000 KB per SA, soft at 90%, about 4 GB per tunnel; strongSwan: none in bytes,
+ * one hour) would see the gateway's rekey go unanswered and its tunnel end.
  *
  *   espload -s 192.168.1.1 -g GROUP -k PSK -u USER -p PASSWORD [-c 8] [-b 172.16.0.1]
  *           [-T aes128-sha1|3des-md5|des-md5] [-S 1400] [-d 10.89.129.195] [-t SECS] [-W SECS]
