@@ -215,10 +215,16 @@ for tf in $TRANSFORMS; do
 	sw=$(med sw "$tf" mbps)
 	p1c=$(med pc1 "$tf" cpu_s_per_gbit 2)
 	swc=$(med sw "$tf" cpu_s_per_gbit 2)
+	# What two CPUs allow at best: with one ESP thread the gateway is held to one CPU (the
+	# generator on the other); with more, gateway and generator share all CPUs, so at most
+	# nproc / (gateway + generator CPU per packet) against 1 / (gateway CPU per packet).
+	gu1=$(med pc1 "$tf" gw_us_per_pkt 2)
+	cu1=$(med pc1 "$tf" gen_us_per_pkt 2)
+	bound=$(awk -v g="$gu1" -v c="$cu1" -v n="$(nproc)" 'BEGIN{if (g + 0 <= 0) print "n/a"; else {b = n * g / (g + c); if (b > 2) b = 2; printf "%.2f", b}}')
 	if [[ " $CONFIGS " == *" pc2 "* ]]; then
 		p2=$(med pc2 "$tf" mbps)
 		p2c=$(med pc2 "$tf" cpu_s_per_gbit 2)
-		echo "- **$tf**: scaling, Portcullis $(pc_args pc2) / $(pc_args pc1): **$(ratio "$p2" "$p1")x** throughput (busy $(med pc2 "$tf" busy 2) vs $(med pc1 "$tf" busy 2) CPU s/s, CPU per Gbit $(ratio "$p2c" "$p1c")x); Portcullis $(pc_args pc2) / strongSwan: **$(ratio "$p2" "$sw")x** throughput, CPU per Gbit $(ratio "$p2c" "$swc")x (Portcullis $(pc_args pc1) / strongSwan: $(ratio "$p1" "$sw")x)."
+		echo "- **$tf**: scaling, Portcullis $(pc_args pc2) / $(pc_args pc1): **$(ratio "$p2" "$p1")x** throughput (busy $(med pc2 "$tf" busy 2) vs $(med pc1 "$tf" busy 2) CPU s/s, CPU per Gbit $(ratio "$p2c" "$p1c")x); Portcullis $(pc_args pc2) / strongSwan: **$(ratio "$p2" "$sw")x** throughput, CPU per Gbit $(ratio "$p2c" "$swc")x (Portcullis $(pc_args pc1) / strongSwan: $(ratio "$p1" "$sw")x). The most 2 threads can gain on $(nproc) CPUs with this generator: ${bound}x ($(nproc) CPUs / (gateway $gu1 + generator $cu1 µs per packet) against 1 CPU / $gu1 µs, from the $(pc_args pc1) runs; less the CPU other jobs take)."
 	else
 		echo "- **$tf**: Portcullis $(pc_args pc1) / strongSwan: **$(ratio "$p1" "$sw")x** throughput, CPU per Gbit $(ratio "$p1c" "$swc")x; no second Portcullis run (see above)."
 	fi
