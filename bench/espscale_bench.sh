@@ -62,7 +62,9 @@ cc -O2 -D_GNU_SOURCE -I. -Itests -o "$LOAD" bench/espload.c tests/peers/ike_init
 # Before the daemon has --esp-threads: the first Portcullis run is its only behaviour (one
 # thread), the second is not run.
 NOTE=""
-if ! "$BUILD/portcullisd" --help 2>&1 | grep -q -- '--esp-threads'; then
+# (getopt reads --esp-threads before --version: an unknown option fails, a known one prints the
+# version)
+if ! "$BUILD/portcullisd" --esp-threads 1 --version >/dev/null 2>&1; then
 	NOTE="This portcullisd has no \`--esp-threads\` option (one ESP thread):"
 	if [[ $PC1_ARGS == *--esp-threads* ]]; then
 		NOTE="$NOTE the first Portcullis run got no \`$PC1_ARGS\`;"
