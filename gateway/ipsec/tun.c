@@ -19,6 +19,7 @@
 #include "gateway/core/log.h"
 #include "gateway/ipsec/cursor.h"
 #include "gateway/ipsec/tun_gro.h"
+#include "gateway/ipsec/tun_pool.h"
 #include "gateway/ipsec/tun_rtnl.h"
 
 #define TUN_SPI_BUCKETS    4096 /* power of two */
@@ -30,6 +31,15 @@
 #define TUN_IN_BATCH       16
 #define TUN_IN_SLOT        IPSEC_TUN_MAX_PKT /* a whole (reassembled) IPv4 packet */
 #define TUN_OUT_SLOT       (ESP_HEADROOM + IPSEC_TUN_MAX_MTU + ESP_TAILROOM)
+/* Inbound ESP waits in a queue of up to TUN_INQ packets, decrypted together when it is full or
+ * the caller's batch ends (input_done, the end of a raw recvmmsg round, or a zero-delay timer).
+ * ESP-in-UDP datagrams up to TUN_USLOT bytes are copied into a slot of their own; a longer one
+ * goes alone through buf. */
+#define TUN_INQ   32
+#define TUN_USLOT (ESP_HEADROOM + 2048)
+/* A batch is split over the crypto threads only when it carries this many bytes (smaller ones
+ * cost less than waking a thread) and more than one SA. */
+#define TUN_PAR_MIN_BYTES 8192
 /* Outbound SAs get a soft expiry this many packets before the 32-bit counter runs out. */
 #define TUN_SEQ_SOFT_MARGIN (1u << 20)
 
@@ -61,6 +71,8 @@ struct tun_sa {
 	bool soft_done;                  /* soft event delivered or queued */
 	bool soft_pending, hard_pending; /* queued for the deferred event handler */
 	bool dead;                       /* hard limit reached: drops everything */
+	uint8_t batch_part;              /* crypto thread of this SA's packets in batch_gen */
+	uint32_t batch_gen;
 	struct tun_be *be;
 	struct ipsec_prefix ts[]; /* p.n_remote_ts + p.n_local_ts selectors */
 };
@@ -75,16 +87,36 @@ struct tun_route {
 	struct tun_route *next;
 };
 
-/* One encrypted packet waiting for sendmmsg(). */
+/* One packet read from the TUN for an SA (slot: ESP_HEADROOM, then the inner packet of
+ * inner_len bytes), encrypted in place (ret, why; the ESP packet at slot + off, len bytes), then
+ * waiting for sendmmsg(). */
 struct tun_out {
 	struct tun_sa *sa;
+	uint8_t *slot;
 	size_t inner_len;
+	unsigned part;
+	int ret;
+	enum esp_drop why;
+	size_t off, len;
 	struct sockaddr_in to;
 	struct iovec iov;
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	} cm;
+};
+
+/* One inbound ESP packet (SPI to ICV, with ESP_HEADROOM before it) of the queue: its SA found,
+ * decrypted in place (ret, why; the inner packet at pkt + ioff, ilen bytes). */
+struct tun_in {
+	uint8_t *pkt;
+	size_t len;
+	uint32_t from;
+	struct tun_sa *sa;
+	unsigned part;
+	int ret;
+	enum esp_drop why;
+	size_t ioff, ilen;
 };
 
 struct tun_be {
@@ -111,16 +143,27 @@ struct tun_be {
 	struct mmsghdr msgs[TUN_OUT_BATCH];
 	/* Inbound: raw ESP is received in batches (recvmmsg) into rslots, TUN_IN_BATCH *
 	 * TUN_IN_SLOT bytes (NULL without the raw socket); ESP-in-UDP from the IKE engine is
-	 * copied to buf. Both are decrypted in place. */
-	uint8_t *rslots;
+	 * copied to uslots (TUN_INQ * TUN_USLOT bytes), or buf when longer. Queued in inq (only
+	 * raw or only UDP packets at a time), decrypted in place. */
+	uint8_t *rslots, *uslots;
+	struct tun_in inq[TUN_INQ];
+	int nin;
 	uint8_t buf[ESP_HEADROOM + IPSEC_TUN_MAX_PKT + ESP_TAILROOM];
+	/* Crypto threads (the loop's included): a batch's SAs are spread over them. */
+	struct tun_pool *pool;
+	uint32_t batch_gen;
+	size_t part_bytes[TUN_POOL_MAX];
+	uint64_t split_batches; /* batches that ran on more than one thread */
 	/* Writes to the TUN (IFF_VNET_HDR): TCP segments of a flow in one batch joined (tun_gro.h) */
 	struct tun_gro gro;
 	bool gro_ok;
-	struct loop_timer *gro_timer; /* writes what is held back if no input_done comes first */
+	/* runs the queue and writes what is held back if no input_done comes first */
+	struct loop_timer *flush_timer;
 };
 
 static const struct ipsec_backend_ops tun_ops;
+
+static void inbound_run(struct tun_be *t);
 
 static struct tun_be *
 tun_of(struct ipsec_backend *be)
@@ -298,6 +341,8 @@ sa_unlink_free(struct tun_be *t, struct tun_sa *sa)
 {
 	struct tun_sa **pp;
 
+	/* Queued packets may be this SA's: decrypted and delivered first. */
+	inbound_run(t);
 	if (t->gro_ok)
 		tun_gro_forget(&t->gro, sa); /* its pending packets are written first */
 	for (pp = &t->spi_hash[hash32(sa->p.in.spi) & (TUN_SPI_BUCKETS - 1)]; *pp != NULL;
@@ -712,8 +757,64 @@ out_msg(struct tun_out *q, struct mmsghdr *m, const uint8_t *pkt, size_t len)
 	}
 }
 
-/* One packet the kernel routed into the TUN device, at slot + ESP_HEADROOM: checks it, finds
- * its SA, encrypts it in place and queues it as t->out[*nq]. */
+/* ---- batches: one SA's packets on one crypto thread ---- */
+
+static void
+batch_begin(struct tun_be *t)
+{
+	if (++t->batch_gen == 0)
+		t->batch_gen = 1; /* 0 is "never seen" in a new SA */
+	memset(t->part_bytes, 0, sizeof(t->part_bytes));
+}
+
+/* The crypto thread of sa's packets in this batch: the least loaded one (by bytes) when sa
+ * first appears, so a batch of m SAs uses threads 0..min(m, pool size)-1. *nparts: threads
+ * used so far. */
+static unsigned
+batch_part(struct tun_be *t, struct tun_sa *sa, size_t bytes, unsigned *nparts)
+{
+	if (sa->batch_gen != t->batch_gen) {
+		unsigned k = tun_pool_size(t->pool), best = 0;
+
+		for (unsigned i = 1; i < k; i++)
+			if (t->part_bytes[i] < t->part_bytes[best])
+				best = i;
+		sa->batch_gen = t->batch_gen;
+		sa->batch_part = (uint8_t)best;
+		if (best + 1 > *nparts)
+			*nparts = best + 1;
+	}
+	t->part_bytes[sa->batch_part] += bytes;
+	return sa->batch_part;
+}
+
+/* What a crypto thread gets: the batch, and which part is its own (all: every packet, when the
+ * batch runs on the loop thread alone). */
+struct tun_job {
+	struct tun_be *t;
+	int n;
+	bool all;
+};
+
+/* Runs fn over the batch: on the crypto threads when it is worth it, else here. */
+static void
+batch_run(struct tun_be *t, int n, unsigned nparts, size_t bytes, tun_pool_fn fn)
+{
+	struct tun_job job = {.t = t, .n = n};
+
+	if (nparts > 1 && bytes >= TUN_PAR_MIN_BYTES) {
+		t->split_batches++;
+		tun_pool_run(t->pool, nparts, fn, &job);
+	} else {
+		job.all = true;
+		fn(&job, 0);
+	}
+}
+
+/* ---- outbound ---- */
+
+/* One packet the kernel routed into the TUN device, at slot + ESP_HEADROOM: checks it and
+ * finds its SA; queued as t->out[*nq] for encryption. */
 static void
 outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
 {
@@ -721,10 +822,7 @@ outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
 	struct tun_out *q = &t->out[*nq];
 	struct ip4_hdr h;
 	struct tun_sa *sa;
-	size_t off, len;
-	enum esp_drop why;
 	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
-	int ret;
 
 	if (ip4_validate(inner, n, &h) < 0) {
 		/* IPv6 and anything else we did not route here. */
@@ -755,33 +853,66 @@ outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
 		count_drop(t, sa, ESP_DROP_SEND);
 		return;
 	}
-	ret = esp_encap(sa->out, slot, TUN_OUT_SLOT, ESP_HEADROOM, n, &off, &len, &why);
-	if (ret < 0) {
-		count_drop(t, sa, why);
-		if (why == ESP_DROP_SEQ_OVERFLOW && !sa->dead) {
-			sa->dead = true;
-			sa->hard_pending = true;
-			events_schedule(t);
-		}
-		return;
-	}
 	q->sa = sa;
+	q->slot = slot;
 	q->inner_len = n;
-	out_msg(q, &t->msgs[*nq], slot + off, len);
 	(*nq)++;
 }
 
-/* Sends the queued packets, one sendmmsg() per run of packets for the same socket, and counts
- * them on their SAs. */
+/* Crypto thread: encrypts its SAs' packets of the batch, in order. */
+static void
+encap_part(void *arg, unsigned part)
+{
+	struct tun_job *job = arg;
+
+	for (int i = 0; i < job->n; i++) {
+		struct tun_out *q = &job->t->out[i];
+
+		if (job->all || q->part == part)
+			q->ret = esp_encap(q->sa->out, q->slot, TUN_OUT_SLOT, ESP_HEADROOM,
+			                   q->inner_len, &q->off, &q->len, &q->why);
+	}
+}
+
+/* Encrypts the queued packets, then sends them, one sendmmsg() per run of packets for the same
+ * socket, and counts them on their SAs. */
 static void
 outbound_flush(struct tun_be *t, int nq)
 {
-	int i = 0;
+	unsigned nparts = 0;
+	size_t bytes = 0;
+	int i = 0, m = 0;
 
-	while (i < nq) {
+	if (nq == 0)
+		return;
+	batch_begin(t);
+	for (int k = 0; k < nq; k++) {
+		t->out[k].part = batch_part(t, t->out[k].sa, t->out[k].inner_len, &nparts);
+		bytes += t->out[k].inner_len;
+	}
+	batch_run(t, nq, nparts, bytes, encap_part);
+	for (int k = 0; k < nq; k++) {
+		struct tun_out *q = &t->out[k];
+
+		if (q->ret < 0) {
+			count_drop(t, q->sa, q->why);
+			if (q->why == ESP_DROP_SEQ_OVERFLOW && !q->sa->dead) {
+				q->sa->dead = true;
+				q->sa->hard_pending = true;
+				events_schedule(t);
+			}
+			continue;
+		}
+		if (m != k)
+			t->out[m] = *q;
+		/* after the move: the message points into its own entry */
+		out_msg(&t->out[m], &t->msgs[m], t->out[m].slot + t->out[m].off, t->out[m].len);
+		m++;
+	}
+	while (i < m) {
 		int fd = sa_fd(t, t->out[i].sa), j = i, sent;
 
-		while (j < nq && sa_fd(t, t->out[j].sa) == fd)
+		while (j < m && sa_fd(t, t->out[j].sa) == fd)
 			j++;
 		sent = sendmmsg(fd, &t->msgs[i], (unsigned)(j - i), MSG_DONTWAIT);
 		if (sent <= 0) {
@@ -852,13 +983,23 @@ tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 	outbound_flush(t, nq);
 }
 
+/* ---- inbound ---- */
+
 static void
-gro_timer_fired(struct loop *loop, void *arg)
+flush_timer_fired(struct loop *loop, void *arg)
 {
 	struct tun_be *t = arg;
 
-	t->gro_timer = NULL;
+	t->flush_timer = NULL;
+	inbound_run(t);
 	tun_gro_flush(&t->gro);
+}
+
+static void
+flush_timer_arm(struct tun_be *t)
+{
+	if (t->flush_timer == NULL)
+		t->flush_timer = loop_timer_add(t->be.loop, 0, flush_timer_fired, t);
 }
 
 static void
@@ -873,16 +1014,15 @@ gro_write_failed(void *arg, void *sa_arg, unsigned npkts, int err)
 }
 
 /* An ESP packet (SPI to ICV) at pkt[0, len), in one of our buffers (with ESP_HEADROOM before
- * it, at least TUN_GRO_HDR_LEN): decrypted in place. */
+ * it, at least TUN_GRO_HDR_LEN): its SA is looked up now, and it is queued for decryption in
+ * place by inbound_run(). */
 static void
 esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 {
 	struct tun_sa *sa;
-	struct ip4_hdr h;
+	struct tun_in *e;
 	uint32_t spi;
-	size_t ioff, ilen;
-	enum esp_drop why;
-	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
+	char sbuf[INET_ADDRSTRLEN];
 
 	if (esp_peek_spi(pkt, len, &spi) < 0) {
 		count_drop(t, NULL, ESP_DROP_TRUNCATED);
@@ -898,13 +1038,52 @@ esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 		count_drop(t, sa, ESP_DROP_EXPIRED);
 		return;
 	}
-	if (esp_decap(sa->in, pkt, len, &ioff, &ilen, &why) < 0) {
-		log_debug(LOG_IPSEC, "SA %08x: ESP from %s dropped: %s", spi, ip_str(from, sbuf),
-		          esp_drop_name(why));
-		count_drop(t, sa, why);
+	if (t->nin == TUN_INQ)
+		inbound_run(t); /* callers run the queue before it fills; kept safe anyway */
+	e = &t->inq[t->nin++];
+	*e = (struct tun_in){.pkt = pkt, .len = len, .from = from, .sa = sa};
+	flush_timer_arm(t);
+}
+
+/* Crypto thread: checks and decrypts its SAs' packets of the queue, in order (the replay
+ * window moves with each). */
+static void
+decap_part(void *arg, unsigned part)
+{
+	struct tun_job *job = arg;
+
+	for (int i = 0; i < job->n; i++) {
+		struct tun_in *e = &job->t->inq[i];
+
+		if (job->all || e->part == part)
+			e->ret = esp_decap(e->sa->in, e->pkt, e->len, &e->ioff, &e->ilen, &e->why);
+	}
+}
+
+/* A decrypted packet of the queue: inner header and selectors checked, then written (or joined
+ * to its flow's pending segments and written at the end of the batch; a failed write is counted
+ * as a drop then, by gro_write_failed). */
+static void
+inbound_deliver(struct tun_be *t, struct tun_in *e)
+{
+	struct tun_sa *sa = e->sa;
+	uint32_t spi = sa->p.in.spi;
+	struct ip4_hdr h;
+	size_t ilen;
+	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
+
+	if (e->ret < 0) {
+		log_debug(LOG_IPSEC, "SA %08x: ESP from %s dropped: %s", spi, ip_str(e->from, sbuf),
+		          esp_drop_name(e->why));
+		count_drop(t, sa, e->why);
 		return;
 	}
-	if (ip4_validate(pkt + ioff, ilen, &h) < 0) {
+	if (sa->dead) {
+		/* reached its hard byte limit earlier in this batch */
+		count_drop(t, sa, ESP_DROP_EXPIRED);
+		return;
+	}
+	if (ip4_validate(e->pkt + e->ioff, e->ilen, &h) < 0) {
 		log_debug(LOG_IPSEC, "SA %08x: inner packet is not valid IPv4", spi);
 		count_drop(t, sa, ESP_DROP_INNER);
 		return;
@@ -918,16 +1097,36 @@ esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 		return;
 	}
 	/* The packet is authentic: it counts as traffic for idle detection even if the TUN
-	 * write fails below. */
+	 * write fails. */
 	sa->st.last_in_ms = loop_now_ms();
-	/* written now, or joined to its flow's pending segments and written at the end of the
-	 * batch (a failed write is counted as a drop then, by gro_write_failed) */
-	tun_gro_input(&t->gro, sa, pkt + ioff, ilen);
-	if (t->gro_timer == NULL && tun_gro_pending(&t->gro))
-		t->gro_timer = loop_timer_add(t->be.loop, 0, gro_timer_fired, t);
+	tun_gro_input(&t->gro, sa, e->pkt + e->ioff, ilen);
 	sa->st.packets_in++;
 	sa->st.bytes_in += ilen;
 	check_limits(t, sa);
+}
+
+/* Decrypts the queue (spread over the crypto threads by SA) and delivers it in arrival order.
+ * Every SA in the queue is alive: sa_unlink_free() runs the queue first. */
+static void
+inbound_run(struct tun_be *t)
+{
+	int n = t->nin;
+	unsigned nparts = 0;
+	size_t bytes = 0;
+
+	if (n == 0)
+		return;
+	batch_begin(t);
+	for (int i = 0; i < n; i++) {
+		t->inq[i].part = batch_part(t, t->inq[i].sa, t->inq[i].len, &nparts);
+		bytes += t->inq[i].len;
+	}
+	batch_run(t, n, nparts, bytes, decap_part);
+	t->nin = 0;
+	for (int i = 0; i < n; i++)
+		inbound_deliver(t, &t->inq[i]);
+	if (tun_gro_pending(&t->gro))
+		flush_timer_arm(t);
 }
 
 static void
@@ -937,6 +1136,7 @@ raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 	struct mmsghdr m[TUN_IN_BATCH];
 	struct iovec iov[TUN_IN_BATCH];
 
+	inbound_run(t); /* ESP-in-UDP still queued: the queue holds one kind at a time */
 	for (int round = 0; round < IPSEC_TUN_READ_BATCH / TUN_IN_BATCH; round++) {
 		int n;
 
@@ -969,6 +1169,7 @@ raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 			}
 			esp_input(t, p + h.ihl_bytes, (size_t)h.tot - h.ihl_bytes, h.src);
 		}
+		inbound_run(t); /* before the next round reuses rslots */
 		if (n < TUN_IN_BATCH)
 			break;
 	}
@@ -980,19 +1181,35 @@ tun_udp_input(struct ipsec_backend *be, const uint8_t *pkt, size_t len,
               const struct sockaddr_in *from, const struct sockaddr_in *to)
 {
 	struct tun_be *t = tun_of(be);
+	uint32_t src = from != NULL ? ntohl(from->sin_addr.s_addr) : 0;
+	uint8_t *slot;
 
 	if (len > sizeof(t->buf) - ESP_HEADROOM) {
 		count_drop(t, NULL, ESP_DROP_TOO_BIG);
 		return;
 	}
-	memcpy(t->buf + ESP_HEADROOM, pkt, len);
-	esp_input(t, t->buf + ESP_HEADROOM, len, from != NULL ? ntohl(from->sin_addr.s_addr) : 0);
+	if (len > TUN_USLOT - ESP_HEADROOM) {
+		/* too long for a queue slot: alone, through buf */
+		inbound_run(t);
+		memcpy(t->buf + ESP_HEADROOM, pkt, len);
+		esp_input(t, t->buf + ESP_HEADROOM, len, src);
+		inbound_run(t);
+		return;
+	}
+	if (t->nin == TUN_INQ)
+		inbound_run(t);
+	slot = t->uslots + (size_t)t->nin * TUN_USLOT;
+	memcpy(slot + ESP_HEADROOM, pkt, len);
+	esp_input(t, slot + ESP_HEADROOM, len, src);
 }
 
 static void
 tun_input_done(struct ipsec_backend *be)
 {
-	tun_gro_flush(&tun_of(be)->gro);
+	struct tun_be *t = tun_of(be);
+
+	inbound_run(t);
+	tun_gro_flush(&t->gro);
 }
 
 /* ---- life cycle ---- */
@@ -1004,6 +1221,7 @@ tun_free(struct ipsec_backend *be)
 
 	if (t == NULL)
 		return;
+	t->nin = 0; /* what is still queued goes with the backend */
 	while (t->sas != NULL)
 		sa_unlink_free(t, t->sas);
 	if (t->event_timer != NULL)
@@ -1018,11 +1236,13 @@ tun_free(struct ipsec_backend *be)
 		close(t->raw_fd);
 	}
 	tun_rtnl_close(t->nl);
-	if (t->gro_timer != NULL)
-		loop_timer_cancel(t->be.loop, t->gro_timer);
+	if (t->flush_timer != NULL)
+		loop_timer_cancel(t->be.loop, t->flush_timer);
 	tun_gro_free(&t->gro);
+	tun_pool_free(t->pool);
 	free(t->slots);
 	free(t->rslots);
+	free(t->uslots);
 	free(t);
 }
 
@@ -1098,7 +1318,10 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 	t->tun_fd = -1;
 	t->raw_fd = -1;
 	t->slots = calloc(TUN_OUT_BATCH, TUN_OUT_SLOT);
-	if (t->slots == NULL) {
+	t->uslots = malloc((size_t)TUN_INQ * TUN_USLOT);
+	if (t->slots == NULL || t->uslots == NULL) {
+		free(t->slots);
+		free(t->uslots);
 		free(t);
 		return -ENOMEM;
 	}
@@ -1111,6 +1334,14 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 		t->cfg.mtu = IPSEC_TUN_DEFAULT_MTU;
 	if (t->cfg.max_sas == 0)
 		t->cfg.max_sas = IPSEC_TUN_DEFAULT_MAX_SAS;
+	if (t->cfg.esp_threads == 0)
+		t->cfg.esp_threads = tun_pool_default_threads(IPSEC_TUN_DEFAULT_MAX_THREADS);
+	if (t->cfg.esp_threads > TUN_POOL_MAX) {
+		log_error(LOG_IPSEC, "tun: %u ESP crypto threads: at most %d", t->cfg.esp_threads,
+		          TUN_POOL_MAX);
+		ret = -EINVAL;
+		goto out;
+	}
 	if (t->cfg.mtu < 576 || t->cfg.mtu > IPSEC_TUN_MAX_MTU) {
 		log_error(LOG_IPSEC, "tun: MTU %u out of range (576..%d)", t->cfg.mtu,
 		          IPSEC_TUN_MAX_MTU);
@@ -1118,6 +1349,9 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 		goto out;
 	}
 	ret = esp_crypto_init();
+	if (ret < 0)
+		goto out;
+	ret = tun_pool_new(t->cfg.esp_threads, &t->pool);
 	if (ret < 0)
 		goto out;
 	ret = tun_open(t);
@@ -1159,8 +1393,11 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 			goto out;
 		}
 	}
-	log_info(LOG_IPSEC, "tun backend: device %s (ifindex %u, mtu %u), raw ESP %s", t->ifname,
-	         t->ifindex, t->cfg.mtu, t->raw_fd >= 0 ? "on" : "off");
+	log_info(LOG_IPSEC,
+	         "tun backend: device %s (ifindex %u, mtu %u), raw ESP %s, ESP crypto on %u "
+	         "thread%s",
+	         t->ifname, t->ifindex, t->cfg.mtu, t->raw_fd >= 0 ? "on" : "off",
+	         t->cfg.esp_threads, t->cfg.esp_threads == 1 ? "" : "s");
 	*out = &t->be;
 	return 0;
 out:
@@ -1168,6 +1405,15 @@ out:
 	 * harmlessly. */
 	tun_free(&t->be);
 	return ret;
+}
+
+void
+ipsec_tun_get_crypto(struct ipsec_backend *be, unsigned *threads, uint64_t *split_batches)
+{
+	struct tun_be *t = tun_of(be);
+
+	*threads = tun_pool_size(t->pool);
+	*split_batches = t->split_batches;
 }
 
 void

@@ -99,7 +99,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fbe->tun_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* "writes to the TUN" */
 	snprintf(fbe->ifname, sizeof(fbe->ifname), "fuzz");
 	fbe->slots = calloc(TUN_OUT_BATCH, TUN_OUT_SLOT);
-	if (fbe->slots == NULL)
+	fbe->uslots = malloc((size_t)TUN_INQ * TUN_USLOT);
+	/* two crypto threads, as on a small gateway (one input is one packet: it runs inline) */
+	if (fbe->slots == NULL || fbe->uslots == NULL || tun_pool_new(2, &fbe->pool) < 0)
 		abort();
 	fbe->be.natt_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* sendmmsg fails: ENOTSOCK */
 	/* the loop is never run: the one flush timer esp_input() may add just stays */
@@ -207,6 +209,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 		memcpy(fbe->buf + ESP_HEADROOM, data + 1, size - 1);
 		esp_input(fbe, fbe->buf + ESP_HEADROOM, size - 1, 0x7f000001);
+		inbound_run(fbe);
 		break;
 	case 4:
 		gro_input(data + 1, size - 1, pkt, sizeof(pkt));
@@ -217,6 +220,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct sockaddr_in from = {.sin_family = AF_INET};
 
 			tun_udp_input(&fbe->be, pkt, len, &from, NULL);
+			tun_input_done(&fbe->be);
 		}
 		break;
 	case 3:
