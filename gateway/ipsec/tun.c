@@ -73,6 +73,7 @@ struct tun_sa {
 	bool dead;                       /* hard limit reached: drops everything */
 	uint8_t batch_part;              /* crypto thread of this SA's packets in batch_gen */
 	uint32_t batch_gen;
+	uint64_t batch_bytes_in; /* inner bytes delivered in this batch, not yet in st */
 	struct tun_be *be;
 	struct ipsec_prefix ts[]; /* p.n_remote_ts + p.n_local_ts selectors */
 };
@@ -114,9 +115,23 @@ struct tun_in {
 	uint32_t from;
 	struct tun_sa *sa;
 	unsigned part;
-	int ret;
+	int ret; /* < 0: dropped for why (decryption or the checks after it) */
 	enum esp_drop why;
-	size_t ioff, ilen;
+	size_t ioff, ilen; /* ilen: the inner packet's total length once checked */
+};
+
+/* What one crypto thread writes to the TUN: its segment joining, and the writes the kernel
+ * refused (counted as drops on the loop thread afterwards, by wfail_drain()). */
+struct tun_part {
+	struct tun_be *t;
+	struct tun_gro gro;
+	bool gro_ok;
+	int nfail;
+	struct {
+		struct tun_sa *sa;
+		unsigned npkts;
+	} fail[TUN_INQ + TUN_GRO_FLOWS];
+	uint64_t fail_lost; /* beyond fail[]: counted without their SA */
 };
 
 struct tun_be {
@@ -154,9 +169,12 @@ struct tun_be {
 	uint32_t batch_gen;
 	size_t part_bytes[TUN_POOL_MAX];
 	uint64_t split_batches; /* batches that ran on more than one thread */
-	/* Writes to the TUN (IFF_VNET_HDR): TCP segments of a flow in one batch joined (tun_gro.h) */
-	struct tun_gro gro;
-	bool gro_ok;
+	/* Writes to the TUN (IFF_VNET_HDR): TCP segments of a flow in one batch joined
+	 * (tun_gro.h), per crypto thread. part[0] is the loop thread's: what a batch run on the
+	 * loop thread alone leaves pending there is written at the end of the caller's batch
+	 * (input_done), of the raw round or by the timer; a thread of a split batch writes all it
+	 * joined before the batch ends. */
+	struct tun_part part[TUN_POOL_MAX];
 	/* runs the queue and writes what is held back if no input_done comes first */
 	struct loop_timer *flush_timer;
 };
@@ -164,6 +182,7 @@ struct tun_be {
 static const struct ipsec_backend_ops tun_ops;
 
 static void inbound_run(struct tun_be *t);
+static void wfail_drain(struct tun_be *t);
 
 static struct tun_be *
 tun_of(struct ipsec_backend *be)
@@ -343,8 +362,10 @@ sa_unlink_free(struct tun_be *t, struct tun_sa *sa)
 
 	/* Queued packets may be this SA's: decrypted and delivered first. */
 	inbound_run(t);
-	if (t->gro_ok)
-		tun_gro_forget(&t->gro, sa); /* its pending packets are written first */
+	if (t->part[0].gro_ok) {
+		tun_gro_forget(&t->part[0].gro, sa); /* its pending packets are written first */
+		wfail_drain(t);
+	}
 	for (pp = &t->spi_hash[hash32(sa->p.in.spi) & (TUN_SPI_BUCKETS - 1)]; *pp != NULL;
 	     pp = &(*pp)->spi_next) {
 		if (*pp == sa) {
@@ -781,6 +802,7 @@ batch_part(struct tun_be *t, struct tun_sa *sa, size_t bytes, unsigned *nparts)
 				best = i;
 		sa->batch_gen = t->batch_gen;
 		sa->batch_part = (uint8_t)best;
+		sa->batch_bytes_in = 0;
 		if (best + 1 > *nparts)
 			*nparts = best + 1;
 	}
@@ -796,13 +818,20 @@ struct tun_job {
 	bool all;
 };
 
-/* Runs fn over the batch: on the crypto threads when it is worth it, else here. */
+/* Whether a batch of nparts SA groups and bytes is worth splitting. */
+static bool
+batch_split(unsigned nparts, size_t bytes)
+{
+	return nparts > 1 && bytes >= TUN_PAR_MIN_BYTES;
+}
+
+/* Runs fn over the batch: on the crypto threads when split, else here. */
 static void
-batch_run(struct tun_be *t, int n, unsigned nparts, size_t bytes, tun_pool_fn fn)
+batch_run(struct tun_be *t, int n, bool split, unsigned nparts, tun_pool_fn fn)
 {
 	struct tun_job job = {.t = t, .n = n};
 
-	if (nparts > 1 && bytes >= TUN_PAR_MIN_BYTES) {
+	if (split) {
 		t->split_batches++;
 		tun_pool_run(t->pool, nparts, fn, &job);
 	} else {
@@ -890,7 +919,7 @@ outbound_flush(struct tun_be *t, int nq)
 		t->out[k].part = batch_part(t, t->out[k].sa, t->out[k].inner_len, &nparts);
 		bytes += t->out[k].inner_len;
 	}
-	batch_run(t, nq, nparts, bytes, encap_part);
+	batch_run(t, nq, batch_split(nparts, bytes), nparts, encap_part);
 	for (int k = 0; k < nq; k++) {
 		struct tun_out *q = &t->out[k];
 
@@ -985,6 +1014,32 @@ tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 
 /* ---- inbound ---- */
 
+/* Counts the TUN writes the kernel refused (recorded by the threads' gro_write_failed()). */
+static void
+wfail_drain(struct tun_be *t)
+{
+	for (unsigned p = 0; p < TUN_POOL_MAX; p++) {
+		struct tun_part *wp = &t->part[p];
+
+		for (int i = 0; i < wp->nfail; i++)
+			for (unsigned k = 0; k < wp->fail[i].npkts; k++)
+				count_drop(t, wp->fail[i].sa, ESP_DROP_TUN_WRITE);
+		for (; wp->fail_lost > 0; wp->fail_lost--)
+			count_drop(t, NULL, ESP_DROP_TUN_WRITE);
+		wp->nfail = 0;
+	}
+}
+
+/* Writes what the loop thread's joining holds back: the end of a batch. */
+static void
+gro_flush0(struct tun_be *t)
+{
+	if (!t->part[0].gro_ok)
+		return;
+	tun_gro_flush(&t->part[0].gro);
+	wfail_drain(t);
+}
+
 static void
 flush_timer_fired(struct loop *loop, void *arg)
 {
@@ -992,7 +1047,7 @@ flush_timer_fired(struct loop *loop, void *arg)
 
 	t->flush_timer = NULL;
 	inbound_run(t);
-	tun_gro_flush(&t->gro);
+	gro_flush0(t);
 }
 
 static void
@@ -1002,15 +1057,20 @@ flush_timer_arm(struct tun_be *t)
 		t->flush_timer = loop_timer_add(t->be.loop, 0, flush_timer_fired, t);
 }
 
+/* On the thread that writes: recorded, counted by wfail_drain() on the loop thread. */
 static void
 gro_write_failed(void *arg, void *sa_arg, unsigned npkts, int err)
 {
-	struct tun_be *t = arg;
-	struct tun_sa *sa = sa_arg;
+	struct tun_part *wp = arg;
 
-	log_debug(LOG_IPSEC, "tun: write %s (%u packets): %s", t->ifname, npkts, strerror(err));
-	for (unsigned i = 0; i < npkts; i++)
-		count_drop(t, sa, ESP_DROP_TUN_WRITE);
+	log_debug(LOG_IPSEC, "tun: write %s (%u packets): %s", wp->t->ifname, npkts, strerror(err));
+	if (wp->nfail < (int)(sizeof(wp->fail) / sizeof(wp->fail[0]))) {
+		wp->fail[wp->nfail].sa = sa_arg;
+		wp->fail[wp->nfail].npkts = npkts;
+		wp->nfail++;
+	} else {
+		wp->fail_lost += npkts;
+	}
 }
 
 /* An ESP packet (SPI to ICV) at pkt[0, len), in one of our buffers (with ESP_HEADROOM before
@@ -1045,74 +1105,84 @@ esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 	flush_timer_arm(t);
 }
 
-/* Crypto thread: checks and decrypts its SAs' packets of the queue, in order (the replay
- * window moves with each). */
+/* Whether the SA has reached its hard byte limit with what this batch delivered so far (what
+ * check_limits() would have found had each packet been counted as it went). */
+static bool
+batch_expired(const struct tun_sa *sa)
+{
+	uint64_t in = sa->st.bytes_in + sa->batch_bytes_in;
+	uint64_t bytes = in > sa->st.bytes_out ? in : sa->st.bytes_out;
+
+	return sa->dead || (sa->p.hard_lifetime_bytes != 0 && bytes >= sa->p.hard_lifetime_bytes);
+}
+
+/* A decrypted packet: inner header and selectors checked, then written by wp (or joined to its
+ * flow's pending segments). On the thread that owns the SA in this batch; the counters are
+ * left to inbound_run() on the loop thread. */
+static void
+inbound_write(struct tun_part *wp, struct tun_in *e)
+{
+	struct tun_sa *sa = e->sa;
+	struct ip4_hdr h;
+	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
+
+	if (batch_expired(sa)) {
+		e->ret = -ESTALE;
+		e->why = ESP_DROP_EXPIRED;
+		return;
+	}
+	if (ip4_validate(e->pkt + e->ioff, e->ilen, &h) < 0) {
+		log_debug(LOG_IPSEC, "SA %08x: inner packet is not valid IPv4", sa->p.in.spi);
+		e->ret = -EBADMSG;
+		e->why = ESP_DROP_INNER;
+		return;
+	}
+	if (!ts_has(sa->p.remote_ts, sa->p.n_remote_ts, h.src) ||
+	    !ts_has(sa->p.local_ts, sa->p.n_local_ts, h.dst)) {
+		log_debug(LOG_IPSEC, "SA %08x: inbound %s -> %s outside the selectors",
+		          sa->p.in.spi, ip_str(h.src, sbuf), ip_str(h.dst, dbuf));
+		e->ret = -EACCES;
+		e->why = ESP_DROP_SELECTOR;
+		return;
+	}
+	e->ilen = h.tot; /* drops TFC padding */
+	tun_gro_input(&wp->gro, sa, e->pkt + e->ioff, e->ilen);
+	sa->batch_bytes_in += e->ilen;
+}
+
+/* Crypto thread: checks, decrypts and writes its SAs' packets of the queue, in order (the
+ * replay window moves with each). A thread of a split batch writes everything it joined
+ * before returning: the next batch may give its SAs to another thread. */
 static void
 decap_part(void *arg, unsigned part)
 {
 	struct tun_job *job = arg;
+	struct tun_part *wp = &job->t->part[part];
 
 	for (int i = 0; i < job->n; i++) {
 		struct tun_in *e = &job->t->inq[i];
 
-		if (job->all || e->part == part)
-			e->ret = esp_decap(e->sa->in, e->pkt, e->len, &e->ioff, &e->ilen, &e->why);
+		if (!job->all && e->part != part)
+			continue;
+		e->ret = esp_decap(e->sa->in, e->pkt, e->len, &e->ioff, &e->ilen, &e->why);
+		if (e->ret == 0)
+			inbound_write(wp, e);
 	}
+	if (!job->all)
+		tun_gro_flush(&wp->gro);
 }
 
-/* A decrypted packet of the queue: inner header and selectors checked, then written (or joined
- * to its flow's pending segments and written at the end of the batch; a failed write is counted
- * as a drop then, by gro_write_failed). */
-static void
-inbound_deliver(struct tun_be *t, struct tun_in *e)
-{
-	struct tun_sa *sa = e->sa;
-	uint32_t spi = sa->p.in.spi;
-	struct ip4_hdr h;
-	size_t ilen;
-	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
-
-	if (e->ret < 0) {
-		log_debug(LOG_IPSEC, "SA %08x: ESP from %s dropped: %s", spi, ip_str(e->from, sbuf),
-		          esp_drop_name(e->why));
-		count_drop(t, sa, e->why);
-		return;
-	}
-	if (sa->dead) {
-		/* reached its hard byte limit earlier in this batch */
-		count_drop(t, sa, ESP_DROP_EXPIRED);
-		return;
-	}
-	if (ip4_validate(e->pkt + e->ioff, e->ilen, &h) < 0) {
-		log_debug(LOG_IPSEC, "SA %08x: inner packet is not valid IPv4", spi);
-		count_drop(t, sa, ESP_DROP_INNER);
-		return;
-	}
-	ilen = h.tot; /* drops TFC padding */
-	if (!ts_has(sa->p.remote_ts, sa->p.n_remote_ts, h.src) ||
-	    !ts_has(sa->p.local_ts, sa->p.n_local_ts, h.dst)) {
-		log_debug(LOG_IPSEC, "SA %08x: inbound %s -> %s outside the selectors", spi,
-		          ip_str(h.src, sbuf), ip_str(h.dst, dbuf));
-		count_drop(t, sa, ESP_DROP_SELECTOR);
-		return;
-	}
-	/* The packet is authentic: it counts as traffic for idle detection even if the TUN
-	 * write fails. */
-	sa->st.last_in_ms = loop_now_ms();
-	tun_gro_input(&t->gro, sa, e->pkt + e->ioff, ilen);
-	sa->st.packets_in++;
-	sa->st.bytes_in += ilen;
-	check_limits(t, sa);
-}
-
-/* Decrypts the queue (spread over the crypto threads by SA) and delivers it in arrival order.
- * Every SA in the queue is alive: sa_unlink_free() runs the queue first. */
+/* Decrypts and writes the queue (spread over the crypto threads by SA), then counts it in
+ * arrival order. Every SA in the queue is alive: sa_unlink_free() runs the queue first. */
 static void
 inbound_run(struct tun_be *t)
 {
 	int n = t->nin;
 	unsigned nparts = 0;
 	size_t bytes = 0;
+	uint64_t now = loop_now_ms();
+	bool split;
+	char sbuf[INET_ADDRSTRLEN];
 
 	if (n == 0)
 		return;
@@ -1121,11 +1191,30 @@ inbound_run(struct tun_be *t)
 		t->inq[i].part = batch_part(t, t->inq[i].sa, t->inq[i].len, &nparts);
 		bytes += t->inq[i].len;
 	}
-	batch_run(t, n, nparts, bytes, decap_part);
+	split = batch_split(nparts, bytes);
+	if (split)
+		gro_flush0(t); /* segments held from earlier batches go first */
+	batch_run(t, n, split, nparts, decap_part);
 	t->nin = 0;
-	for (int i = 0; i < n; i++)
-		inbound_deliver(t, &t->inq[i]);
-	if (tun_gro_pending(&t->gro))
+	for (int i = 0; i < n; i++) {
+		struct tun_in *e = &t->inq[i];
+		struct tun_sa *sa = e->sa;
+
+		if (e->ret < 0) {
+			log_debug(LOG_IPSEC, "SA %08x: ESP from %s dropped: %s", sa->p.in.spi,
+			          ip_str(e->from, sbuf), esp_drop_name(e->why));
+			count_drop(t, sa, e->why);
+			continue;
+		}
+		/* Authentic: it counts as traffic for idle detection even if the TUN write
+		 * failed. */
+		sa->st.last_in_ms = now;
+		sa->st.packets_in++;
+		sa->st.bytes_in += e->ilen;
+		check_limits(t, sa);
+	}
+	wfail_drain(t);
+	if (tun_gro_pending(&t->part[0].gro))
 		flush_timer_arm(t);
 }
 
@@ -1173,7 +1262,7 @@ raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 		if (n < TUN_IN_BATCH)
 			break;
 	}
-	tun_gro_flush(&t->gro);
+	gro_flush0(t);
 }
 
 static void
@@ -1209,7 +1298,7 @@ tun_input_done(struct ipsec_backend *be)
 	struct tun_be *t = tun_of(be);
 
 	inbound_run(t);
-	tun_gro_flush(&t->gro);
+	gro_flush0(t);
 }
 
 /* ---- life cycle ---- */
@@ -1238,7 +1327,9 @@ tun_free(struct ipsec_backend *be)
 	tun_rtnl_close(t->nl);
 	if (t->flush_timer != NULL)
 		loop_timer_cancel(t->be.loop, t->flush_timer);
-	tun_gro_free(&t->gro);
+	for (unsigned p = 0; p < TUN_POOL_MAX; p++)
+		if (t->part[p].gro_ok)
+			tun_gro_free(&t->part[p].gro);
 	tun_pool_free(t->pool);
 	free(t->slots);
 	free(t->rslots);
@@ -1357,10 +1448,13 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 	ret = tun_open(t);
 	if (ret < 0)
 		goto out;
-	ret = tun_gro_init(&t->gro, t->tun_fd, gro_write_failed, t);
-	if (ret < 0)
-		goto out;
-	t->gro_ok = true;
+	for (unsigned p = 0; p < tun_pool_size(t->pool); p++) {
+		t->part[p].t = t;
+		ret = tun_gro_init(&t->part[p].gro, t->tun_fd, gro_write_failed, &t->part[p]);
+		if (ret < 0)
+			goto out;
+		t->part[p].gro_ok = true;
+	}
 	ret = tun_rtnl_open(&t->nl);
 	if (ret < 0)
 		goto out;
@@ -1429,8 +1523,13 @@ ipsec_tun_get_drops(struct ipsec_backend *be, uint64_t out[ESP_DROP_COUNT])
 void
 ipsec_tun_get_writes(struct ipsec_backend *be, uint64_t *writes, uint64_t *packets)
 {
-	*writes = tun_of(be)->gro.writes;
-	*packets = tun_of(be)->gro.packets;
+	struct tun_be *t = tun_of(be);
+
+	*writes = *packets = 0;
+	for (unsigned p = 0; p < TUN_POOL_MAX; p++) {
+		*writes += t->part[p].gro.writes;
+		*packets += t->part[p].gro.packets;
+	}
 }
 
 const char *

@@ -105,10 +105,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	fbe->be.natt_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* sendmmsg fails: ENOTSOCK */
 	/* the loop is never run: the one flush timer esp_input() may add just stays */
-	if (loop_new(&fbe->be.loop) < 0 ||
-	    tun_gro_init(&fbe->gro, fbe->tun_fd, gro_write_failed, fbe) < 0)
+	if (loop_new(&fbe->be.loop) < 0)
 		abort();
-	fbe->gro_ok = true;
+	for (unsigned p = 0; p < tun_pool_size(fbe->pool); p++) {
+		fbe->part[p].t = fbe;
+		if (tun_gro_init(&fbe->part[p].gro, fbe->tun_fd, gro_write_failed, &fbe->part[p]) <
+		    0)
+			abort();
+		fbe->part[p].gro_ok = true;
+	}
 	fake_route(
 	        fake_sa(0x100, IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, key_a, 16, akey_a, 20),
 	        0x0a020000, 16);
@@ -188,9 +193,11 @@ gro_input(const uint8_t *d, size_t n, uint8_t *buf, size_t cap)
 				p[ihl + 17] = (uint8_t)c;
 			}
 		}
-		tun_gro_input(&fbe->gro, (flags & 2) ? (void *)fbe->sas : (void *)fbe, p, len);
+		tun_gro_input(&fbe->part[0].gro, (flags & 2) ? (void *)fbe->sas : (void *)fbe, p,
+		              len);
 	}
-	tun_gro_flush(&fbe->gro);
+	tun_gro_flush(&fbe->part[0].gro);
+	wfail_drain(fbe);
 }
 
 int
