@@ -155,7 +155,6 @@ struct tun_be {
 	 * batches of up to TUN_OUT_BATCH with sendmmsg(). */
 	uint8_t *slots; /* TUN_OUT_BATCH * TUN_OUT_SLOT bytes */
 	struct tun_out out[TUN_OUT_BATCH];
-	struct mmsghdr msgs[TUN_OUT_BATCH];
 	/* Inbound: raw ESP is received in batches (recvmmsg) into rslots, TUN_IN_BATCH *
 	 * TUN_IN_SLOT bytes (NULL without the raw socket); ESP-in-UDP from the IKE engine is
 	 * copied to uslots (TUN_INQ * TUN_USLOT bytes), or buf when longer. Queued in inq (only
@@ -888,29 +887,62 @@ outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
 	(*nq)++;
 }
 
-/* Crypto thread: encrypts its SAs' packets of the batch, in order. */
+/* Sends q[0..n) (one thread's encrypted packets, msgs filled), one sendmmsg() per run of
+ * packets for the same socket; a message the kernel refused is marked as a drop. */
+static void
+send_part(struct tun_be *t, struct tun_out **q, struct mmsghdr *msgs, int n)
+{
+	int i = 0;
+
+	while (i < n) {
+		int fd = sa_fd(t, q[i]->sa), j = i, sent;
+
+		while (j < n && sa_fd(t, q[j]->sa) == fd)
+			j++;
+		sent = sendmmsg(fd, &msgs[i], (unsigned)(j - i), MSG_DONTWAIT);
+		if (sent <= 0) {
+			/* The first message failed: it is dropped, the rest go on. */
+			log_debug(LOG_IPSEC, "SA %08x: sendmmsg to peer: %s", q[i]->sa->p.out.spi,
+			          strerror(errno));
+			q[i]->ret = -EIO;
+			q[i]->why = ESP_DROP_SEND;
+			sent = 1;
+		}
+		i += sent;
+	}
+}
+
+/* Crypto thread: encrypts its SAs' packets of the batch, in order, and sends them. */
 static void
 encap_part(void *arg, unsigned part)
 {
 	struct tun_job *job = arg;
+	struct tun_out *q[TUN_OUT_BATCH];
+	struct mmsghdr msgs[TUN_OUT_BATCH];
+	int n = 0;
 
 	for (int i = 0; i < job->n; i++) {
-		struct tun_out *q = &job->t->out[i];
+		struct tun_out *o = &job->t->out[i];
 
-		if (job->all || q->part == part)
-			q->ret = esp_encap(q->sa->out, q->slot, TUN_OUT_SLOT, ESP_HEADROOM,
-			                   q->inner_len, &q->off, &q->len, &q->why);
+		if (!job->all && o->part != part)
+			continue;
+		o->ret = esp_encap(o->sa->out, o->slot, TUN_OUT_SLOT, ESP_HEADROOM, o->inner_len,
+		                   &o->off, &o->len, &o->why);
+		if (o->ret < 0)
+			continue;
+		out_msg(o, &msgs[n], o->slot + o->off, o->len);
+		q[n++] = o;
 	}
+	send_part(job->t, q, msgs, n);
 }
 
-/* Encrypts the queued packets, then sends them, one sendmmsg() per run of packets for the same
- * socket, and counts them on their SAs. */
+/* Encrypts and sends the queued packets (spread over the crypto threads by SA), then counts
+ * them on their SAs. */
 static void
 outbound_flush(struct tun_be *t, int nq)
 {
 	unsigned nparts = 0;
 	size_t bytes = 0;
-	int i = 0, m = 0;
 
 	if (nq == 0)
 		return;
@@ -922,44 +954,20 @@ outbound_flush(struct tun_be *t, int nq)
 	batch_run(t, nq, batch_split(nparts, bytes), nparts, encap_part);
 	for (int k = 0; k < nq; k++) {
 		struct tun_out *q = &t->out[k];
+		struct tun_sa *sa = q->sa;
 
 		if (q->ret < 0) {
-			count_drop(t, q->sa, q->why);
-			if (q->why == ESP_DROP_SEQ_OVERFLOW && !q->sa->dead) {
-				q->sa->dead = true;
-				q->sa->hard_pending = true;
+			count_drop(t, sa, q->why);
+			if (q->why == ESP_DROP_SEQ_OVERFLOW && !sa->dead) {
+				sa->dead = true;
+				sa->hard_pending = true;
 				events_schedule(t);
 			}
 			continue;
 		}
-		if (m != k)
-			t->out[m] = *q;
-		/* after the move: the message points into its own entry */
-		out_msg(&t->out[m], &t->msgs[m], t->out[m].slot + t->out[m].off, t->out[m].len);
-		m++;
-	}
-	while (i < m) {
-		int fd = sa_fd(t, t->out[i].sa), j = i, sent;
-
-		while (j < m && sa_fd(t, t->out[j].sa) == fd)
-			j++;
-		sent = sendmmsg(fd, &t->msgs[i], (unsigned)(j - i), MSG_DONTWAIT);
-		if (sent <= 0) {
-			/* The first message failed: count it and go on with the rest. */
-			log_debug(LOG_IPSEC, "SA %08x: sendmmsg to peer: %s",
-			          t->out[i].sa->p.out.spi, strerror(errno));
-			count_drop(t, t->out[i].sa, ESP_DROP_SEND);
-			sent = 1;
-		} else {
-			for (int k = i; k < i + sent; k++) {
-				struct tun_sa *sa = t->out[k].sa;
-
-				sa->st.packets_out++;
-				sa->st.bytes_out += t->out[k].inner_len;
-				check_limits(t, sa);
-			}
-		}
-		i += sent;
+		sa->st.packets_out++;
+		sa->st.bytes_out += q->inner_len;
+		check_limits(t, sa);
 	}
 }
 
