@@ -4,6 +4,7 @@
 #include "gateway/core/engine.h"
 #include "gateway/core/log.h"
 #include "gateway/core/loop.h"
+#include "gateway/ipsec/tun.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@ struct options {
 	const char *netns;
 	const char *webui_dir;
 	const char *sa_backend;
+	unsigned esp_threads; /* 0: default */
 	int allow_host_network;
 	int syslog;
 	const char *tls_cert;
@@ -47,6 +49,8 @@ usage(FILE *f)
 	        "  --allow-host-network   allow programming the host's own (root namespace) "
 	        "network\n"
 	        "  --sa-backend KIND      auto|tun|xfrm (default auto)\n"
+	        "  --esp-threads N        tun backend: threads for ESP crypto, 1-16 (default: one\n"
+	        "                         per CPU, at most 8; 1: all on the main loop)\n"
 	        "  --webui DIR            static console files (default the source tree's webui/)\n"
 	        "  --tls-cert FILE        serve HTTPS with this PEM certificate (with --tls-key)\n"
 	        "  --tls-key FILE         the certificate's PEM private key\n"
@@ -144,6 +148,7 @@ parse_options(int argc, char **argv, struct options *o)
 	        {"netns", required_argument, NULL, 'n'},
 	        {"allow-host-network", no_argument, NULL, 'H'},
 	        {"sa-backend", required_argument, NULL, 'b'},
+	        {"esp-threads", required_argument, NULL, 'E'},
 	        {"webui", required_argument, NULL, 'w'},
 	        {"syslog", no_argument, NULL, 's'},
 	        {"tls-cert", required_argument, NULL, 'C'},
@@ -175,6 +180,23 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'b':
 			o->sa_backend = optarg;
 			break;
+		case 'E': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    v < 1 || v > IPSEC_TUN_MAX_THREADS) {
+				fprintf(stderr,
+				        "portcullisd: --esp-threads: expected a number from 1 to "
+				        "%d, got '%s'\n",
+				        IPSEC_TUN_MAX_THREADS, optarg);
+				return -EINVAL;
+			}
+			o->esp_threads = (unsigned)v;
+			break;
+		}
 		case 'w':
 			o->webui_dir = optarg;
 			break;
@@ -259,6 +281,7 @@ main(int argc, char **argv)
 	}
 	log_use_syslog(o.syslog);
 	snprintf(eng.db_path, sizeof(eng.db_path), "%s", o.db_path);
+	eng.esp_threads = o.esp_threads;
 	eng.allow_host_network = o.allow_host_network;
 	signal(SIGPIPE, SIG_IGN);
 

@@ -666,8 +666,12 @@ engine_start(struct engine *eng, struct pc_err *err)
 		return 0;
 	}
 
-	rc = ipsec_backend_new(eng->sa_backend_kind, eng->loop, NULL, &eng->ipsec, why,
-	                       sizeof(why));
+	{
+		struct ipsec_tun_config tcfg = {.esp_threads = eng->esp_threads};
+
+		rc = ipsec_backend_new(eng->sa_backend_kind, eng->loop, &tcfg, &eng->ipsec, why,
+		                       sizeof(why));
+	}
 	if (rc < 0)
 		return pc_err_set(err, PC_ERR_INTERNAL, "sa_backend", "SA backend %s: %s",
 		                  ipsec_backend_kind_name(eng->sa_backend_kind), why);

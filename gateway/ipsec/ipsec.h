@@ -92,8 +92,9 @@ struct ipsec_backend_ops {
 	 * arrived on the IKE engine's port 4500 socket. */
 	void (*udp_input)(struct ipsec_backend *be, const uint8_t *pkt, size_t len,
 	                  const struct sockaddr_in *from, const struct sockaddr_in *to);
-	/* Optional: the end of a batch of udp_input calls (the backend may hold packets back to
-	 * join them until then). */
+	/* Optional: the end of a batch of udp_input calls. The backend may hold packets back
+	 * until then (the tun backend decrypts a batch at once, spread over its crypto threads,
+	 * and joins TCP segments); without this call they wait for the next loop iteration. */
 	void (*input_done)(struct ipsec_backend *be);
 	void (*free)(struct ipsec_backend *be);
 };

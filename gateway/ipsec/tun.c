@@ -19,6 +19,7 @@
 #include "gateway/core/log.h"
 #include "gateway/ipsec/cursor.h"
 #include "gateway/ipsec/tun_gro.h"
+#include "gateway/ipsec/tun_pool.h"
 #include "gateway/ipsec/tun_rtnl.h"
 
 #define TUN_SPI_BUCKETS    4096 /* power of two */
@@ -30,6 +31,15 @@
 #define TUN_IN_BATCH       16
 #define TUN_IN_SLOT        IPSEC_TUN_MAX_PKT /* a whole (reassembled) IPv4 packet */
 #define TUN_OUT_SLOT       (ESP_HEADROOM + IPSEC_TUN_MAX_MTU + ESP_TAILROOM)
+/* Inbound ESP waits in a queue of up to TUN_INQ packets, decrypted together when it is full or
+ * the caller's batch ends (input_done, the end of a raw recvmmsg round, or a zero-delay timer).
+ * ESP-in-UDP datagrams up to TUN_USLOT bytes are copied into a slot of their own; a longer one
+ * goes alone through buf. */
+#define TUN_INQ   32
+#define TUN_USLOT (ESP_HEADROOM + 2048)
+/* A batch is split over the crypto threads only when it carries this many bytes (smaller ones
+ * cost less than waking a thread) and more than one SA. */
+#define TUN_PAR_MIN_BYTES 8192
 /* Outbound SAs get a soft expiry this many packets before the 32-bit counter runs out. */
 #define TUN_SEQ_SOFT_MARGIN (1u << 20)
 
@@ -61,6 +71,9 @@ struct tun_sa {
 	bool soft_done;                  /* soft event delivered or queued */
 	bool soft_pending, hard_pending; /* queued for the deferred event handler */
 	bool dead;                       /* hard limit reached: drops everything */
+	uint8_t batch_part;              /* crypto thread of this SA's packets in batch_gen */
+	uint32_t batch_gen;
+	uint64_t batch_bytes_in; /* inner bytes delivered in this batch, not yet in st */
 	struct tun_be *be;
 	struct ipsec_prefix ts[]; /* p.n_remote_ts + p.n_local_ts selectors */
 };
@@ -75,16 +88,50 @@ struct tun_route {
 	struct tun_route *next;
 };
 
-/* One encrypted packet waiting for sendmmsg(). */
+/* One packet read from the TUN for an SA (slot: ESP_HEADROOM, then the inner packet of
+ * inner_len bytes), encrypted in place (ret, why; the ESP packet at slot + off, len bytes), then
+ * waiting for sendmmsg(). */
 struct tun_out {
 	struct tun_sa *sa;
+	uint8_t *slot;
 	size_t inner_len;
+	unsigned part;
+	int ret;
+	enum esp_drop why;
+	size_t off, len;
 	struct sockaddr_in to;
 	struct iovec iov;
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	} cm;
+};
+
+/* One inbound ESP packet (SPI to ICV, with ESP_HEADROOM before it) of the queue: its SA found,
+ * decrypted in place (ret, why; the inner packet at pkt + ioff, ilen bytes). */
+struct tun_in {
+	uint8_t *pkt;
+	size_t len;
+	uint32_t from;
+	struct tun_sa *sa;
+	unsigned part;
+	int ret; /* < 0: dropped for why (decryption or the checks after it) */
+	enum esp_drop why;
+	size_t ioff, ilen; /* ilen: the inner packet's total length once checked */
+};
+
+/* What one crypto thread writes to the TUN: its segment joining, and the writes the kernel
+ * refused (counted as drops on the loop thread afterwards, by wfail_drain()). */
+struct tun_part {
+	struct tun_be *t;
+	struct tun_gro gro;
+	bool gro_ok;
+	int nfail;
+	struct {
+		struct tun_sa *sa;
+		unsigned npkts;
+	} fail[TUN_INQ + TUN_GRO_FLOWS];
+	uint64_t fail_lost; /* beyond fail[]: counted without their SA */
 };
 
 struct tun_be {
@@ -108,19 +155,33 @@ struct tun_be {
 	 * batches of up to TUN_OUT_BATCH with sendmmsg(). */
 	uint8_t *slots; /* TUN_OUT_BATCH * TUN_OUT_SLOT bytes */
 	struct tun_out out[TUN_OUT_BATCH];
-	struct mmsghdr msgs[TUN_OUT_BATCH];
 	/* Inbound: raw ESP is received in batches (recvmmsg) into rslots, TUN_IN_BATCH *
 	 * TUN_IN_SLOT bytes (NULL without the raw socket); ESP-in-UDP from the IKE engine is
-	 * copied to buf. Both are decrypted in place. */
-	uint8_t *rslots;
+	 * copied to uslots (TUN_INQ * TUN_USLOT bytes), or buf when longer. Queued in inq (only
+	 * raw or only UDP packets at a time), decrypted in place. */
+	uint8_t *rslots, *uslots;
+	struct tun_in inq[TUN_INQ];
+	int nin;
 	uint8_t buf[ESP_HEADROOM + IPSEC_TUN_MAX_PKT + ESP_TAILROOM];
-	/* Writes to the TUN (IFF_VNET_HDR): TCP segments of a flow in one batch joined (tun_gro.h) */
-	struct tun_gro gro;
-	bool gro_ok;
-	struct loop_timer *gro_timer; /* writes what is held back if no input_done comes first */
+	/* Crypto threads (the loop's included): a batch's SAs are spread over them. */
+	struct tun_pool *pool;
+	uint32_t batch_gen;
+	size_t part_bytes[TUN_POOL_MAX];
+	uint64_t split_batches; /* batches that ran on more than one thread */
+	/* Writes to the TUN (IFF_VNET_HDR): TCP segments of a flow in one batch joined
+	 * (tun_gro.h), per crypto thread. part[0] is the loop thread's: what a batch run on the
+	 * loop thread alone leaves pending there is written at the end of the caller's batch
+	 * (input_done), of the raw round or by the timer; a thread of a split batch writes all it
+	 * joined before the batch ends. */
+	struct tun_part part[TUN_POOL_MAX];
+	/* runs the queue and writes what is held back if no input_done comes first */
+	struct loop_timer *flush_timer;
 };
 
 static const struct ipsec_backend_ops tun_ops;
+
+static void inbound_run(struct tun_be *t);
+static void wfail_drain(struct tun_be *t);
 
 static struct tun_be *
 tun_of(struct ipsec_backend *be)
@@ -298,8 +359,12 @@ sa_unlink_free(struct tun_be *t, struct tun_sa *sa)
 {
 	struct tun_sa **pp;
 
-	if (t->gro_ok)
-		tun_gro_forget(&t->gro, sa); /* its pending packets are written first */
+	/* Queued packets may be this SA's: decrypted and delivered first. */
+	inbound_run(t);
+	if (t->part[0].gro_ok) {
+		tun_gro_forget(&t->part[0].gro, sa); /* its pending packets are written first */
+		wfail_drain(t);
+	}
 	for (pp = &t->spi_hash[hash32(sa->p.in.spi) & (TUN_SPI_BUCKETS - 1)]; *pp != NULL;
 	     pp = &(*pp)->spi_next) {
 		if (*pp == sa) {
@@ -712,8 +777,72 @@ out_msg(struct tun_out *q, struct mmsghdr *m, const uint8_t *pkt, size_t len)
 	}
 }
 
-/* One packet the kernel routed into the TUN device, at slot + ESP_HEADROOM: checks it, finds
- * its SA, encrypts it in place and queues it as t->out[*nq]. */
+/* ---- batches: one SA's packets on one crypto thread ---- */
+
+static void
+batch_begin(struct tun_be *t)
+{
+	if (++t->batch_gen == 0)
+		t->batch_gen = 1; /* 0 is "never seen" in a new SA */
+	memset(t->part_bytes, 0, sizeof(t->part_bytes));
+}
+
+/* The crypto thread of sa's packets in this batch: the least loaded one (by bytes) when sa
+ * first appears, so a batch of m SAs uses threads 0..min(m, pool size)-1. *nparts: threads
+ * used so far. */
+static unsigned
+batch_part(struct tun_be *t, struct tun_sa *sa, size_t bytes, unsigned *nparts)
+{
+	if (sa->batch_gen != t->batch_gen) {
+		unsigned k = tun_pool_size(t->pool), best = 0;
+
+		for (unsigned i = 1; i < k; i++)
+			if (t->part_bytes[i] < t->part_bytes[best])
+				best = i;
+		sa->batch_gen = t->batch_gen;
+		sa->batch_part = (uint8_t)best;
+		sa->batch_bytes_in = 0;
+		if (best + 1 > *nparts)
+			*nparts = best + 1;
+	}
+	t->part_bytes[sa->batch_part] += bytes;
+	return sa->batch_part;
+}
+
+/* What a crypto thread gets: the batch, and which part is its own (all: every packet, when the
+ * batch runs on the loop thread alone). */
+struct tun_job {
+	struct tun_be *t;
+	int n;
+	bool all;
+};
+
+/* Whether a batch of nparts SA groups and bytes is worth splitting. */
+static bool
+batch_split(unsigned nparts, size_t bytes)
+{
+	return nparts > 1 && bytes >= TUN_PAR_MIN_BYTES;
+}
+
+/* Runs fn over the batch: on the crypto threads when split, else here. */
+static void
+batch_run(struct tun_be *t, int n, bool split, unsigned nparts, tun_pool_fn fn)
+{
+	struct tun_job job = {.t = t, .n = n};
+
+	if (split) {
+		t->split_batches++;
+		tun_pool_run(t->pool, nparts, fn, &job);
+	} else {
+		job.all = true;
+		fn(&job, 0);
+	}
+}
+
+/* ---- outbound ---- */
+
+/* One packet the kernel routed into the TUN device, at slot + ESP_HEADROOM: checks it and
+ * finds its SA; queued as t->out[*nq] for encryption. */
 static void
 outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
 {
@@ -721,10 +850,7 @@ outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
 	struct tun_out *q = &t->out[*nq];
 	struct ip4_hdr h;
 	struct tun_sa *sa;
-	size_t off, len;
-	enum esp_drop why;
 	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
-	int ret;
 
 	if (ip4_validate(inner, n, &h) < 0) {
 		/* IPv6 and anything else we did not route here. */
@@ -755,51 +881,93 @@ outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
 		count_drop(t, sa, ESP_DROP_SEND);
 		return;
 	}
-	ret = esp_encap(sa->out, slot, TUN_OUT_SLOT, ESP_HEADROOM, n, &off, &len, &why);
-	if (ret < 0) {
-		count_drop(t, sa, why);
-		if (why == ESP_DROP_SEQ_OVERFLOW && !sa->dead) {
-			sa->dead = true;
-			sa->hard_pending = true;
-			events_schedule(t);
-		}
-		return;
-	}
 	q->sa = sa;
+	q->slot = slot;
 	q->inner_len = n;
-	out_msg(q, &t->msgs[*nq], slot + off, len);
 	(*nq)++;
 }
 
-/* Sends the queued packets, one sendmmsg() per run of packets for the same socket, and counts
+/* Sends q[0..n) (one thread's encrypted packets, msgs filled), one sendmmsg() per run of
+ * packets for the same socket; a message the kernel refused is marked as a drop. */
+static void
+send_part(struct tun_be *t, struct tun_out **q, struct mmsghdr *msgs, int n)
+{
+	int i = 0;
+
+	while (i < n) {
+		int fd = sa_fd(t, q[i]->sa), j = i, sent;
+
+		while (j < n && sa_fd(t, q[j]->sa) == fd)
+			j++;
+		sent = sendmmsg(fd, &msgs[i], (unsigned)(j - i), MSG_DONTWAIT);
+		if (sent <= 0) {
+			/* The first message failed: it is dropped, the rest go on. */
+			log_debug(LOG_IPSEC, "SA %08x: sendmmsg to peer: %s", q[i]->sa->p.out.spi,
+			          strerror(errno));
+			q[i]->ret = -EIO;
+			q[i]->why = ESP_DROP_SEND;
+			sent = 1;
+		}
+		i += sent;
+	}
+}
+
+/* Crypto thread: encrypts its SAs' packets of the batch, in order, and sends them. */
+static void
+encap_part(void *arg, unsigned part)
+{
+	struct tun_job *job = arg;
+	struct tun_out *q[TUN_OUT_BATCH];
+	struct mmsghdr msgs[TUN_OUT_BATCH];
+	int n = 0;
+
+	for (int i = 0; i < job->n; i++) {
+		struct tun_out *o = &job->t->out[i];
+
+		if (!job->all && o->part != part)
+			continue;
+		o->ret = esp_encap(o->sa->out, o->slot, TUN_OUT_SLOT, ESP_HEADROOM, o->inner_len,
+		                   &o->off, &o->len, &o->why);
+		if (o->ret < 0)
+			continue;
+		out_msg(o, &msgs[n], o->slot + o->off, o->len);
+		q[n++] = o;
+	}
+	send_part(job->t, q, msgs, n);
+}
+
+/* Encrypts and sends the queued packets (spread over the crypto threads by SA), then counts
  * them on their SAs. */
 static void
 outbound_flush(struct tun_be *t, int nq)
 {
-	int i = 0;
+	unsigned nparts = 0;
+	size_t bytes = 0;
 
-	while (i < nq) {
-		int fd = sa_fd(t, t->out[i].sa), j = i, sent;
+	if (nq == 0)
+		return;
+	batch_begin(t);
+	for (int k = 0; k < nq; k++) {
+		t->out[k].part = batch_part(t, t->out[k].sa, t->out[k].inner_len, &nparts);
+		bytes += t->out[k].inner_len;
+	}
+	batch_run(t, nq, batch_split(nparts, bytes), nparts, encap_part);
+	for (int k = 0; k < nq; k++) {
+		struct tun_out *q = &t->out[k];
+		struct tun_sa *sa = q->sa;
 
-		while (j < nq && sa_fd(t, t->out[j].sa) == fd)
-			j++;
-		sent = sendmmsg(fd, &t->msgs[i], (unsigned)(j - i), MSG_DONTWAIT);
-		if (sent <= 0) {
-			/* The first message failed: count it and go on with the rest. */
-			log_debug(LOG_IPSEC, "SA %08x: sendmmsg to peer: %s",
-			          t->out[i].sa->p.out.spi, strerror(errno));
-			count_drop(t, t->out[i].sa, ESP_DROP_SEND);
-			sent = 1;
-		} else {
-			for (int k = i; k < i + sent; k++) {
-				struct tun_sa *sa = t->out[k].sa;
-
-				sa->st.packets_out++;
-				sa->st.bytes_out += t->out[k].inner_len;
-				check_limits(t, sa);
+		if (q->ret < 0) {
+			count_drop(t, sa, q->why);
+			if (q->why == ESP_DROP_SEQ_OVERFLOW && !sa->dead) {
+				sa->dead = true;
+				sa->hard_pending = true;
+				events_schedule(t);
 			}
+			continue;
 		}
-		i += sent;
+		sa->st.packets_out++;
+		sa->st.bytes_out += q->inner_len;
+		check_limits(t, sa);
 	}
 }
 
@@ -852,37 +1020,77 @@ tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 	outbound_flush(t, nq);
 }
 
+/* ---- inbound ---- */
+
+/* Counts the TUN writes the kernel refused (recorded by the threads' gro_write_failed()). */
 static void
-gro_timer_fired(struct loop *loop, void *arg)
+wfail_drain(struct tun_be *t)
+{
+	for (unsigned p = 0; p < TUN_POOL_MAX; p++) {
+		struct tun_part *wp = &t->part[p];
+
+		for (int i = 0; i < wp->nfail; i++)
+			for (unsigned k = 0; k < wp->fail[i].npkts; k++)
+				count_drop(t, wp->fail[i].sa, ESP_DROP_TUN_WRITE);
+		for (; wp->fail_lost > 0; wp->fail_lost--)
+			count_drop(t, NULL, ESP_DROP_TUN_WRITE);
+		wp->nfail = 0;
+	}
+}
+
+/* Writes what the loop thread's joining holds back: the end of a batch. */
+static void
+gro_flush0(struct tun_be *t)
+{
+	if (!t->part[0].gro_ok)
+		return;
+	tun_gro_flush(&t->part[0].gro);
+	wfail_drain(t);
+}
+
+static void
+flush_timer_fired(struct loop *loop, void *arg)
 {
 	struct tun_be *t = arg;
 
-	t->gro_timer = NULL;
-	tun_gro_flush(&t->gro);
+	t->flush_timer = NULL;
+	inbound_run(t);
+	gro_flush0(t);
 }
 
+static void
+flush_timer_arm(struct tun_be *t)
+{
+	if (t->flush_timer == NULL)
+		t->flush_timer = loop_timer_add(t->be.loop, 0, flush_timer_fired, t);
+}
+
+/* On the thread that writes: recorded, counted by wfail_drain() on the loop thread. */
 static void
 gro_write_failed(void *arg, void *sa_arg, unsigned npkts, int err)
 {
-	struct tun_be *t = arg;
-	struct tun_sa *sa = sa_arg;
+	struct tun_part *wp = arg;
 
-	log_debug(LOG_IPSEC, "tun: write %s (%u packets): %s", t->ifname, npkts, strerror(err));
-	for (unsigned i = 0; i < npkts; i++)
-		count_drop(t, sa, ESP_DROP_TUN_WRITE);
+	log_debug(LOG_IPSEC, "tun: write %s (%u packets): %s", wp->t->ifname, npkts, strerror(err));
+	if (wp->nfail < (int)(sizeof(wp->fail) / sizeof(wp->fail[0]))) {
+		wp->fail[wp->nfail].sa = sa_arg;
+		wp->fail[wp->nfail].npkts = npkts;
+		wp->nfail++;
+	} else {
+		wp->fail_lost += npkts;
+	}
 }
 
 /* An ESP packet (SPI to ICV) at pkt[0, len), in one of our buffers (with ESP_HEADROOM before
- * it, at least TUN_GRO_HDR_LEN): decrypted in place. */
+ * it, at least TUN_GRO_HDR_LEN): its SA is looked up now, and it is queued for decryption in
+ * place by inbound_run(). */
 static void
 esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 {
 	struct tun_sa *sa;
-	struct ip4_hdr h;
+	struct tun_in *e;
 	uint32_t spi;
-	size_t ioff, ilen;
-	enum esp_drop why;
-	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
+	char sbuf[INET_ADDRSTRLEN];
 
 	if (esp_peek_spi(pkt, len, &spi) < 0) {
 		count_drop(t, NULL, ESP_DROP_TRUNCATED);
@@ -898,36 +1106,124 @@ esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 		count_drop(t, sa, ESP_DROP_EXPIRED);
 		return;
 	}
-	if (esp_decap(sa->in, pkt, len, &ioff, &ilen, &why) < 0) {
-		log_debug(LOG_IPSEC, "SA %08x: ESP from %s dropped: %s", spi, ip_str(from, sbuf),
-		          esp_drop_name(why));
-		count_drop(t, sa, why);
+	if (t->nin == TUN_INQ)
+		inbound_run(t); /* callers run the queue before it fills; kept safe anyway */
+	e = &t->inq[t->nin++];
+	*e = (struct tun_in){.pkt = pkt, .len = len, .from = from, .sa = sa};
+	flush_timer_arm(t);
+}
+
+/* Whether the SA has reached its hard byte limit with what this batch delivered so far (what
+ * check_limits() would have found had each packet been counted as it went). */
+static bool
+batch_expired(const struct tun_sa *sa)
+{
+	uint64_t in = sa->st.bytes_in + sa->batch_bytes_in;
+	uint64_t bytes = in > sa->st.bytes_out ? in : sa->st.bytes_out;
+
+	return sa->dead || (sa->p.hard_lifetime_bytes != 0 && bytes >= sa->p.hard_lifetime_bytes);
+}
+
+/* A decrypted packet: inner header and selectors checked, then written by wp (or joined to its
+ * flow's pending segments). On the thread that owns the SA in this batch; the counters are
+ * left to inbound_run() on the loop thread. */
+static void
+inbound_write(struct tun_part *wp, struct tun_in *e)
+{
+	struct tun_sa *sa = e->sa;
+	struct ip4_hdr h;
+	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
+
+	if (batch_expired(sa)) {
+		e->ret = -ESTALE;
+		e->why = ESP_DROP_EXPIRED;
 		return;
 	}
-	if (ip4_validate(pkt + ioff, ilen, &h) < 0) {
-		log_debug(LOG_IPSEC, "SA %08x: inner packet is not valid IPv4", spi);
-		count_drop(t, sa, ESP_DROP_INNER);
+	if (ip4_validate(e->pkt + e->ioff, e->ilen, &h) < 0) {
+		log_debug(LOG_IPSEC, "SA %08x: inner packet is not valid IPv4", sa->p.in.spi);
+		e->ret = -EBADMSG;
+		e->why = ESP_DROP_INNER;
 		return;
 	}
-	ilen = h.tot; /* drops TFC padding */
 	if (!ts_has(sa->p.remote_ts, sa->p.n_remote_ts, h.src) ||
 	    !ts_has(sa->p.local_ts, sa->p.n_local_ts, h.dst)) {
-		log_debug(LOG_IPSEC, "SA %08x: inbound %s -> %s outside the selectors", spi,
-		          ip_str(h.src, sbuf), ip_str(h.dst, dbuf));
-		count_drop(t, sa, ESP_DROP_SELECTOR);
+		log_debug(LOG_IPSEC, "SA %08x: inbound %s -> %s outside the selectors",
+		          sa->p.in.spi, ip_str(h.src, sbuf), ip_str(h.dst, dbuf));
+		e->ret = -EACCES;
+		e->why = ESP_DROP_SELECTOR;
 		return;
 	}
-	/* The packet is authentic: it counts as traffic for idle detection even if the TUN
-	 * write fails below. */
-	sa->st.last_in_ms = loop_now_ms();
-	/* written now, or joined to its flow's pending segments and written at the end of the
-	 * batch (a failed write is counted as a drop then, by gro_write_failed) */
-	tun_gro_input(&t->gro, sa, pkt + ioff, ilen);
-	if (t->gro_timer == NULL && tun_gro_pending(&t->gro))
-		t->gro_timer = loop_timer_add(t->be.loop, 0, gro_timer_fired, t);
-	sa->st.packets_in++;
-	sa->st.bytes_in += ilen;
-	check_limits(t, sa);
+	e->ilen = h.tot; /* drops TFC padding */
+	tun_gro_input(&wp->gro, sa, e->pkt + e->ioff, e->ilen);
+	sa->batch_bytes_in += e->ilen;
+}
+
+/* Crypto thread: checks, decrypts and writes its SAs' packets of the queue, in order (the
+ * replay window moves with each). A thread of a split batch writes everything it joined
+ * before returning: the next batch may give its SAs to another thread. */
+static void
+decap_part(void *arg, unsigned part)
+{
+	struct tun_job *job = arg;
+	struct tun_part *wp = &job->t->part[part];
+
+	for (int i = 0; i < job->n; i++) {
+		struct tun_in *e = &job->t->inq[i];
+
+		if (!job->all && e->part != part)
+			continue;
+		e->ret = esp_decap(e->sa->in, e->pkt, e->len, &e->ioff, &e->ilen, &e->why);
+		if (e->ret == 0)
+			inbound_write(wp, e);
+	}
+	if (!job->all)
+		tun_gro_flush(&wp->gro);
+}
+
+/* Decrypts and writes the queue (spread over the crypto threads by SA), then counts it in
+ * arrival order. Every SA in the queue is alive: sa_unlink_free() runs the queue first. */
+static void
+inbound_run(struct tun_be *t)
+{
+	int n = t->nin;
+	unsigned nparts = 0;
+	size_t bytes = 0;
+	uint64_t now = loop_now_ms();
+	bool split;
+	char sbuf[INET_ADDRSTRLEN];
+
+	if (n == 0)
+		return;
+	batch_begin(t);
+	for (int i = 0; i < n; i++) {
+		t->inq[i].part = batch_part(t, t->inq[i].sa, t->inq[i].len, &nparts);
+		bytes += t->inq[i].len;
+	}
+	split = batch_split(nparts, bytes);
+	if (split)
+		gro_flush0(t); /* segments held from earlier batches go first */
+	batch_run(t, n, split, nparts, decap_part);
+	t->nin = 0;
+	for (int i = 0; i < n; i++) {
+		struct tun_in *e = &t->inq[i];
+		struct tun_sa *sa = e->sa;
+
+		if (e->ret < 0) {
+			log_debug(LOG_IPSEC, "SA %08x: ESP from %s dropped: %s", sa->p.in.spi,
+			          ip_str(e->from, sbuf), esp_drop_name(e->why));
+			count_drop(t, sa, e->why);
+			continue;
+		}
+		/* Authentic: it counts as traffic for idle detection even if the TUN write
+		 * failed. */
+		sa->st.last_in_ms = now;
+		sa->st.packets_in++;
+		sa->st.bytes_in += e->ilen;
+		check_limits(t, sa);
+	}
+	wfail_drain(t);
+	if (tun_gro_pending(&t->part[0].gro))
+		flush_timer_arm(t);
 }
 
 static void
@@ -937,6 +1233,7 @@ raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 	struct mmsghdr m[TUN_IN_BATCH];
 	struct iovec iov[TUN_IN_BATCH];
 
+	inbound_run(t); /* ESP-in-UDP still queued: the queue holds one kind at a time */
 	for (int round = 0; round < IPSEC_TUN_READ_BATCH / TUN_IN_BATCH; round++) {
 		int n;
 
@@ -969,10 +1266,11 @@ raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 			}
 			esp_input(t, p + h.ihl_bytes, (size_t)h.tot - h.ihl_bytes, h.src);
 		}
+		inbound_run(t); /* before the next round reuses rslots */
 		if (n < TUN_IN_BATCH)
 			break;
 	}
-	tun_gro_flush(&t->gro);
+	gro_flush0(t);
 }
 
 static void
@@ -980,19 +1278,35 @@ tun_udp_input(struct ipsec_backend *be, const uint8_t *pkt, size_t len,
               const struct sockaddr_in *from, const struct sockaddr_in *to)
 {
 	struct tun_be *t = tun_of(be);
+	uint32_t src = from != NULL ? ntohl(from->sin_addr.s_addr) : 0;
+	uint8_t *slot;
 
 	if (len > sizeof(t->buf) - ESP_HEADROOM) {
 		count_drop(t, NULL, ESP_DROP_TOO_BIG);
 		return;
 	}
-	memcpy(t->buf + ESP_HEADROOM, pkt, len);
-	esp_input(t, t->buf + ESP_HEADROOM, len, from != NULL ? ntohl(from->sin_addr.s_addr) : 0);
+	if (len > TUN_USLOT - ESP_HEADROOM) {
+		/* too long for a queue slot: alone, through buf */
+		inbound_run(t);
+		memcpy(t->buf + ESP_HEADROOM, pkt, len);
+		esp_input(t, t->buf + ESP_HEADROOM, len, src);
+		inbound_run(t);
+		return;
+	}
+	if (t->nin == TUN_INQ)
+		inbound_run(t);
+	slot = t->uslots + (size_t)t->nin * TUN_USLOT;
+	memcpy(slot + ESP_HEADROOM, pkt, len);
+	esp_input(t, slot + ESP_HEADROOM, len, src);
 }
 
 static void
 tun_input_done(struct ipsec_backend *be)
 {
-	tun_gro_flush(&tun_of(be)->gro);
+	struct tun_be *t = tun_of(be);
+
+	inbound_run(t);
+	gro_flush0(t);
 }
 
 /* ---- life cycle ---- */
@@ -1004,6 +1318,7 @@ tun_free(struct ipsec_backend *be)
 
 	if (t == NULL)
 		return;
+	t->nin = 0; /* what is still queued goes with the backend */
 	while (t->sas != NULL)
 		sa_unlink_free(t, t->sas);
 	if (t->event_timer != NULL)
@@ -1018,11 +1333,15 @@ tun_free(struct ipsec_backend *be)
 		close(t->raw_fd);
 	}
 	tun_rtnl_close(t->nl);
-	if (t->gro_timer != NULL)
-		loop_timer_cancel(t->be.loop, t->gro_timer);
-	tun_gro_free(&t->gro);
+	if (t->flush_timer != NULL)
+		loop_timer_cancel(t->be.loop, t->flush_timer);
+	for (unsigned p = 0; p < TUN_POOL_MAX; p++)
+		if (t->part[p].gro_ok)
+			tun_gro_free(&t->part[p].gro);
+	tun_pool_free(t->pool);
 	free(t->slots);
 	free(t->rslots);
+	free(t->uslots);
 	free(t);
 }
 
@@ -1098,7 +1417,10 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 	t->tun_fd = -1;
 	t->raw_fd = -1;
 	t->slots = calloc(TUN_OUT_BATCH, TUN_OUT_SLOT);
-	if (t->slots == NULL) {
+	t->uslots = malloc((size_t)TUN_INQ * TUN_USLOT);
+	if (t->slots == NULL || t->uslots == NULL) {
+		free(t->slots);
+		free(t->uslots);
 		free(t);
 		return -ENOMEM;
 	}
@@ -1111,6 +1433,14 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 		t->cfg.mtu = IPSEC_TUN_DEFAULT_MTU;
 	if (t->cfg.max_sas == 0)
 		t->cfg.max_sas = IPSEC_TUN_DEFAULT_MAX_SAS;
+	if (t->cfg.esp_threads == 0)
+		t->cfg.esp_threads = tun_pool_default_threads(IPSEC_TUN_DEFAULT_MAX_THREADS);
+	if (t->cfg.esp_threads > TUN_POOL_MAX) {
+		log_error(LOG_IPSEC, "tun: %u ESP crypto threads: at most %d", t->cfg.esp_threads,
+		          TUN_POOL_MAX);
+		ret = -EINVAL;
+		goto out;
+	}
 	if (t->cfg.mtu < 576 || t->cfg.mtu > IPSEC_TUN_MAX_MTU) {
 		log_error(LOG_IPSEC, "tun: MTU %u out of range (576..%d)", t->cfg.mtu,
 		          IPSEC_TUN_MAX_MTU);
@@ -1120,13 +1450,19 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 	ret = esp_crypto_init();
 	if (ret < 0)
 		goto out;
+	ret = tun_pool_new(t->cfg.esp_threads, &t->pool);
+	if (ret < 0)
+		goto out;
 	ret = tun_open(t);
 	if (ret < 0)
 		goto out;
-	ret = tun_gro_init(&t->gro, t->tun_fd, gro_write_failed, t);
-	if (ret < 0)
-		goto out;
-	t->gro_ok = true;
+	for (unsigned p = 0; p < tun_pool_size(t->pool); p++) {
+		t->part[p].t = t;
+		ret = tun_gro_init(&t->part[p].gro, t->tun_fd, gro_write_failed, &t->part[p]);
+		if (ret < 0)
+			goto out;
+		t->part[p].gro_ok = true;
+	}
 	ret = tun_rtnl_open(&t->nl);
 	if (ret < 0)
 		goto out;
@@ -1159,8 +1495,11 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 			goto out;
 		}
 	}
-	log_info(LOG_IPSEC, "tun backend: device %s (ifindex %u, mtu %u), raw ESP %s", t->ifname,
-	         t->ifindex, t->cfg.mtu, t->raw_fd >= 0 ? "on" : "off");
+	log_info(LOG_IPSEC,
+	         "tun backend: device %s (ifindex %u, mtu %u), raw ESP %s, ESP crypto on %u "
+	         "thread%s",
+	         t->ifname, t->ifindex, t->cfg.mtu, t->raw_fd >= 0 ? "on" : "off",
+	         t->cfg.esp_threads, t->cfg.esp_threads == 1 ? "" : "s");
 	*out = &t->be;
 	return 0;
 out:
@@ -1168,6 +1507,15 @@ out:
 	 * harmlessly. */
 	tun_free(&t->be);
 	return ret;
+}
+
+void
+ipsec_tun_get_crypto(struct ipsec_backend *be, unsigned *threads, uint64_t *split_batches)
+{
+	struct tun_be *t = tun_of(be);
+
+	*threads = tun_pool_size(t->pool);
+	*split_batches = t->split_batches;
 }
 
 void
@@ -1183,8 +1531,13 @@ ipsec_tun_get_drops(struct ipsec_backend *be, uint64_t out[ESP_DROP_COUNT])
 void
 ipsec_tun_get_writes(struct ipsec_backend *be, uint64_t *writes, uint64_t *packets)
 {
-	*writes = tun_of(be)->gro.writes;
-	*packets = tun_of(be)->gro.packets;
+	struct tun_be *t = tun_of(be);
+
+	*writes = *packets = 0;
+	for (unsigned p = 0; p < TUN_POOL_MAX; p++) {
+		*writes += t->part[p].gro.writes;
+		*packets += t->part[p].gro.packets;
+	}
 }
 
 const char *

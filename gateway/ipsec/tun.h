@@ -17,12 +17,14 @@
 #include "gateway/ipsec/esp.h"
 #include "gateway/ipsec/ipsec.h"
 
-#define IPSEC_TUN_DEFAULT_IFNAME  "pcx0"
-#define IPSEC_TUN_DEFAULT_MTU     1400 /* 1500 minus the worst ESP-in-UDP overhead, rounded */
-#define IPSEC_TUN_DEFAULT_MAX_SAS 65536
-#define IPSEC_TUN_MAX_PKT         65535 /* largest IPv4 packet decrypted and written to the TUN */
-#define IPSEC_TUN_MAX_MTU         9000  /* largest TUN MTU, so largest packet read from it */
-#define IPSEC_TUN_READ_BATCH      64    /* packets handled per readiness event, per socket */
+#define IPSEC_TUN_DEFAULT_IFNAME      "pcx0"
+#define IPSEC_TUN_DEFAULT_MTU         1400 /* 1500 minus the worst ESP-in-UDP overhead, rounded */
+#define IPSEC_TUN_DEFAULT_MAX_SAS     65536
+#define IPSEC_TUN_MAX_PKT             65535 /* largest IPv4 packet decrypted and written to the TUN */
+#define IPSEC_TUN_MAX_MTU             9000 /* largest TUN MTU, so largest packet read from it */
+#define IPSEC_TUN_READ_BATCH          64   /* packets handled per readiness event, per socket */
+#define IPSEC_TUN_DEFAULT_MAX_THREADS 8    /* ESP crypto threads by default: CPUs, at most this */
+#define IPSEC_TUN_MAX_THREADS         16   /* TUN_POOL_MAX */
 
 /* A zeroed struct gives the defaults. */
 struct ipsec_tun_config {
@@ -31,6 +33,10 @@ struct ipsec_tun_config {
 	uint32_t max_sas;      /* SA pairs; 0 -> IPSEC_TUN_DEFAULT_MAX_SAS */
 	uint32_t route_table;  /* 0 -> main */
 	bool no_raw_esp;       /* do not open the raw ESP socket (NAT-T only) */
+	/* Threads that encrypt and decrypt, the loop's included (a batch of packets is split by
+	 * SA over them); 0 -> the CPUs this process may use, at most
+	 * IPSEC_TUN_DEFAULT_MAX_THREADS; 1 -> all on the loop thread. */
+	unsigned esp_threads;
 };
 
 /* Creates the TUN device (up, with the MTU), the raw ESP socket and the rtnetlink socket, and
@@ -45,6 +51,8 @@ void ipsec_tun_get_drops(struct ipsec_backend *be, uint64_t out[ESP_DROP_COUNT])
 /* Writes of decrypted packets to the TUN device and the packets they carried (more packets than
  * writes: TCP segments joined, tun_gro.h). */
 void ipsec_tun_get_writes(struct ipsec_backend *be, uint64_t *writes, uint64_t *packets);
+/* Crypto threads (the loop's included) and the batches split over more than one of them. */
+void ipsec_tun_get_crypto(struct ipsec_backend *be, unsigned *threads, uint64_t *split_batches);
 /* The TUN device's name and interface index. */
 const char *ipsec_tun_ifname(struct ipsec_backend *be);
 unsigned ipsec_tun_ifindex(struct ipsec_backend *be);

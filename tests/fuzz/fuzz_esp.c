@@ -99,14 +99,21 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fbe->tun_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* "writes to the TUN" */
 	snprintf(fbe->ifname, sizeof(fbe->ifname), "fuzz");
 	fbe->slots = calloc(TUN_OUT_BATCH, TUN_OUT_SLOT);
-	if (fbe->slots == NULL)
+	fbe->uslots = malloc((size_t)TUN_INQ * TUN_USLOT);
+	/* two crypto threads, as on a small gateway (one input is one packet: it runs inline) */
+	if (fbe->slots == NULL || fbe->uslots == NULL || tun_pool_new(2, &fbe->pool) < 0)
 		abort();
 	fbe->be.natt_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* sendmmsg fails: ENOTSOCK */
 	/* the loop is never run: the one flush timer esp_input() may add just stays */
-	if (loop_new(&fbe->be.loop) < 0 ||
-	    tun_gro_init(&fbe->gro, fbe->tun_fd, gro_write_failed, fbe) < 0)
+	if (loop_new(&fbe->be.loop) < 0)
 		abort();
-	fbe->gro_ok = true;
+	for (unsigned p = 0; p < tun_pool_size(fbe->pool); p++) {
+		fbe->part[p].t = fbe;
+		if (tun_gro_init(&fbe->part[p].gro, fbe->tun_fd, gro_write_failed, &fbe->part[p]) <
+		    0)
+			abort();
+		fbe->part[p].gro_ok = true;
+	}
 	fake_route(
 	        fake_sa(0x100, IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, key_a, 16, akey_a, 20),
 	        0x0a020000, 16);
@@ -186,9 +193,11 @@ gro_input(const uint8_t *d, size_t n, uint8_t *buf, size_t cap)
 				p[ihl + 17] = (uint8_t)c;
 			}
 		}
-		tun_gro_input(&fbe->gro, (flags & 2) ? (void *)fbe->sas : (void *)fbe, p, len);
+		tun_gro_input(&fbe->part[0].gro, (flags & 2) ? (void *)fbe->sas : (void *)fbe, p,
+		              len);
 	}
-	tun_gro_flush(&fbe->gro);
+	tun_gro_flush(&fbe->part[0].gro);
+	wfail_drain(fbe);
 }
 
 int
@@ -207,6 +216,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 		memcpy(fbe->buf + ESP_HEADROOM, data + 1, size - 1);
 		esp_input(fbe, fbe->buf + ESP_HEADROOM, size - 1, 0x7f000001);
+		inbound_run(fbe);
 		break;
 	case 4:
 		gro_input(data + 1, size - 1, pkt, sizeof(pkt));
@@ -217,6 +227,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct sockaddr_in from = {.sin_family = AF_INET};
 
 			tun_udp_input(&fbe->be, pkt, len, &from, NULL);
+			tun_input_done(&fbe->be);
 		}
 		break;
 	case 3:

@@ -252,7 +252,8 @@ static int
 setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
-	struct ipsec_tun_config cfg = {.ifname = "pctest0"};
+	/* two crypto threads whatever the machine: test_parallel_batches splits batches */
+	struct ipsec_tun_config cfg = {.ifname = "pctest0", .esp_threads = 2};
 
 	assert_non_null(f);
 	assert_int_equal(loop_new(&f->loop), 0);
@@ -399,6 +400,7 @@ test_natt_round_trip(void **state)
 	/* Inbound: the IKE engine hands over ESP-in-UDP; the inner packet reaches GW_INNER. */
 	len = client_encap(&f->k_in, 1, CLIENT_IN, "hello gateway", pkt);
 	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	f->be->ops->input_done(f->be);
 	expect_inner(f, "hello gateway");
 	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
 	assert_int_equal(st.packets_in, 1);
@@ -410,18 +412,23 @@ test_natt_round_trip(void **state)
 
 	/* The same packet again: replay. */
 	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	f->be->ops->input_done(f->be);
 	/* A forged one: auth. */
 	len = client_encap(&f->k_in, 2, CLIENT_IN, "forged", pkt);
 	pkt[len - 1] ^= 1;
 	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	f->be->ops->input_done(f->be);
 	/* An authentic one from an address outside the client's selector: selector. */
 	len = client_encap(&f->k_in, 3, CLIENT_IN2, "spoofed", pkt);
 	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	f->be->ops->input_done(f->be);
 	/* Unknown SPI and a truncated datagram. */
 	len = client_encap(&f->k_in, 4, CLIENT_IN, "x", pkt);
 	pkt[3] ^= 0x40;
 	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	f->be->ops->input_done(f->be);
 	f->be->ops->udp_input(f->be, pkt, 3, &from, &to);
+	f->be->ops->input_done(f->be);
 	assert_true(inner_quiet(f));
 
 	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
@@ -439,9 +446,11 @@ test_natt_round_trip(void **state)
 	/* Out of order inside the window is still accepted. */
 	len = client_encap(&f->k_in, 10, CLIENT_IN, "ten", pkt);
 	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	f->be->ops->input_done(f->be);
 	expect_inner(f, "ten");
 	len = client_encap(&f->k_in, 5, CLIENT_IN, "five", pkt);
 	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
+	f->be->ops->input_done(f->be);
 	expect_inner(f, "five");
 
 	assert_int_equal(f->be->ops->sa_del(f->be, h), 0);
@@ -669,6 +678,182 @@ test_batch(void **state)
 	assert_int_equal(raw_seen, 15);
 	assert_int_equal(f->be->ops->sa_stats(f->be, h2, &st), 0);
 	assert_int_equal(st.packets_out, 15);
+}
+
+/* ---- batches spread over the crypto threads ---- */
+
+#define PAR_SAS 4
+
+struct par_out {
+	int fd;
+	struct esp_sa *dec[PAR_SAS]; /* the clients' inbound SAs (the gateway's outbound keys) */
+	uint32_t spi[PAR_SAS];
+	uint32_t last_seq[PAR_SAS];
+	int next[PAR_SAS]; /* next payload number expected per SA */
+	int got, want;
+	bool ok;
+};
+
+static bool
+par_drain(void *arg)
+{
+	struct par_out *c = arg;
+	uint8_t pkt[2048];
+	ssize_t n;
+
+	while ((n = recv(c->fd, pkt, sizeof(pkt), MSG_DONTWAIT)) > 0) {
+		uint32_t spi = (uint32_t)pkt[0] << 24 | pkt[1] << 16 | pkt[2] << 8 | pkt[3];
+		uint32_t seq = (uint32_t)pkt[4] << 24 | pkt[5] << 16 | pkt[6] << 8 | pkt[7];
+		size_t ioff, ilen;
+		enum esp_drop why;
+		char want[32];
+		int s = 0;
+
+		while (s < PAR_SAS && c->spi[s] != spi)
+			s++;
+		if (s == PAR_SAS || esp_decap(c->dec[s], pkt, (size_t)n, &ioff, &ilen, &why) < 0) {
+			c->ok = false;
+			continue;
+		}
+		/* each SA's packets leave numbered 1, 2, ... in the order they were routed */
+		snprintf(want, sizeof(want), "s%d q%03d", s, c->next[s]);
+		c->ok &= seq == c->last_seq[s] + 1 && ilen > 28 + strlen(want) &&
+		         memcmp(pkt + ioff + 28, want, strlen(want)) == 0;
+		c->last_seq[s] = seq;
+		c->next[s]++;
+		c->got++;
+	}
+	return c->got >= c->want;
+}
+
+static void
+par_payload(char *buf, size_t cap, int s, int q)
+{
+	int n = snprintf(buf, cap, "s%d q%03d ", s, q);
+
+	memset(buf + n, '.', cap - 1 - (size_t)n);
+	buf[cap - 1] = '\0';
+}
+
+/* Four SAs' packets interleaved in batches of 32 (about 1 KB each: worth splitting): decrypted
+ * and written on two threads, each SA's in arrival order, with a replay and a forgery inside a batch caught
+ * on the thread that owns the SA; outbound, each SA's packets leave with consecutive sequence
+ * numbers in the order the kernel routed them. */
+static void
+test_parallel_batches(void **state)
+{
+	struct fix *f = *state;
+	static const char *const addr[PAR_SAS] = {"10.2.0.20", "10.2.0.21", "10.2.0.22",
+	                                          "10.2.0.23"};
+	struct ipsec_keys kin[PAR_SAS];
+	struct par_out out = {.fd = f->peer_fd, .want = 64, .ok = true};
+	struct ipsec_sa_stats st;
+	uint64_t h[PAR_SAS], split0, split1;
+	uint32_t seq[PAR_SAS] = {0};
+	int qn[PAR_SAS] = {0}, delivered[PAR_SAS] = {0};
+	uint8_t pkt[2048], kept[2048];
+	size_t len, kept_len = 0;
+	char payload[1000];
+	int nexp = 0, next_rx[PAR_SAS] = {0}, rs, rq;
+	unsigned threads;
+
+	ipsec_tun_get_crypto(f->be, &threads, &split0);
+	assert_int_equal(threads, 2);
+	for (int s = 0; s < PAR_SAS; s++) {
+		struct ipsec_sa_params p =
+		        params(f, true, 0x1100 + (uint32_t)s, 0x2100 + (uint32_t)s);
+
+		p.remote_ts[0] = (struct ipsec_prefix){ip4(addr[s]), 32};
+		kin[s] = f->k_in;
+		out.spi[s] = f->k_out.spi;
+		assert_int_equal(esp_sa_new(IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, &f->k_out,
+		                            false, 64, &out.dec[s]),
+		                 0);
+		assert_int_equal(f->be->ops->sa_add(f->be, &p, &h[s]), 0);
+	}
+
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < 32; i++) {
+			int s = (i * 3 + round) % PAR_SAS;
+			bool forge = round == 1 && i == 6, replay = round == 1 && i == 13;
+			/* round 3: SA 0 jumps 200 ahead at i == 7; its next number, sent at i == 10,
+			 * is then left of the 64-packet window: a replay, if the two are checked in
+			 * arrival order (on one thread: 7 and 10 would fall on different ones if
+			 * batches were split by packet instead of by SA) */
+			bool jump = round == 3 && i == 7, late = round == 3 && i == 10;
+			uint32_t sq;
+
+			if (replay) {
+				/* the packet of i == 5 again, same batch, same SA */
+				assert_int_equal((5 * 3 + 1) % PAR_SAS, s);
+				f->be->ops->udp_input(f->be, kept, kept_len, NULL, NULL);
+				continue;
+			}
+			if (jump || late)
+				s = 0;
+			sq = late ? seq[0] - 199 : jump ? (seq[0] += 200) : ++seq[s];
+			par_payload(payload, sizeof(payload), s, qn[s]);
+			len = client_encap(&kin[s], sq, addr[s], payload, pkt);
+			if (forge)
+				pkt[len - 1] ^= 1;
+			if (!forge && !late) {
+				nexp++;
+				qn[s]++;
+				delivered[s]++;
+			}
+			if (round == 1 && i == 5) {
+				memcpy(kept, pkt, len);
+				kept_len = len;
+			}
+			f->be->ops->udp_input(f->be, pkt, len, NULL, NULL);
+		}
+		f->be->ops->input_done(f->be);
+		/* read per round: three rounds would overflow the socket's receive buffer */
+		for (int k = 0; k < nexp; k++) {
+			char buf[2048];
+			struct pollfd pf = {.fd = f->inner_fd, .events = POLLIN};
+			ssize_t n;
+
+			assert_int_equal(poll(&pf, 1, 2000), 1);
+			n = recv(f->inner_fd, buf, sizeof(buf), 0);
+			assert_int_equal(n, (ssize_t)sizeof(payload) - 1);
+			/* each SA's packets in the order they came (SAs on different threads
+			 * may overtake each other) */
+			assert_int_equal(sscanf(buf, "s%d q%d", &rs, &rq), 2);
+			assert_true(rs >= 0 && rs < PAR_SAS);
+			assert_int_equal(rq, next_rx[rs]);
+			next_rx[rs]++;
+		}
+		nexp = 0;
+	}
+	assert_true(inner_quiet(f));
+	for (int s = 0; s < PAR_SAS; s++)
+		assert_int_equal(next_rx[s], qn[s]);
+	ipsec_tun_get_crypto(f->be, &threads, &split1);
+	assert_true(split1 >= split0 + 4); /* every batch was split */
+	for (int s = 0; s < PAR_SAS; s++) {
+		assert_int_equal(f->be->ops->sa_stats(f->be, h[s], &st), 0);
+		assert_int_equal(st.packets_in, delivered[s]);
+		assert_int_equal(st.auth_failures, s == (6 * 3 + 1) % PAR_SAS ? 1 : 0);
+		/* the resent packet's SA, and SA 0's late one */
+		assert_int_equal(st.replay_drops, (s == (5 * 3 + 1) % PAR_SAS) + (s == 0));
+	}
+
+	/* Outbound: 64 packets round robin over the SAs, read from the TUN in batches. */
+	for (int i = 0; i < 64; i++) {
+		par_payload(payload, sizeof(payload), i % PAR_SAS, i / PAR_SAS);
+		send_inner(addr[i % PAR_SAS], payload);
+	}
+	assert_true(run_until(f->loop, par_drain, &out, 3000));
+	assert_int_equal(out.got, 64);
+	assert_true(out.ok);
+	ipsec_tun_get_crypto(f->be, &threads, &split0);
+	assert_true(split0 > split1);
+	for (int s = 0; s < PAR_SAS; s++) {
+		assert_int_equal(f->be->ops->sa_stats(f->be, h[s], &st), 0);
+		assert_int_equal(st.packets_out, 16);
+		esp_sa_free(out.dec[s]);
+	}
 }
 
 static void
@@ -909,6 +1094,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_rekey_overlap, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_many_sas, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_parallel_batches, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_byte_lifetimes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_event_callback_deletes, setup, teardown),
