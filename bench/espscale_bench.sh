@@ -20,8 +20,8 @@
 # ESP_SCALE_PC1_ARGS / ESP_SCALE_PC2_ARGS: portcullisd arguments of the two Portcullis runs
 # ("--esp-threads 1" / "--esp-threads 2"); a portcullisd without --esp-threads (before the
 # option lands) gets no argument for the first and skips the second (said in the output).
-# ESP_SCALE_GEN_THREADS (1), ESP_SCALE_BATCH (32), ESP_SCALE_GSO (1), ESP_SCALE_ADAPT (1: rate
-# steered; 0: as fast as the sockets take them): espload's options. Raw per-run lines go to
+# ESP_SCALE_GEN_THREADS (1), ESP_SCALE_BATCH (8), ESP_SCALE_GSO (1), ESP_SCALE_ADAPT (1: rate
+# steered; 0: as fast as the sockets take them, or ESP_SCALE_RATE packets/s): espload's options. Raw per-run lines go to
 # $BENCH_WORK/esp-scale-raw.txt, espload's own lines to $BENCH_WORK/espload.out. Prints a
 # Markdown section. Root needed.
 set -euo pipefail
@@ -33,12 +33,17 @@ SECS=${ESP_SCALE_SECS:-${ESP_SECS:-5}}
 TUNNELS=${ESP_SCALE_TUNNELS:-8}
 SIZE=${ESP_SCALE_SIZE:-1400}
 GEN_THREADS=${ESP_SCALE_GEN_THREADS:-1}
-BATCH=${ESP_SCALE_BATCH:-32}
+# 8 packets per tunnel per send: a batch the gateway reads (up to 32) then holds several tunnels'
+# packets, as from independent clients (Portcullis splits a batch by SA over its ESP threads);
+# 32 costs the generator less per packet but gives the gateway one tunnel's packets at a time
+BATCH=${ESP_SCALE_BATCH:-8}
 GSO=${ESP_SCALE_GSO:-1}
 ADAPT=${ESP_SCALE_ADAPT:-1}
 WARM=${ESP_SCALE_WARM:-2}
 GEN_OPTS=(-j "$GEN_THREADS" -B "$BATCH" -W "$WARM")
 [ "$GSO" = 1 ] && GEN_OPTS+=(-G)
+# a fixed offered rate (ESP_SCALE_ADAPT=0), or where the adaptive one starts
+[ -n "${ESP_SCALE_RATE:-}" ] && GEN_OPTS+=(-r "$ESP_SCALE_RATE")
 TRANSFORMS=${ESP_TRANSFORMS:-aes128-sha1 3des-md5}
 PC1_ARGS=${ESP_SCALE_PC1_ARGS---esp-threads 1}
 PC2_ARGS=${ESP_SCALE_PC2_ARGS---esp-threads 2}
@@ -108,6 +113,20 @@ sink_read() { # packets bytes
 }
 # UDP datagrams the gateway namespace dropped because a socket's receive buffer was full
 udp_drops() { ip netns exec "$BP-gw" awk '/^Udp:/ {n++; if (n == 2) print $6}' /proc/net/snmp; }
+# idle + iowait CPU seconds of the whole machine (/proc/stat)
+machine_idle_s() { awk -v t="$(getconf CLK_TCK)" '/^cpu / {printf "%.3f", ($5 + $6) / t}' /proc/stat; }
+# "tid cpu_s" for every thread of process $1 (user+system)
+thread_cpu() {
+	local f
+	for f in /proc/"$1"/task/*/stat; do
+		awk -v t="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); print FILENAME, ($12 + $13) / t}' "$f" 2>/dev/null
+	done | sed 's|^/proc/[0-9]*/task/\([0-9]*\)/stat|\1|'
+}
+# the busiest threads between two thread_cpu snapshots, CPU s per s over $3 s: "0.98,0.40,0.02"
+top_threads() {
+	join <(sort "$1") <(sort "$2") | awk -v s="$3" '{d = ($3 - $2) / s; if (d > 0.005) print d}' |
+		sort -gr | head -4 | awk '{printf "%s%.2f", (NR > 1 ? "," : ""), $1} END {if (NR == 0) printf "0"}'
+}
 
 # the daemon arguments of a Portcullis run, for the text
 pc_args() { # pc1|pc2
@@ -123,7 +142,7 @@ cfg_text() {
 }
 
 measure() { # cfg transform round
-	local cfg=$1 tf=$2 round=$3 out p0 b0 p1 b1 d0 d1 threads line up sent secs gcpu ccpu csys
+	local cfg=$1 tf=$2 round=$3 out p0 b0 p1 b1 d0 d1 threads line up sent secs gcpu ccpu csys t0 tops wall i0 idle
 	case $cfg in
 	pc1) BENCH_PC_ARGS=$PC1_ARGS bench_start_gw portcullis "$tf" ;;
 	pc2) BENCH_PC_ARGS=$PC2_ARGS bench_start_gw portcullis "$tf" ;;
@@ -132,10 +151,17 @@ measure() { # cfg transform round
 	sleep 0.5
 	read -r p0 b0 < <(sink_read)
 	d0=$(udp_drops)
+	thread_cpu "$GW_PID" >"$BENCH_WORK/threads0"
+	t0=$(date +%s.%N)
+	i0=$(machine_idle_s)
 	out=$(ip netns exec "$BP-c0" "$LOAD" -s 192.168.1.1 -g "$BENCH_GROUP" -k "$BENCH_GROUP_PSK" \
 		-u "$BENCH_USER" -p "$BENCH_PASSWORD" -c "$TUNNELS" -b 172.16.0.1 -T "$tf" -S "$SIZE" \
 		-d "$SINK" -t "$SECS" "${GEN_OPTS[@]}" -R "$GW_PID" 2>>"$BENCH_WORK/espload.err" || true)
 	echo "$cfg $tf $round $out" >>"$BENCH_WORK/espload.out"
+	thread_cpu "$GW_PID" >"$BENCH_WORK/threads1"
+	wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')
+	idle=$(awk -v a="$i0" -v b="$(machine_idle_s)" -v w="$wall" 'BEGIN{printf "%.2f", (b - a) / w}')
+	tops=$(top_threads "$BENCH_WORK/threads0" "$BENCH_WORK/threads1" "$wall")
 	threads=$(ls "/proc/$GW_PID/task" 2>/dev/null | wc -l)
 	sleep 0.3 # packets still in the gateway's queues
 	read -r p1 b1 < <(sink_read)
@@ -161,6 +187,7 @@ measure() { # cfg transform round
 			(mbps > 0 ? g / (mbps * secs / 1000) : 0), g / secs, c, cs, c / secs, (sent > 0 ? c / sent * 1e6 : 0),
 			(dp > 0 ? g / dp * 1e6 : 0), drops, th, secs
 	}')
+	line="$line busiest_threads=$tops machine_idle=$idle"
 	echo "$line" | tee -a "$RAW" >&2
 }
 
@@ -176,6 +203,8 @@ vals() { grep "^scale $1 tf=$2 " "$RAW" | tr ' ' '\n' | sed -n "s/^$3=//p"; }
 med() { # cfg tf key [decimals]
 	vals "$1" "$2" "$3" | median | awk -v d="${4:-1}" '{if ($1 == "nan") print "-"; else printf "%.*f\n", d, $1}'
 }
+# the value of the first round (for lists, which have no median)
+first() { vals "$1" "$2" "$3" | head -1 | tr ',' ' '; }
 rng() { vals "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR > 1) printf " (%s-%s)", lo, hi}'; }
 
 echo "## ESP on $TUNNELS tunnels, gateway on every CPU: Portcullis --esp-threads 1 / 2 vs strongSwan"
@@ -200,15 +229,18 @@ echo "Delivered: inner packets counted at the sink (Mbit/s of their IP bytes). L
 echo "delivered (the controller's probing above the gateway's rate). Gateway CPU: user+system seconds"
 echo "of the gateway process, all threads, while counting, per Gbit delivered; busy: that CPU time over"
 echo "the wall time (2.00 = both CPUs). Generator busy: espload's own CPU time over the wall time."
+echo "Busiest gateway threads: the CPU s per s of its busiest threads over the whole espload run"
+echo "(handshakes and warm-up included), first round. Machine idle: idle CPU s per s of the whole"
+echo "machine over that run (what neither the gateway nor the generator nor anything else used)."
 echo "The machine is shared with other jobs (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end): a gateway that"
 echo "gets less CPU delivers less, so throughput moves between rounds; CPU per Gbit much less."
 echo
 [ -n "$NOTE" ] && echo "$NOTE" && echo
-echo "| transform | gateway | delivered Mbit/s | kpps | loss | gateway CPU s/Gbit | gateway busy (CPU s / s) | gateway CPU µs/packet | gateway threads (all) | generator busy (CPU s / s) | generator CPU µs/packet |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| transform | gateway | delivered Mbit/s | kpps | loss | gateway CPU s/Gbit | gateway busy (CPU s / s) | gateway CPU µs/packet | busiest gateway threads (CPU s / s) | generator busy (CPU s / s) | generator CPU µs/packet | machine idle (CPU s / s) |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for tf in $TRANSFORMS; do
 	for cfg in $CONFIGS; do
-		echo "| $tf | $(cfg_text "$cfg") | $(med "$cfg" "$tf" mbps)$(rng "$cfg" "$tf" mbps) | $(med "$cfg" "$tf" kpps) | $(med "$cfg" "$tf" loss_pct)% | $(med "$cfg" "$tf" cpu_s_per_gbit 2)$(rng "$cfg" "$tf" cpu_s_per_gbit) | $(med "$cfg" "$tf" busy 2) | $(med "$cfg" "$tf" gw_us_per_pkt 2) | $(med "$cfg" "$tf" gw_threads 0) | $(med "$cfg" "$tf" gen_busy 2) | $(med "$cfg" "$tf" gen_us_per_pkt 2) |"
+		echo "| $tf | $(cfg_text "$cfg") | $(med "$cfg" "$tf" mbps)$(rng "$cfg" "$tf" mbps) | $(med "$cfg" "$tf" kpps) | $(med "$cfg" "$tf" loss_pct)% | $(med "$cfg" "$tf" cpu_s_per_gbit 2)$(rng "$cfg" "$tf" cpu_s_per_gbit) | $(med "$cfg" "$tf" busy 2) | $(med "$cfg" "$tf" gw_us_per_pkt 2) | $(first "$cfg" "$tf" busiest_threads) | $(med "$cfg" "$tf" gen_busy 2) | $(med "$cfg" "$tf" gen_us_per_pkt 2) | $(med "$cfg" "$tf" machine_idle 2) |"
 	done
 done
 echo
