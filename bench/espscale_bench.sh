@@ -82,7 +82,7 @@ if ! "$BUILD/portcullisd" --esp-threads 1 --version >/dev/null 2>&1; then
 	NOTE="${NOTE%[:;]}."
 	bench_log "espscale: $NOTE"
 fi
-CONFIGS="pc1 pc2 sw"
+CONFIGS=${ESP_SCALE_CONFIGS:-pc1 pc2 sw}
 [ "$PC2_ARGS" = skip ] && CONFIGS="pc1 sw"
 
 trap bench_cleanup EXIT
@@ -154,6 +154,8 @@ measure() { # cfg transform round
 	thread_cpu "$GW_PID" >"$BENCH_WORK/threads0"
 	t0=$(date +%s.%N)
 	i0=$(machine_idle_s)
+	# a diagnostic run during the measurement (perf, ps...), GW_PID set: ESP_SCALE_DURING
+	[ -n "${ESP_SCALE_DURING:-}" ] && (sleep 2 && eval "$ESP_SCALE_DURING") &
 	out=$(ip netns exec "$BP-c0" "$LOAD" -s 192.168.1.1 -g "$BENCH_GROUP" -k "$BENCH_GROUP_PSK" \
 		-u "$BENCH_USER" -p "$BENCH_PASSWORD" -c "$TUNNELS" -b 172.16.0.1 -T "$tf" -S "$SIZE" \
 		-d "$SINK" -t "$SECS" "${GEN_OPTS[@]}" -R "$GW_PID" 2>>"$BENCH_WORK/espload.err" || true)

@@ -15,9 +15,11 @@
 
 #include "gateway/core/log.h"
 
-/* Polls before sleeping on the futex: a few microseconds, about the gap between two batches
- * under load. */
-#define TUN_POOL_SPIN 1000
+/* Waiting for the next job or for the helpers: TUN_POOL_SPIN polls, then TUN_POOL_YIELD
+ * sched_yield()s (a thread on the same CPU runs; we stay runnable, so the scheduler does not
+ * move us next to the thread that wakes us), then sleep on the futex. */
+#define TUN_POOL_SPIN  100
+#define TUN_POOL_YIELD 200
 
 struct tun_pool_helper {
 	struct tun_pool *p;
@@ -78,6 +80,10 @@ helper_main(void *arg)
 				cpu_relax();
 				continue;
 			}
+			if (spins < TUN_POOL_SPIN + TUN_POOL_YIELD) {
+				sched_yield();
+				continue;
+			}
 			/* seq_cst increment, then the kernel compares gen: either the caller
 			 * sees a sleeper and wakes us, or FUTEX_WAIT sees the new gen. */
 			atomic_fetch_add(&p->sleepers, 1);
@@ -114,6 +120,10 @@ wait_helpers(struct tun_pool *p)
 	while ((left = atomic_load_explicit(&p->pending, memory_order_acquire)) != 0) {
 		if (++spins < TUN_POOL_SPIN) {
 			cpu_relax();
+			continue;
+		}
+		if (spins < TUN_POOL_SPIN + TUN_POOL_YIELD) {
+			sched_yield();
 			continue;
 		}
 		atomic_fetch_add(&p->caller_sleeps, 1);
