@@ -110,6 +110,7 @@ esp_drop_name(enum esp_drop why)
 	        [ESP_DROP_TOO_BIG] = "too-big",     [ESP_DROP_NO_POLICY] = "no-policy",
 	        [ESP_DROP_EXPIRED] = "expired",     [ESP_DROP_SEND] = "send",
 	        [ESP_DROP_TUN_WRITE] = "tun-write", [ESP_DROP_NOT_ESP] = "not-esp",
+	        [ESP_DROP_BUSY] = "busy",
 	};
 
 	if ((unsigned)why >= ESP_DROP_COUNT || names[why] == NULL)

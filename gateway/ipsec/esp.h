@@ -65,6 +65,7 @@ enum esp_drop {
 	ESP_DROP_SEND,         /* sendmsg() of the ESP packet failed */
 	ESP_DROP_TUN_WRITE,    /* write() of the decrypted packet to the TUN device failed */
 	ESP_DROP_NOT_ESP,      /* outer packet is not ESP (wrong protocol, bad IP header) */
+	ESP_DROP_BUSY,         /* the SA's worker thread is behind: its queue is full */
 	ESP_DROP_COUNT
 };
 

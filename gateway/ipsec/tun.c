@@ -6,10 +6,13 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <netinet/ip.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,7 +22,7 @@
 #include "gateway/core/log.h"
 #include "gateway/ipsec/cursor.h"
 #include "gateway/ipsec/tun_gro.h"
-#include "gateway/ipsec/tun_pool.h"
+#include "gateway/ipsec/tun_wake.h"
 #include "gateway/ipsec/tun_rtnl.h"
 
 #define TUN_SPI_BUCKETS    4096 /* power of two */
@@ -31,15 +34,12 @@
 #define TUN_IN_BATCH       16
 #define TUN_IN_SLOT        IPSEC_TUN_MAX_PKT /* a whole (reassembled) IPv4 packet */
 #define TUN_OUT_SLOT       (ESP_HEADROOM + IPSEC_TUN_MAX_MTU + ESP_TAILROOM)
-/* Inbound ESP waits in a queue of up to TUN_INQ packets, decrypted together when it is full or
- * the caller's batch ends (input_done, the end of a raw recvmmsg round, or a zero-delay timer).
- * ESP-in-UDP datagrams up to TUN_USLOT bytes are copied into a slot of their own; a longer one
- * goes alone through buf. */
-#define TUN_INQ   32
-#define TUN_USLOT (ESP_HEADROOM + 2048)
-/* A batch is split over the crypto threads only when it carries this many bytes (smaller ones
- * cost less than waking a thread) and more than one SA. */
-#define TUN_PAR_MIN_BYTES 8192
+/* Packets queued to one worker thread per direction (power of two). An inbound packet up to
+ * TUN_USLOT - ESP_HEADROOM bytes is copied into the worker's slot, a longer one into a buffer
+ * of its own. */
+#define TUN_RING    256
+#define TUN_PUBLISH 32 /* queued entries handed over at once at most (before a batch ends) */
+#define TUN_USLOT   (ESP_HEADROOM + 2048)
 /* Outbound SAs get a soft expiry this many packets before the 32-bit counter runs out. */
 #define TUN_SEQ_SOFT_MARGIN (1u << 20)
 
@@ -71,9 +71,14 @@ struct tun_sa {
 	bool soft_done;                  /* soft event delivered or queued */
 	bool soft_pending, hard_pending; /* queued for the deferred event handler */
 	bool dead;                       /* hard limit reached: drops everything */
-	uint8_t batch_part;              /* crypto thread of this SA's packets in batch_gen */
-	uint32_t batch_gen;
-	uint64_t batch_bytes_in; /* inner bytes delivered in this batch, not yet in st */
+	/* The thread that owns the SA's ESP state: 0 the loop thread, k worker k - 1 (given at
+	 * sa_add, round robin). Everything else of the SA stays with the loop thread. */
+	unsigned thread;
+	int inflight;               /* packets with its worker, not yet counted (loop thread) */
+	bool zombie;                /* deleted with packets in flight: freed with the last one */
+	atomic_bool halted;         /* dead or deleted: its worker drops its packets */
+	uint32_t seq_seen;          /* outbound sequence number as of the last packet counted */
+	struct tun_sa *zombie_next; /* t->zombies */
 	struct tun_be *be;
 	struct ipsec_prefix ts[]; /* p.n_remote_ts + p.n_local_ts selectors */
 };
@@ -89,16 +94,16 @@ struct tun_route {
 };
 
 /* One packet read from the TUN for an SA (slot: ESP_HEADROOM, then the inner packet of
- * inner_len bytes), encrypted in place (ret, why; the ESP packet at slot + off, len bytes), then
- * waiting for sendmmsg(). */
+ * inner_len bytes), encrypted in place (ret, why; the ESP packet at slot + off, len bytes, with
+ * sequence number seq), then waiting for sendmmsg(). */
 struct tun_out {
 	struct tun_sa *sa;
 	uint8_t *slot;
 	size_t inner_len;
-	unsigned part;
 	int ret;
 	enum esp_drop why;
 	size_t off, len;
+	uint32_t seq;
 	struct sockaddr_in to;
 	struct iovec iov;
 	union {
@@ -107,31 +112,57 @@ struct tun_out {
 	} cm;
 };
 
-/* One inbound ESP packet (SPI to ICV, with ESP_HEADROOM before it) of the queue: its SA found,
- * decrypted in place (ret, why; the inner packet at pkt + ioff, ilen bytes). */
+/* One inbound ESP packet (SPI to ICV, with ESP_HEADROOM before it) handed to a worker: its SA
+ * found, decrypted in place and written (ret, why; ilen: the inner packet's total length). */
 struct tun_in {
 	uint8_t *pkt;
+	uint8_t *big; /* the packet's own buffer when it did not fit the slot, else NULL */
 	size_t len;
 	uint32_t from;
 	struct tun_sa *sa;
-	unsigned part;
 	int ret; /* < 0: dropped for why (decryption or the checks after it) */
 	enum esp_drop why;
-	size_t ioff, ilen; /* ilen: the inner packet's total length once checked */
+	size_t ilen;
 };
 
-/* What one crypto thread writes to the TUN: its segment joining, and the writes the kernel
- * refused (counted as drops on the loop thread afterwards, by wfail_drain()). */
+/* Writes to the TUN of one thread: its segment joining, and the writes the kernel refused
+ * (counted as drops on the loop thread, by wfail_drain(); a worker's under lock). */
 struct tun_part {
 	struct tun_be *t;
 	struct tun_gro gro;
 	bool gro_ok;
+	pthread_mutex_t lock; /* a worker's fail[] */
+	bool lock_ok;
 	int nfail;
 	struct {
 		struct tun_sa *sa;
 		unsigned npkts;
-	} fail[TUN_INQ + TUN_GRO_FLOWS];
+	} fail[TUN_RING + TUN_GRO_FLOWS];
 	uint64_t fail_lost; /* beyond fail[]: counted without their SA */
+};
+
+/* A worker thread: it owns some SAs' ESP state and takes their packets from two rings the
+ * loop thread fills (in: ESP to decrypt, check and write to the TUN; out: packets read from the
+ * TUN to encrypt and send), writing each result into the ring entry; the loop thread counts
+ * the results in the entries the worker marked done (worker_reap()). Indices run freely; an
+ * entry is at index & (TUN_RING - 1). */
+struct tun_worker {
+	struct tun_be *t;
+	unsigned idx; /* 1.. (tun_sa.thread) */
+	pthread_t th;
+	bool started;
+	struct tun_part wr;
+	struct tun_wake wake; /* the worker waits on it for work */
+	atomic_bool stop;
+	struct tun_in in[TUN_RING];
+	uint8_t *islots;           /* TUN_RING * TUN_USLOT */
+	uint32_t in_next, in_reap; /* loop thread: next entry to fill, next to count */
+	_Atomic uint32_t in_head;  /* entries before it are the worker's */
+	_Atomic uint32_t in_done;  /* entries before it are done */
+	struct tun_out out[TUN_RING];
+	uint8_t *oslots; /* TUN_RING * TUN_OUT_SLOT */
+	uint32_t out_next, out_reap;
+	_Atomic uint32_t out_head, out_done;
 };
 
 struct tun_be {
@@ -157,31 +188,32 @@ struct tun_be {
 	struct tun_out out[TUN_OUT_BATCH];
 	/* Inbound: raw ESP is received in batches (recvmmsg) into rslots, TUN_IN_BATCH *
 	 * TUN_IN_SLOT bytes (NULL without the raw socket); ESP-in-UDP from the IKE engine is
-	 * copied to uslots (TUN_INQ * TUN_USLOT bytes), or buf when longer. Queued in inq (only
-	 * raw or only UDP packets at a time), decrypted in place. */
-	uint8_t *rslots, *uslots;
-	struct tun_in inq[TUN_INQ];
-	int nin;
+	 * copied to buf. The loop thread's SAs' packets are decrypted there in place; a
+	 * worker's are copied to its ring. */
+	uint8_t *rslots;
 	uint8_t buf[ESP_HEADROOM + IPSEC_TUN_MAX_PKT + ESP_TAILROOM];
-	/* Crypto threads (the loop's included): a batch's SAs are spread over them. */
-	struct tun_pool *pool;
-	uint32_t batch_gen;
-	size_t part_bytes[TUN_POOL_MAX];
-	uint64_t split_batches; /* batches that ran on more than one thread */
-	/* Writes to the TUN (IFF_VNET_HDR): TCP segments of a flow in one batch joined
-	 * (tun_gro.h), per crypto thread. part[0] is the loop thread's: what a batch run on the
-	 * loop thread alone leaves pending there is written at the end of the caller's batch
-	 * (input_done), of the raw round or by the timer; a thread of a split batch writes all it
-	 * joined before the batch ends. */
-	struct tun_part part[TUN_POOL_MAX];
-	/* runs the queue and writes what is held back if no input_done comes first */
+	/* Writes to the TUN (IFF_VNET_HDR) of the loop thread: TCP segments of a flow in one
+	 * batch joined (tun_gro.h), written at the end of the batch (input_done, the raw round)
+	 * or by the timer. */
+	struct tun_part part0;
+	/* Worker threads (esp_threads - 1 of them) and what they report. */
+	struct tun_worker *workers[IPSEC_TUN_MAX_THREADS];
+	unsigned nworkers, next_thread;
+	bool unpublished;        /* ring entries filled but not yet handed over */
+	int efd;                 /* eventfd: a worker has results to count */
+	atomic_bool reap_signal; /* set while efd is signalled and not yet read */
+	uint64_t handed;         /* packets handed to workers */
+	struct tun_sa *zombies;  /* deleted SAs with packets still at a worker */
+	/* publishes the rings and writes what is held back if no input_done comes first */
 	struct loop_timer *flush_timer;
 };
 
 static const struct ipsec_backend_ops tun_ops;
 
-static void inbound_run(struct tun_be *t);
-static void wfail_drain(struct tun_be *t);
+static void reap_all(struct tun_be *t);
+struct tun_worker;
+static void worker_reap(struct tun_be *t, struct tun_worker *w);
+static void wfail_drain(struct tun_be *t, struct tun_part *wp);
 
 static struct tun_be *
 tun_of(struct ipsec_backend *be)
@@ -355,15 +387,37 @@ route_unref(struct tun_be *t, struct tun_sa *sa, const struct ipsec_prefix *pf)
 /* ---- SA table ---- */
 
 static void
+sa_free(struct tun_sa *sa)
+{
+	esp_sa_free(sa->in);
+	esp_sa_free(sa->out);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+/* One packet of sa counted after its worker: a deleted SA goes with its last one. */
+static void
+sa_put(struct tun_be *t, struct tun_sa *sa)
+{
+	if (--sa->inflight > 0 || !sa->zombie)
+		return;
+	for (struct tun_sa **pp = &t->zombies; *pp != NULL; pp = &(*pp)->zombie_next) {
+		if (*pp == sa) {
+			*pp = sa->zombie_next;
+			break;
+		}
+	}
+	sa_free(sa);
+}
+
+static void
 sa_unlink_free(struct tun_be *t, struct tun_sa *sa)
 {
 	struct tun_sa **pp;
 
-	/* Queued packets may be this SA's: decrypted and delivered first. */
-	inbound_run(t);
-	if (t->part[0].gro_ok) {
-		tun_gro_forget(&t->part[0].gro, sa); /* its pending packets are written first */
-		wfail_drain(t);
+	if (t->part0.gro_ok) {
+		tun_gro_forget(&t->part0.gro, sa); /* its pending packets are written first */
+		wfail_drain(t, &t->part0);
 	}
 	for (pp = &t->spi_hash[hash32(sa->p.in.spi) & (TUN_SPI_BUCKETS - 1)]; *pp != NULL;
 	     pp = &(*pp)->spi_next) {
@@ -393,11 +447,19 @@ sa_unlink_free(struct tun_be *t, struct tun_sa *sa)
 		loop_timer_cancel(t->be.loop, sa->soft_timer);
 	if (sa->hard_timer != NULL)
 		loop_timer_cancel(t->be.loop, sa->hard_timer);
-	esp_sa_free(sa->in);
-	esp_sa_free(sa->out);
+	sa->soft_timer = sa->hard_timer = NULL;
 	t->n_sas--;
-	OPENSSL_cleanse(sa, sizeof(*sa));
-	free(sa);
+	/* Its worker drops what it has not started on; what it has is counted first. */
+	atomic_store(&sa->halted, true);
+	if (sa->inflight > 0)
+		reap_all(t);
+	if (sa->inflight > 0) {
+		sa->zombie = true;
+		sa->zombie_next = t->zombies;
+		t->zombies = sa;
+		return;
+	}
+	sa_free(sa);
 }
 
 static struct tun_sa *
@@ -475,17 +537,18 @@ check_limits(struct tun_be *t, struct tun_sa *sa)
 {
 	uint64_t bytes = sa->st.bytes_in > sa->st.bytes_out ? sa->st.bytes_in : sa->st.bytes_out;
 
-	if (sa->dead)
+	if (sa->dead || sa->zombie)
 		return;
 	if (sa->p.hard_lifetime_bytes != 0 && bytes >= sa->p.hard_lifetime_bytes) {
 		sa->dead = true;
+		atomic_store(&sa->halted, true);
 		sa->hard_pending = true;
 		events_schedule(t);
 		return;
 	}
 	if (!sa->soft_done &&
 	    ((sa->p.soft_lifetime_bytes != 0 && bytes >= sa->p.soft_lifetime_bytes) ||
-	     sa->out->seq >= UINT32_MAX - TUN_SEQ_SOFT_MARGIN)) {
+	     sa->seq_seen >= UINT32_MAX - TUN_SEQ_SOFT_MARGIN)) {
 		sa->soft_done = true;
 		sa->soft_pending = true;
 		events_schedule(t);
@@ -628,6 +691,7 @@ tun_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t *
 	if (ret < 0)
 		goto out;
 	sa->handle = ++t->next_handle;
+	sa->thread = t->nworkers > 0 ? t->next_thread++ % (t->nworkers + 1) : 0;
 	sa->st.added_ms = loop_now_ms();
 	/* Linked before routing so that route_ref() can point at it. */
 	sa->next = t->sas;
@@ -700,8 +764,10 @@ tun_sa_del(struct ipsec_backend *be, uint64_t handle)
 static int
 tun_sa_stats(struct ipsec_backend *be, uint64_t handle, struct ipsec_sa_stats *out)
 {
-	struct tun_sa *sa = sa_by_handle(tun_of(be), handle);
+	struct tun_sa *sa;
 
+	reap_all(tun_of(be)); /* what the workers have done so far */
+	sa = sa_by_handle(tun_of(be), handle);
 	if (sa == NULL)
 		return -ENOENT;
 	*out = sa->st;
@@ -777,72 +843,243 @@ out_msg(struct tun_out *q, struct mmsghdr *m, const uint8_t *pkt, size_t len)
 	}
 }
 
-/* ---- batches: one SA's packets on one crypto thread ---- */
+/* ---- writes to the TUN ---- */
 
+/* Counts the TUN writes the kernel refused, as recorded by gro_write_failed(). */
 static void
-batch_begin(struct tun_be *t)
+wfail_drain(struct tun_be *t, struct tun_part *wp)
 {
-	if (++t->batch_gen == 0)
-		t->batch_gen = 1; /* 0 is "never seen" in a new SA */
-	memset(t->part_bytes, 0, sizeof(t->part_bytes));
+	if (wp->lock_ok)
+		pthread_mutex_lock(&wp->lock);
+	for (int i = 0; i < wp->nfail; i++)
+		for (unsigned k = 0; k < wp->fail[i].npkts; k++)
+			count_drop(t, wp->fail[i].sa, ESP_DROP_TUN_WRITE);
+	for (; wp->fail_lost > 0; wp->fail_lost--)
+		count_drop(t, NULL, ESP_DROP_TUN_WRITE);
+	wp->nfail = 0;
+	if (wp->lock_ok)
+		pthread_mutex_unlock(&wp->lock);
 }
 
-/* The crypto thread of sa's packets in this batch: the least loaded one (by bytes) when sa
- * first appears, so a batch of m SAs uses threads 0..min(m, pool size)-1. *nparts: threads
- * used so far. */
-static unsigned
-batch_part(struct tun_be *t, struct tun_sa *sa, size_t bytes, unsigned *nparts)
-{
-	if (sa->batch_gen != t->batch_gen) {
-		unsigned k = tun_pool_size(t->pool), best = 0;
-
-		for (unsigned i = 1; i < k; i++)
-			if (t->part_bytes[i] < t->part_bytes[best])
-				best = i;
-		sa->batch_gen = t->batch_gen;
-		sa->batch_part = (uint8_t)best;
-		sa->batch_bytes_in = 0;
-		if (best + 1 > *nparts)
-			*nparts = best + 1;
-	}
-	t->part_bytes[sa->batch_part] += bytes;
-	return sa->batch_part;
-}
-
-/* What a crypto thread gets: the batch, and which part is its own (all: every packet, when the
- * batch runs on the loop thread alone). */
-struct tun_job {
-	struct tun_be *t;
-	int n;
-	bool all;
-};
-
-/* Whether a batch of nparts SA groups and bytes is worth splitting. */
-static bool
-batch_split(unsigned nparts, size_t bytes)
-{
-	return nparts > 1 && bytes >= TUN_PAR_MIN_BYTES;
-}
-
-/* Runs fn over the batch: on the crypto threads when split, else here. */
+/* On the thread that writes: recorded, counted by wfail_drain() on the loop thread. */
 static void
-batch_run(struct tun_be *t, int n, bool split, unsigned nparts, tun_pool_fn fn)
+gro_write_failed(void *arg, void *sa_arg, unsigned npkts, int err)
 {
-	struct tun_job job = {.t = t, .n = n};
+	struct tun_part *wp = arg;
 
-	if (split) {
-		t->split_batches++;
-		tun_pool_run(t->pool, nparts, fn, &job);
+	log_debug(LOG_IPSEC, "tun: write %s (%u packets): %s", wp->t->ifname, npkts, strerror(err));
+	if (wp->lock_ok)
+		pthread_mutex_lock(&wp->lock);
+	if (wp->nfail < (int)(sizeof(wp->fail) / sizeof(wp->fail[0]))) {
+		wp->fail[wp->nfail].sa = sa_arg;
+		wp->fail[wp->nfail].npkts = npkts;
+		wp->nfail++;
 	} else {
-		job.all = true;
-		fn(&job, 0);
+		wp->fail_lost += npkts;
 	}
+	if (wp->lock_ok)
+		pthread_mutex_unlock(&wp->lock);
+}
+
+/* The checks of a decrypted inner packet at p[0, len): IPv4, and within the SA's selectors.
+ * Returns its total length (TFC padding dropped), or 0 with *why set. */
+static size_t
+inner_check(const struct tun_sa *sa, const uint8_t *p, size_t len, enum esp_drop *why)
+{
+	struct ip4_hdr h;
+	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
+
+	if (ip4_validate(p, len, &h) < 0) {
+		log_debug(LOG_IPSEC, "SA %08x: inner packet is not valid IPv4", sa->p.in.spi);
+		*why = ESP_DROP_INNER;
+		return 0;
+	}
+	if (!ts_has(sa->p.remote_ts, sa->p.n_remote_ts, h.src) ||
+	    !ts_has(sa->p.local_ts, sa->p.n_local_ts, h.dst)) {
+		log_debug(LOG_IPSEC, "SA %08x: inbound %s -> %s outside the selectors",
+		          sa->p.in.spi, ip_str(h.src, sbuf), ip_str(h.dst, dbuf));
+		*why = ESP_DROP_SELECTOR;
+		return 0;
+	}
+	return h.tot;
+}
+
+/* ---- handing packets to workers ---- */
+
+static void flush_timer_arm(struct tun_be *t);
+
+/* Hands w what was queued for it since the last time (the loop thread alone writes the
+ * heads). */
+static void
+publish(struct tun_worker *w)
+{
+	if (atomic_load_explicit(&w->in_head, memory_order_relaxed) == w->in_next &&
+	    atomic_load_explicit(&w->out_head, memory_order_relaxed) == w->out_next)
+		return;
+	atomic_store(&w->in_head, w->in_next);
+	atomic_store(&w->out_head, w->out_next);
+	tun_wake_up(&w->wake);
+}
+
+/* Hands the filled ring entries to the workers. */
+static void
+publish_all(struct tun_be *t)
+{
+	if (!t->unpublished)
+		return;
+	t->unpublished = false;
+	for (unsigned i = 0; i < t->nworkers; i++)
+		publish(t->workers[i]);
+}
+
+/* Room for one more entry in a ring of w: what is queued is published every TUN_PUBLISH
+ * entries so the worker starts early, and a full ring is counted (reaped) before it counts as
+ * full. */
+static bool
+ring_room(struct tun_be *t, struct tun_worker *w, const uint32_t *next, const uint32_t *reap,
+          _Atomic uint32_t *head)
+{
+	if (*next - atomic_load_explicit(head, memory_order_relaxed) >= TUN_PUBLISH)
+		publish(w);
+	if (*next - *reap < TUN_RING)
+		return true;
+	publish(w);
+	worker_reap(t, w);
+	return *next - *reap < TUN_RING;
+}
+
+/* A packet of a worker's SA (at slot + ESP_HEADROOM, n bytes) goes to the worker's ring. */
+static void
+hand_out(struct tun_be *t, struct tun_sa *sa, const uint8_t *slot, size_t n)
+{
+	struct tun_worker *w = t->workers[sa->thread - 1];
+	struct tun_out *q;
+	uint8_t *dst;
+
+	if (!ring_room(t, w, &w->out_next, &w->out_reap, &w->out_head)) {
+		/* the worker is behind: like a full socket buffer */
+		count_drop(t, sa, ESP_DROP_BUSY);
+		return;
+	}
+	q = &w->out[w->out_next & (TUN_RING - 1)];
+	dst = w->oslots + (size_t)(w->out_next & (TUN_RING - 1)) * TUN_OUT_SLOT;
+	memcpy(dst + ESP_HEADROOM, slot + ESP_HEADROOM, n);
+	memset(q, 0, sizeof(*q));
+	q->sa = sa;
+	q->slot = dst;
+	q->inner_len = n;
+	sa->inflight++;
+	w->out_next++;
+	t->handed++;
+	t->unpublished = true;
+}
+
+/* An ESP packet of a worker's SA goes to the worker's ring (copied). */
+static void
+hand_in(struct tun_be *t, struct tun_sa *sa, const uint8_t *pkt, size_t len, uint32_t from)
+{
+	struct tun_worker *w = t->workers[sa->thread - 1];
+	struct tun_in *e;
+	uint8_t *dst, *big = NULL;
+
+	if (!ring_room(t, w, &w->in_next, &w->in_reap, &w->in_head)) {
+		/* the worker is behind: like a full socket buffer */
+		count_drop(t, sa, ESP_DROP_BUSY);
+		return;
+	}
+	dst = w->islots + (size_t)(w->in_next & (TUN_RING - 1)) * TUN_USLOT;
+	if (len > TUN_USLOT - ESP_HEADROOM) {
+		dst = big = malloc(ESP_HEADROOM + len);
+		if (big == NULL) {
+			count_drop(t, sa, ESP_DROP_TOO_BIG);
+			return;
+		}
+	}
+	memcpy(dst + ESP_HEADROOM, pkt, len);
+	e = &w->in[w->in_next & (TUN_RING - 1)];
+	*e = (struct tun_in){
+	        .pkt = dst + ESP_HEADROOM, .big = big, .len = len, .from = from, .sa = sa};
+	sa->inflight++;
+	w->in_next++;
+	t->handed++;
+	t->unpublished = true;
+	flush_timer_arm(t);
 }
 
 /* ---- outbound ---- */
 
-/* One packet the kernel routed into the TUN device, at slot + ESP_HEADROOM: checks it and
- * finds its SA; queued as t->out[*nq] for encryption. */
+/* Sends q[0..n) (encrypted packets, msgs filled), one sendmmsg() per run of packets for the
+ * same socket; a message the kernel refused is marked as a drop. */
+static void
+send_run(struct tun_be *t, struct tun_out **q, struct mmsghdr *msgs, int n)
+{
+	int i = 0;
+
+	while (i < n) {
+		int fd = sa_fd(t, q[i]->sa), j = i, sent;
+
+		while (j < n && sa_fd(t, q[j]->sa) == fd)
+			j++;
+		sent = sendmmsg(fd, &msgs[i], (unsigned)(j - i), MSG_DONTWAIT);
+		if (sent <= 0) {
+			/* The first message failed: it is dropped, the rest go on. */
+			log_debug(LOG_IPSEC, "SA %08x: sendmmsg to peer: %s", q[i]->sa->p.out.spi,
+			          strerror(errno));
+			q[i]->ret = -EIO;
+			q[i]->why = ESP_DROP_SEND;
+			sent = 1;
+		}
+		i += sent;
+	}
+}
+
+/* Encrypts q[0..n) in place (each SA's packets in order) and sends those that could be. */
+static void
+encap_send(struct tun_be *t, struct tun_out **q, int n)
+{
+	struct tun_out *ok[TUN_OUT_BATCH];
+	struct mmsghdr msgs[TUN_OUT_BATCH];
+	int m = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct tun_out *o = q[i];
+
+		o->ret = esp_encap(o->sa->out, o->slot, TUN_OUT_SLOT, ESP_HEADROOM, o->inner_len,
+		                   &o->off, &o->len, &o->why);
+		o->seq = o->sa->out->seq;
+		if (o->ret < 0)
+			continue;
+		out_msg(o, &msgs[m], o->slot + o->off, o->len);
+		ok[m++] = o;
+	}
+	send_run(t, ok, msgs, m);
+}
+
+/* Counts one outbound packet on the loop thread, after whoever encrypted it. */
+static void
+out_count(struct tun_be *t, struct tun_out *q)
+{
+	struct tun_sa *sa = q->sa;
+
+	if (!sa->zombie && q->seq > sa->seq_seen)
+		sa->seq_seen = q->seq;
+	if (q->ret < 0) {
+		count_drop(t, sa, q->why);
+		if (q->why == ESP_DROP_SEQ_OVERFLOW && !sa->dead && !sa->zombie) {
+			sa->dead = true;
+			atomic_store(&sa->halted, true);
+			sa->hard_pending = true;
+			events_schedule(t);
+		}
+		return;
+	}
+	sa->st.packets_out++;
+	sa->st.bytes_out += q->inner_len;
+	check_limits(t, sa);
+}
+
+/* One packet the kernel routed into the TUN device, at slot + ESP_HEADROOM: checks it, finds
+ * its SA; queued as t->out[*nq] (the loop thread's SAs) or handed to the SA's worker. */
 static void
 outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
 {
@@ -881,94 +1118,28 @@ outbound_one(struct tun_be *t, uint8_t *slot, size_t n, int *nq)
 		count_drop(t, sa, ESP_DROP_SEND);
 		return;
 	}
+	if (sa->thread != 0) {
+		hand_out(t, sa, slot, n);
+		return;
+	}
+	memset(q, 0, sizeof(*q));
 	q->sa = sa;
 	q->slot = slot;
 	q->inner_len = n;
 	(*nq)++;
 }
 
-/* Sends q[0..n) (one thread's encrypted packets, msgs filled), one sendmmsg() per run of
- * packets for the same socket; a message the kernel refused is marked as a drop. */
-static void
-send_part(struct tun_be *t, struct tun_out **q, struct mmsghdr *msgs, int n)
-{
-	int i = 0;
-
-	while (i < n) {
-		int fd = sa_fd(t, q[i]->sa), j = i, sent;
-
-		while (j < n && sa_fd(t, q[j]->sa) == fd)
-			j++;
-		sent = sendmmsg(fd, &msgs[i], (unsigned)(j - i), MSG_DONTWAIT);
-		if (sent <= 0) {
-			/* The first message failed: it is dropped, the rest go on. */
-			log_debug(LOG_IPSEC, "SA %08x: sendmmsg to peer: %s", q[i]->sa->p.out.spi,
-			          strerror(errno));
-			q[i]->ret = -EIO;
-			q[i]->why = ESP_DROP_SEND;
-			sent = 1;
-		}
-		i += sent;
-	}
-}
-
-/* Crypto thread: encrypts its SAs' packets of the batch, in order, and sends them. */
-static void
-encap_part(void *arg, unsigned part)
-{
-	struct tun_job *job = arg;
-	struct tun_out *q[TUN_OUT_BATCH];
-	struct mmsghdr msgs[TUN_OUT_BATCH];
-	int n = 0;
-
-	for (int i = 0; i < job->n; i++) {
-		struct tun_out *o = &job->t->out[i];
-
-		if (!job->all && o->part != part)
-			continue;
-		o->ret = esp_encap(o->sa->out, o->slot, TUN_OUT_SLOT, ESP_HEADROOM, o->inner_len,
-		                   &o->off, &o->len, &o->why);
-		if (o->ret < 0)
-			continue;
-		out_msg(o, &msgs[n], o->slot + o->off, o->len);
-		q[n++] = o;
-	}
-	send_part(job->t, q, msgs, n);
-}
-
-/* Encrypts and sends the queued packets (spread over the crypto threads by SA), then counts
- * them on their SAs. */
+/* Encrypts and sends the loop thread's queued packets, then counts them on their SAs. */
 static void
 outbound_flush(struct tun_be *t, int nq)
 {
-	unsigned nparts = 0;
-	size_t bytes = 0;
+	struct tun_out *q[TUN_OUT_BATCH];
 
-	if (nq == 0)
-		return;
-	batch_begin(t);
-	for (int k = 0; k < nq; k++) {
-		t->out[k].part = batch_part(t, t->out[k].sa, t->out[k].inner_len, &nparts);
-		bytes += t->out[k].inner_len;
-	}
-	batch_run(t, nq, batch_split(nparts, bytes), nparts, encap_part);
-	for (int k = 0; k < nq; k++) {
-		struct tun_out *q = &t->out[k];
-		struct tun_sa *sa = q->sa;
-
-		if (q->ret < 0) {
-			count_drop(t, sa, q->why);
-			if (q->why == ESP_DROP_SEQ_OVERFLOW && !sa->dead) {
-				sa->dead = true;
-				sa->hard_pending = true;
-				events_schedule(t);
-			}
-			continue;
-		}
-		sa->st.packets_out++;
-		sa->st.bytes_out += q->inner_len;
-		check_limits(t, sa);
-	}
+	for (int k = 0; k < nq; k++)
+		q[k] = &t->out[k];
+	encap_send(t, q, nq);
+	for (int k = 0; k < nq; k++)
+		out_count(t, &t->out[k]);
 }
 
 /* The virtio-net header of a packet read from the TUN. No offloads are enabled on the device
@@ -1018,34 +1189,28 @@ tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 		}
 	}
 	outbound_flush(t, nq);
+	publish_all(t);
 }
 
 /* ---- inbound ---- */
-
-/* Counts the TUN writes the kernel refused (recorded by the threads' gro_write_failed()). */
-static void
-wfail_drain(struct tun_be *t)
-{
-	for (unsigned p = 0; p < TUN_POOL_MAX; p++) {
-		struct tun_part *wp = &t->part[p];
-
-		for (int i = 0; i < wp->nfail; i++)
-			for (unsigned k = 0; k < wp->fail[i].npkts; k++)
-				count_drop(t, wp->fail[i].sa, ESP_DROP_TUN_WRITE);
-		for (; wp->fail_lost > 0; wp->fail_lost--)
-			count_drop(t, NULL, ESP_DROP_TUN_WRITE);
-		wp->nfail = 0;
-	}
-}
 
 /* Writes what the loop thread's joining holds back: the end of a batch. */
 static void
 gro_flush0(struct tun_be *t)
 {
-	if (!t->part[0].gro_ok)
+	if (!t->part0.gro_ok)
 		return;
-	tun_gro_flush(&t->part[0].gro);
-	wfail_drain(t);
+	tun_gro_flush(&t->part0.gro);
+	wfail_drain(t, &t->part0);
+}
+
+/* The end of a batch: the workers get what was queued for them, the loop thread's joined
+ * segments are written. */
+static void
+batch_end(struct tun_be *t)
+{
+	publish_all(t);
+	gro_flush0(t);
 }
 
 static void
@@ -1054,8 +1219,7 @@ flush_timer_fired(struct loop *loop, void *arg)
 	struct tun_be *t = arg;
 
 	t->flush_timer = NULL;
-	inbound_run(t);
-	gro_flush0(t);
+	batch_end(t);
 }
 
 static void
@@ -1065,31 +1229,37 @@ flush_timer_arm(struct tun_be *t)
 		t->flush_timer = loop_timer_add(t->be.loop, 0, flush_timer_fired, t);
 }
 
-/* On the thread that writes: recorded, counted by wfail_drain() on the loop thread. */
+/* Counts one inbound packet on the loop thread, after its worker. */
 static void
-gro_write_failed(void *arg, void *sa_arg, unsigned npkts, int err)
+in_count(struct tun_be *t, struct tun_in *e, uint64_t now)
 {
-	struct tun_part *wp = arg;
+	struct tun_sa *sa = e->sa;
+	char sbuf[INET_ADDRSTRLEN];
 
-	log_debug(LOG_IPSEC, "tun: write %s (%u packets): %s", wp->t->ifname, npkts, strerror(err));
-	if (wp->nfail < (int)(sizeof(wp->fail) / sizeof(wp->fail[0]))) {
-		wp->fail[wp->nfail].sa = sa_arg;
-		wp->fail[wp->nfail].npkts = npkts;
-		wp->nfail++;
-	} else {
-		wp->fail_lost += npkts;
+	if (e->ret < 0) {
+		log_debug(LOG_IPSEC, "SA %08x: ESP from %s dropped: %s", sa->p.in.spi,
+		          ip_str(e->from, sbuf), esp_drop_name(e->why));
+		count_drop(t, sa, e->why);
+		return;
 	}
+	/* Authentic: it counts as traffic for idle detection even if the TUN write failed. */
+	sa->st.last_in_ms = now;
+	sa->st.packets_in++;
+	sa->st.bytes_in += e->ilen;
+	check_limits(t, sa);
 }
 
 /* An ESP packet (SPI to ICV) at pkt[0, len), in one of our buffers (with ESP_HEADROOM before
- * it, at least TUN_GRO_HDR_LEN): its SA is looked up now, and it is queued for decryption in
- * place by inbound_run(). */
+ * it, at least TUN_GRO_HDR_LEN): the loop thread's SAs' packets are decrypted in place and
+ * written now (or joined, and written at the end of the batch; a failed write is counted as a
+ * drop then), a worker's are handed to it. */
 static void
 esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 {
 	struct tun_sa *sa;
-	struct tun_in *e;
 	uint32_t spi;
+	size_t ioff, ilen;
+	enum esp_drop why;
 	char sbuf[INET_ADDRSTRLEN];
 
 	if (esp_peek_spi(pkt, len, &spi) < 0) {
@@ -1106,124 +1276,30 @@ esp_input(struct tun_be *t, uint8_t *pkt, size_t len, uint32_t from)
 		count_drop(t, sa, ESP_DROP_EXPIRED);
 		return;
 	}
-	if (t->nin == TUN_INQ)
-		inbound_run(t); /* callers run the queue before it fills; kept safe anyway */
-	e = &t->inq[t->nin++];
-	*e = (struct tun_in){.pkt = pkt, .len = len, .from = from, .sa = sa};
-	flush_timer_arm(t);
-}
-
-/* Whether the SA has reached its hard byte limit with what this batch delivered so far (what
- * check_limits() would have found had each packet been counted as it went). */
-static bool
-batch_expired(const struct tun_sa *sa)
-{
-	uint64_t in = sa->st.bytes_in + sa->batch_bytes_in;
-	uint64_t bytes = in > sa->st.bytes_out ? in : sa->st.bytes_out;
-
-	return sa->dead || (sa->p.hard_lifetime_bytes != 0 && bytes >= sa->p.hard_lifetime_bytes);
-}
-
-/* A decrypted packet: inner header and selectors checked, then written by wp (or joined to its
- * flow's pending segments). On the thread that owns the SA in this batch; the counters are
- * left to inbound_run() on the loop thread. */
-static void
-inbound_write(struct tun_part *wp, struct tun_in *e)
-{
-	struct tun_sa *sa = e->sa;
-	struct ip4_hdr h;
-	char sbuf[INET_ADDRSTRLEN], dbuf[INET_ADDRSTRLEN];
-
-	if (batch_expired(sa)) {
-		e->ret = -ESTALE;
-		e->why = ESP_DROP_EXPIRED;
+	if (sa->thread != 0) {
+		hand_in(t, sa, pkt, len, from);
 		return;
 	}
-	if (ip4_validate(e->pkt + e->ioff, e->ilen, &h) < 0) {
-		log_debug(LOG_IPSEC, "SA %08x: inner packet is not valid IPv4", sa->p.in.spi);
-		e->ret = -EBADMSG;
-		e->why = ESP_DROP_INNER;
+	if (esp_decap(sa->in, pkt, len, &ioff, &ilen, &why) < 0) {
+		log_debug(LOG_IPSEC, "SA %08x: ESP from %s dropped: %s", spi, ip_str(from, sbuf),
+		          esp_drop_name(why));
+		count_drop(t, sa, why);
 		return;
 	}
-	if (!ts_has(sa->p.remote_ts, sa->p.n_remote_ts, h.src) ||
-	    !ts_has(sa->p.local_ts, sa->p.n_local_ts, h.dst)) {
-		log_debug(LOG_IPSEC, "SA %08x: inbound %s -> %s outside the selectors",
-		          sa->p.in.spi, ip_str(h.src, sbuf), ip_str(h.dst, dbuf));
-		e->ret = -EACCES;
-		e->why = ESP_DROP_SELECTOR;
+	ilen = inner_check(sa, pkt + ioff, ilen, &why);
+	if (ilen == 0) {
+		count_drop(t, sa, why);
 		return;
 	}
-	e->ilen = h.tot; /* drops TFC padding */
-	tun_gro_input(&wp->gro, sa, e->pkt + e->ioff, e->ilen);
-	sa->batch_bytes_in += e->ilen;
-}
-
-/* Crypto thread: checks, decrypts and writes its SAs' packets of the queue, in order (the
- * replay window moves with each). A thread of a split batch writes everything it joined
- * before returning: the next batch may give its SAs to another thread. */
-static void
-decap_part(void *arg, unsigned part)
-{
-	struct tun_job *job = arg;
-	struct tun_part *wp = &job->t->part[part];
-
-	for (int i = 0; i < job->n; i++) {
-		struct tun_in *e = &job->t->inq[i];
-
-		if (!job->all && e->part != part)
-			continue;
-		e->ret = esp_decap(e->sa->in, e->pkt, e->len, &e->ioff, &e->ilen, &e->why);
-		if (e->ret == 0)
-			inbound_write(wp, e);
-	}
-	if (!job->all)
-		tun_gro_flush(&wp->gro);
-}
-
-/* Decrypts and writes the queue (spread over the crypto threads by SA), then counts it in
- * arrival order. Every SA in the queue is alive: sa_unlink_free() runs the queue first. */
-static void
-inbound_run(struct tun_be *t)
-{
-	int n = t->nin;
-	unsigned nparts = 0;
-	size_t bytes = 0;
-	uint64_t now = loop_now_ms();
-	bool split;
-	char sbuf[INET_ADDRSTRLEN];
-
-	if (n == 0)
-		return;
-	batch_begin(t);
-	for (int i = 0; i < n; i++) {
-		t->inq[i].part = batch_part(t, t->inq[i].sa, t->inq[i].len, &nparts);
-		bytes += t->inq[i].len;
-	}
-	split = batch_split(nparts, bytes);
-	if (split)
-		gro_flush0(t); /* segments held from earlier batches go first */
-	batch_run(t, n, split, nparts, decap_part);
-	t->nin = 0;
-	for (int i = 0; i < n; i++) {
-		struct tun_in *e = &t->inq[i];
-		struct tun_sa *sa = e->sa;
-
-		if (e->ret < 0) {
-			log_debug(LOG_IPSEC, "SA %08x: ESP from %s dropped: %s", sa->p.in.spi,
-			          ip_str(e->from, sbuf), esp_drop_name(e->why));
-			count_drop(t, sa, e->why);
-			continue;
-		}
-		/* Authentic: it counts as traffic for idle detection even if the TUN write
-		 * failed. */
-		sa->st.last_in_ms = now;
-		sa->st.packets_in++;
-		sa->st.bytes_in += e->ilen;
-		check_limits(t, sa);
-	}
-	wfail_drain(t);
-	if (tun_gro_pending(&t->part[0].gro))
+	/* The packet is authentic: it counts as traffic for idle detection even if the TUN
+	 * write fails. */
+	sa->st.last_in_ms = loop_now_ms();
+	tun_gro_input(&t->part0.gro, sa, pkt + ioff, ilen);
+	if (tun_gro_pending(&t->part0.gro))
 		flush_timer_arm(t);
+	sa->st.packets_in++;
+	sa->st.bytes_in += ilen;
+	check_limits(t, sa);
 }
 
 static void
@@ -1233,7 +1309,6 @@ raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 	struct mmsghdr m[TUN_IN_BATCH];
 	struct iovec iov[TUN_IN_BATCH];
 
-	inbound_run(t); /* ESP-in-UDP still queued: the queue holds one kind at a time */
 	for (int round = 0; round < IPSEC_TUN_READ_BATCH / TUN_IN_BATCH; round++) {
 		int n;
 
@@ -1266,11 +1341,10 @@ raw_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 			}
 			esp_input(t, p + h.ihl_bytes, (size_t)h.tot - h.ihl_bytes, h.src);
 		}
-		inbound_run(t); /* before the next round reuses rslots */
 		if (n < TUN_IN_BATCH)
 			break;
 	}
-	gro_flush0(t);
+	batch_end(t);
 }
 
 static void
@@ -1278,35 +1352,220 @@ tun_udp_input(struct ipsec_backend *be, const uint8_t *pkt, size_t len,
               const struct sockaddr_in *from, const struct sockaddr_in *to)
 {
 	struct tun_be *t = tun_of(be);
-	uint32_t src = from != NULL ? ntohl(from->sin_addr.s_addr) : 0;
-	uint8_t *slot;
 
 	if (len > sizeof(t->buf) - ESP_HEADROOM) {
 		count_drop(t, NULL, ESP_DROP_TOO_BIG);
 		return;
 	}
-	if (len > TUN_USLOT - ESP_HEADROOM) {
-		/* too long for a queue slot: alone, through buf */
-		inbound_run(t);
-		memcpy(t->buf + ESP_HEADROOM, pkt, len);
-		esp_input(t, t->buf + ESP_HEADROOM, len, src);
-		inbound_run(t);
-		return;
-	}
-	if (t->nin == TUN_INQ)
-		inbound_run(t);
-	slot = t->uslots + (size_t)t->nin * TUN_USLOT;
-	memcpy(slot + ESP_HEADROOM, pkt, len);
-	esp_input(t, slot + ESP_HEADROOM, len, src);
+	memcpy(t->buf + ESP_HEADROOM, pkt, len);
+	esp_input(t, t->buf + ESP_HEADROOM, len, from != NULL ? ntohl(from->sin_addr.s_addr) : 0);
 }
 
 static void
 tun_input_done(struct ipsec_backend *be)
 {
-	struct tun_be *t = tun_of(be);
+	batch_end(tun_of(be));
+}
 
-	inbound_run(t);
-	gro_flush0(t);
+/* ---- worker threads ---- */
+
+/* Worker: one ESP packet of its SA: decrypted, checked, written (or joined). */
+static void
+worker_in(struct tun_worker *w, struct tun_in *e)
+{
+	struct tun_sa *sa = e->sa;
+	size_t ioff, ilen;
+
+	if (atomic_load_explicit(&sa->halted, memory_order_relaxed)) {
+		e->ret = -ESTALE;
+		e->why = ESP_DROP_EXPIRED;
+		return;
+	}
+	e->ret = esp_decap(sa->in, e->pkt, e->len, &ioff, &ilen, &e->why);
+	if (e->ret < 0)
+		return;
+	e->ilen = inner_check(sa, e->pkt + ioff, ilen, &e->why);
+	if (e->ilen == 0) {
+		e->ret = -EBADMSG;
+		return;
+	}
+	tun_gro_input(&w->wr.gro, sa, e->pkt + ioff, e->ilen);
+}
+
+/* Worker: its outbound entries [from, to), encrypted and sent in runs of TUN_OUT_BATCH. */
+static void
+worker_out(struct tun_worker *w, uint32_t from, uint32_t to)
+{
+	while (from != to) {
+		struct tun_out *q[TUN_OUT_BATCH];
+		int n = 0;
+
+		for (; from != to && n < TUN_OUT_BATCH; from++) {
+			struct tun_out *o = &w->out[from & (TUN_RING - 1)];
+
+			if (atomic_load_explicit(&o->sa->halted, memory_order_relaxed)) {
+				o->ret = -ESTALE;
+				o->why = ESP_DROP_EXPIRED;
+				o->seq = 0;
+				continue;
+			}
+			q[n++] = o;
+		}
+		encap_send(w->t, q, n);
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct tun_worker *w = arg;
+	struct tun_be *t = w->t;
+	uint32_t in_d = 0, out_d = 0;
+
+	for (;;) {
+		uint32_t seen = tun_wake_gen(&w->wake);
+		uint32_t ih = atomic_load(&w->in_head), oh = atomic_load(&w->out_head);
+
+		if (ih == in_d && oh == out_d) {
+			/* stopping: what was published before the stop is done first */
+			if (atomic_load(&w->stop)) {
+				if (atomic_load(&w->in_head) == in_d &&
+				    atomic_load(&w->out_head) == out_d)
+					return NULL;
+				continue;
+			}
+			tun_wake_wait(&w->wake, seen);
+			continue;
+		}
+		for (; in_d != ih; in_d++)
+			worker_in(w, &w->in[in_d & (TUN_RING - 1)]);
+		worker_out(w, out_d, oh);
+		out_d = oh;
+		/* everything joined is written before its entries are handed back: the loop
+		 * thread may free an SA once it has counted its last packet */
+		tun_gro_flush(&w->wr.gro);
+		atomic_store(&w->in_done, in_d);
+		atomic_store(&w->out_done, out_d);
+		if (!atomic_exchange(&t->reap_signal, true)) {
+			uint64_t one = 1;
+
+			if (write(t->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+				log_warn(LOG_IPSEC, "tun: eventfd write: %s", strerror(errno));
+		}
+	}
+}
+
+/* Counts what one worker has done. */
+static void
+worker_reap(struct tun_be *t, struct tun_worker *w)
+{
+	uint32_t in_d = atomic_load(&w->in_done), out_d = atomic_load(&w->out_done);
+	uint64_t now = loop_now_ms();
+
+	/* first: failures name SAs whose entries are counted (and may be freed) below */
+	wfail_drain(t, &w->wr);
+	for (; w->in_reap != in_d; w->in_reap++) {
+		struct tun_in *e = &w->in[w->in_reap & (TUN_RING - 1)];
+
+		in_count(t, e, now);
+		free(e->big);
+		e->big = NULL;
+		sa_put(t, e->sa);
+	}
+	for (; w->out_reap != out_d; w->out_reap++) {
+		struct tun_out *q = &w->out[w->out_reap & (TUN_RING - 1)];
+
+		out_count(t, q);
+		sa_put(t, q->sa);
+	}
+}
+
+static void
+reap_all(struct tun_be *t)
+{
+	for (unsigned i = 0; i < t->nworkers; i++)
+		worker_reap(t, t->workers[i]);
+}
+
+static void
+efd_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct tun_be *t = arg;
+	uint64_t v;
+
+	atomic_store(&t->reap_signal, false);
+	if (read(t->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn(LOG_IPSEC, "tun: eventfd read: %s", strerror(errno));
+	reap_all(t);
+}
+
+/* Stops the worker once it has done what was published. */
+static void
+worker_stop(struct tun_worker *w)
+{
+	if (w == NULL || !w->started)
+		return;
+	atomic_store(&w->stop, true);
+	tun_wake_up(&w->wake);
+	pthread_join(w->th, NULL);
+	w->started = false;
+}
+
+static void
+worker_free(struct tun_worker *w)
+{
+	if (w == NULL)
+		return;
+	worker_stop(w);
+	if (w->wr.gro_ok)
+		tun_gro_free(&w->wr.gro);
+	if (w->wr.lock_ok)
+		pthread_mutex_destroy(&w->wr.lock);
+	free(w->islots);
+	free(w->oslots);
+	free(w);
+}
+
+static int
+worker_new(struct tun_be *t, unsigned idx, struct tun_worker **out)
+{
+	struct tun_worker *w = calloc(1, sizeof(*w));
+	int ret;
+
+	*out = NULL;
+	if (w == NULL)
+		return -ENOMEM;
+	w->t = t;
+	w->idx = idx;
+	w->wr.t = t;
+	w->islots = malloc((size_t)TUN_RING * TUN_USLOT);
+	w->oslots = malloc((size_t)TUN_RING * TUN_OUT_SLOT);
+	if (w->islots == NULL || w->oslots == NULL) {
+		worker_free(w);
+		return -ENOMEM;
+	}
+	ret = pthread_mutex_init(&w->wr.lock, NULL);
+	if (ret != 0) {
+		worker_free(w);
+		return -ret;
+	}
+	w->wr.lock_ok = true;
+	ret = tun_gro_init(&w->wr.gro, t->tun_fd, gro_write_failed, &w->wr);
+	if (ret < 0) {
+		worker_free(w);
+		return ret;
+	}
+	w->wr.gro_ok = true;
+	ret = pthread_create(&w->th, NULL, worker_main, w);
+	if (ret != 0) {
+		log_error(LOG_IPSEC, "tun: ESP worker thread %u: pthread_create: %s", idx,
+		          strerror(ret));
+		worker_free(w);
+		return -ret;
+	}
+	w->started = true;
+	*out = w;
+	return 0;
 }
 
 /* ---- life cycle ---- */
@@ -1318,9 +1577,25 @@ tun_free(struct ipsec_backend *be)
 
 	if (t == NULL)
 		return;
-	t->nin = 0; /* what is still queued goes with the backend */
+	/* The workers finish what they have, then it is counted. */
+	publish_all(t);
+	for (unsigned i = 0; i < t->nworkers; i++)
+		worker_stop(t->workers[i]);
+	reap_all(t);
 	while (t->sas != NULL)
 		sa_unlink_free(t, t->sas);
+	while (t->zombies != NULL) { /* none: every packet was counted */
+		struct tun_sa *z = t->zombies;
+
+		t->zombies = z->zombie_next;
+		sa_free(z);
+	}
+	for (unsigned i = 0; i < t->nworkers; i++)
+		worker_free(t->workers[i]);
+	if (t->efd >= 0) {
+		loop_del_fd(t->be.loop, t->efd);
+		close(t->efd);
+	}
 	if (t->event_timer != NULL)
 		loop_timer_cancel(t->be.loop, t->event_timer);
 	if (t->tun_fd >= 0) {
@@ -1335,13 +1610,10 @@ tun_free(struct ipsec_backend *be)
 	tun_rtnl_close(t->nl);
 	if (t->flush_timer != NULL)
 		loop_timer_cancel(t->be.loop, t->flush_timer);
-	for (unsigned p = 0; p < TUN_POOL_MAX; p++)
-		if (t->part[p].gro_ok)
-			tun_gro_free(&t->part[p].gro);
-	tun_pool_free(t->pool);
+	if (t->part0.gro_ok)
+		tun_gro_free(&t->part0.gro);
 	free(t->slots);
 	free(t->rslots);
-	free(t->uslots);
 	free(t);
 }
 
@@ -1416,11 +1688,9 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 	t->be.natt_fd = -1;
 	t->tun_fd = -1;
 	t->raw_fd = -1;
+	t->efd = -1;
 	t->slots = calloc(TUN_OUT_BATCH, TUN_OUT_SLOT);
-	t->uslots = malloc((size_t)TUN_INQ * TUN_USLOT);
-	if (t->slots == NULL || t->uslots == NULL) {
-		free(t->slots);
-		free(t->uslots);
+	if (t->slots == NULL) {
 		free(t);
 		return -ENOMEM;
 	}
@@ -1434,10 +1704,10 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 	if (t->cfg.max_sas == 0)
 		t->cfg.max_sas = IPSEC_TUN_DEFAULT_MAX_SAS;
 	if (t->cfg.esp_threads == 0)
-		t->cfg.esp_threads = tun_pool_default_threads(IPSEC_TUN_DEFAULT_MAX_THREADS);
-	if (t->cfg.esp_threads > TUN_POOL_MAX) {
-		log_error(LOG_IPSEC, "tun: %u ESP crypto threads: at most %d", t->cfg.esp_threads,
-		          TUN_POOL_MAX);
+		t->cfg.esp_threads = tun_wake_default_threads(IPSEC_TUN_DEFAULT_MAX_THREADS);
+	if (t->cfg.esp_threads > IPSEC_TUN_MAX_THREADS) {
+		log_error(LOG_IPSEC, "tun: %u ESP threads: at most %d", t->cfg.esp_threads,
+		          IPSEC_TUN_MAX_THREADS);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -1450,18 +1720,34 @@ ipsec_tun_new(struct loop *loop, const struct ipsec_tun_config *cfg, struct ipse
 	ret = esp_crypto_init();
 	if (ret < 0)
 		goto out;
-	ret = tun_pool_new(t->cfg.esp_threads, &t->pool);
-	if (ret < 0)
-		goto out;
 	ret = tun_open(t);
 	if (ret < 0)
 		goto out;
-	for (unsigned p = 0; p < tun_pool_size(t->pool); p++) {
-		t->part[p].t = t;
-		ret = tun_gro_init(&t->part[p].gro, t->tun_fd, gro_write_failed, &t->part[p]);
-		if (ret < 0)
+	t->part0.t = t;
+	ret = tun_gro_init(&t->part0.gro, t->tun_fd, gro_write_failed, &t->part0);
+	if (ret < 0)
+		goto out;
+	t->part0.gro_ok = true;
+	if (t->cfg.esp_threads > 1) {
+		t->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (t->efd < 0) {
+			ret = -errno;
+			log_error(LOG_IPSEC, "tun: eventfd: %s", strerror(errno));
 			goto out;
-		t->part[p].gro_ok = true;
+		}
+		ret = loop_add_fd(loop, t->efd, EPOLLIN, efd_readable, t);
+		if (ret < 0) {
+			log_error(LOG_IPSEC, "tun: loop_add_fd eventfd: %s", strerror(-ret));
+			close(t->efd);
+			t->efd = -1;
+			goto out;
+		}
+		for (unsigned i = 1; i < t->cfg.esp_threads; i++) {
+			ret = worker_new(t, i, &t->workers[t->nworkers]);
+			if (ret < 0)
+				goto out;
+			t->nworkers++;
+		}
 	}
 	ret = tun_rtnl_open(&t->nl);
 	if (ret < 0)
@@ -1510,12 +1796,12 @@ out:
 }
 
 void
-ipsec_tun_get_crypto(struct ipsec_backend *be, unsigned *threads, uint64_t *split_batches)
+ipsec_tun_get_crypto(struct ipsec_backend *be, unsigned *threads, uint64_t *handed)
 {
 	struct tun_be *t = tun_of(be);
 
-	*threads = tun_pool_size(t->pool);
-	*split_batches = t->split_batches;
+	*threads = t->nworkers + 1;
+	*handed = t->handed;
 }
 
 void
@@ -1533,10 +1819,13 @@ ipsec_tun_get_writes(struct ipsec_backend *be, uint64_t *writes, uint64_t *packe
 {
 	struct tun_be *t = tun_of(be);
 
-	*writes = *packets = 0;
-	for (unsigned p = 0; p < TUN_POOL_MAX; p++) {
-		*writes += t->part[p].gro.writes;
-		*packets += t->part[p].gro.packets;
+	*writes = t->part0.gro.writes;
+	*packets = t->part0.gro.packets;
+	for (unsigned i = 0; i < t->nworkers; i++) {
+		/* a worker's counters, read while it may write them: a statistic, off by the
+		 * writes of the moment at most */
+		*writes += __atomic_load_n(&t->workers[i]->wr.gro.writes, __ATOMIC_RELAXED);
+		*packets += __atomic_load_n(&t->workers[i]->wr.gro.packets, __ATOMIC_RELAXED);
 	}
 }
 

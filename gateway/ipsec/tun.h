@@ -33,8 +33,8 @@ struct ipsec_tun_config {
 	uint32_t max_sas;      /* SA pairs; 0 -> IPSEC_TUN_DEFAULT_MAX_SAS */
 	uint32_t route_table;  /* 0 -> main */
 	bool no_raw_esp;       /* do not open the raw ESP socket (NAT-T only) */
-	/* Threads that encrypt and decrypt, the loop's included (a batch of packets is split by
-	 * SA over them); 0 -> the CPUs this process may use, at most
+	/* Threads that encrypt and decrypt, the loop's included: SAs are given to them round
+	 * robin, each SA's ESP on one of them; 0 -> the CPUs this process may use, at most
 	 * IPSEC_TUN_DEFAULT_MAX_THREADS; 1 -> all on the loop thread. */
 	unsigned esp_threads;
 };
@@ -51,8 +51,8 @@ void ipsec_tun_get_drops(struct ipsec_backend *be, uint64_t out[ESP_DROP_COUNT])
 /* Writes of decrypted packets to the TUN device and the packets they carried (more packets than
  * writes: TCP segments joined, tun_gro.h). */
 void ipsec_tun_get_writes(struct ipsec_backend *be, uint64_t *writes, uint64_t *packets);
-/* Crypto threads (the loop's included) and the batches split over more than one of them. */
-void ipsec_tun_get_crypto(struct ipsec_backend *be, unsigned *threads, uint64_t *split_batches);
+/* ESP threads (the loop's included) and the packets handed to worker threads so far. */
+void ipsec_tun_get_crypto(struct ipsec_backend *be, unsigned *threads, uint64_t *handed);
 /* The TUN device's name and interface index. */
 const char *ipsec_tun_ifname(struct ipsec_backend *be);
 unsigned ipsec_tun_ifindex(struct ipsec_backend *be);

@@ -4,7 +4,8 @@
  *
  * The first byte picks the mode:
  *   0: the rest is an ESP packet (SPI to ICV), fed as received (SPI 0x100 is AES-128-CBC +
- *      HMAC-SHA1-96, 0x200 DES-CBC without integrity, so garbage reaches the trailer checks);
+ *      HMAC-SHA1-96 on the loop thread, 0x200 DES-CBC without integrity on a worker thread, so
+ *      garbage reaches the trailer checks);
  *   1: the rest is sequence number (4 bytes) + plaintext payload (inner packet, padding, pad
  *      length, next header, as the fuzzer wrote them), which the harness encrypts and signs with
  *      SA 0x100's keys, so the post-ICV parsers see fuzzer-chosen plaintext;
@@ -90,6 +91,8 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	log_set_all_levels(LOG_LVL_ERROR);
+	struct tun_sa *sa_b;
+
 	fbe = calloc(1, sizeof(*fbe));
 	if (fbe == NULL)
 		abort();
@@ -99,26 +102,27 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fbe->tun_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* "writes to the TUN" */
 	snprintf(fbe->ifname, sizeof(fbe->ifname), "fuzz");
 	fbe->slots = calloc(TUN_OUT_BATCH, TUN_OUT_SLOT);
-	fbe->uslots = malloc((size_t)TUN_INQ * TUN_USLOT);
-	/* two crypto threads, as on a small gateway (one input is one packet: it runs inline) */
-	if (fbe->slots == NULL || fbe->uslots == NULL || tun_pool_new(2, &fbe->pool) < 0)
+	if (fbe->slots == NULL)
 		abort();
 	fbe->be.natt_fd = open("/dev/null", O_WRONLY | O_CLOEXEC); /* sendmmsg fails: ENOTSOCK */
 	/* the loop is never run: the one flush timer esp_input() may add just stays */
 	if (loop_new(&fbe->be.loop) < 0)
 		abort();
-	for (unsigned p = 0; p < tun_pool_size(fbe->pool); p++) {
-		fbe->part[p].t = fbe;
-		if (tun_gro_init(&fbe->part[p].gro, fbe->tun_fd, gro_write_failed, &fbe->part[p]) <
-		    0)
-			abort();
-		fbe->part[p].gro_ok = true;
-	}
+	fbe->part0.t = fbe;
+	if (tun_gro_init(&fbe->part0.gro, fbe->tun_fd, gro_write_failed, &fbe->part0) < 0)
+		abort();
+	fbe->part0.gro_ok = true;
+	/* one worker thread: SA 0x200's packets go through it, as on a gateway with 2 CPUs */
+	fbe->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fbe->efd < 0 || worker_new(fbe, 1, &fbe->workers[0]) < 0)
+		abort();
+	fbe->nworkers = 1;
 	fake_route(
 	        fake_sa(0x100, IPSEC_ENC_AES_CBC, IPSEC_AUTH_HMAC_SHA1_96, key_a, 16, akey_a, 20),
 	        0x0a020000, 16);
-	fake_route(fake_sa(0x200, IPSEC_ENC_DES, IPSEC_AUTH_NONE, key_b, 8, akey_a, 0), 0x0a020002,
-	           32);
+	sa_b = fake_sa(0x200, IPSEC_ENC_DES, IPSEC_AUTH_NONE, key_b, 8, akey_a, 0);
+	sa_b->thread = 1;
+	fake_route(sa_b, 0x0a020002, 32);
 	return 0;
 }
 
@@ -193,11 +197,23 @@ gro_input(const uint8_t *d, size_t n, uint8_t *buf, size_t cap)
 				p[ihl + 17] = (uint8_t)c;
 			}
 		}
-		tun_gro_input(&fbe->part[0].gro, (flags & 2) ? (void *)fbe->sas : (void *)fbe, p,
+		tun_gro_input(&fbe->part0.gro, (flags & 2) ? (void *)fbe->sas : (void *)fbe, p,
 		              len);
 	}
-	tun_gro_flush(&fbe->part[0].gro);
-	wfail_drain(fbe);
+	tun_gro_flush(&fbe->part0.gro);
+	wfail_drain(fbe, &fbe->part0);
+}
+
+/* Hands the worker what was queued for it, waits until it is done, and counts it. */
+static void
+settle(void)
+{
+	struct tun_worker *w = fbe->workers[0];
+
+	publish_all(fbe);
+	while (atomic_load(&w->in_done) != w->in_next || atomic_load(&w->out_done) != w->out_next)
+		sched_yield();
+	reap_all(fbe);
 }
 
 int
@@ -216,7 +232,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 		memcpy(fbe->buf + ESP_HEADROOM, data + 1, size - 1);
 		esp_input(fbe, fbe->buf + ESP_HEADROOM, size - 1, 0x7f000001);
-		inbound_run(fbe);
+		settle();
 		break;
 	case 4:
 		gro_input(data + 1, size - 1, pkt, sizeof(pkt));
@@ -228,6 +244,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			tun_udp_input(&fbe->be, pkt, len, &from, NULL);
 			tun_input_done(&fbe->be);
+			settle();
 		}
 		break;
 	case 3:
@@ -237,6 +254,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(fbe->slots + ESP_HEADROOM, data + 1, size - 1);
 			outbound_one(fbe, fbe->slots, size - 1, &nq);
 			outbound_flush(fbe, nq);
+			settle();
 		}
 		break;
 	default:

@@ -249,11 +249,10 @@ params(struct fix *f, bool udp, uint32_t spi_in, uint32_t spi_out)
 }
 
 static int
-setup(void **state)
+setup_threads(void **state, unsigned threads)
 {
 	struct fix *f = calloc(1, sizeof(*f));
-	/* two crypto threads whatever the machine: test_parallel_batches splits batches */
-	struct ipsec_tun_config cfg = {.ifname = "pctest0", .esp_threads = 2};
+	struct ipsec_tun_config cfg = {.ifname = "pctest0", .esp_threads = threads};
 
 	assert_non_null(f);
 	assert_int_equal(loop_new(&f->loop), 0);
@@ -269,6 +268,21 @@ setup(void **state)
 	assert_true(f->raw_fd >= 0);
 	*state = f;
 	return 0;
+}
+
+/* Two ESP threads whatever the machine: SAs alternate between the loop thread (the first SA
+ * of a test) and a worker (the second). */
+static int
+setup(void **state)
+{
+	return setup_threads(state, 2);
+}
+
+/* Everything on the loop thread: packets counted as they are sent. */
+static int
+setup1(void **state)
+{
+	return setup_threads(state, 1);
 }
 
 static int
@@ -735,10 +749,11 @@ par_payload(char *buf, size_t cap, int s, int q)
 	buf[cap - 1] = '\0';
 }
 
-/* Four SAs' packets interleaved in batches of 32 (about 1 KB each: worth splitting): decrypted
- * and written on two threads, each SA's in arrival order, with a replay and a forgery inside a batch caught
- * on the thread that owns the SA; outbound, each SA's packets leave with consecutive sequence
- * numbers in the order the kernel routed them. */
+/* Four SAs' packets interleaved in batches of 32 (about 1 KB each), two SAs on the loop thread
+ * and two on the worker: decrypted and written on both threads, each SA's in arrival order,
+ * with a replay and a forgery inside a batch caught by the thread that owns the SA; outbound,
+ * each SA's packets leave with consecutive sequence numbers in the order the kernel routed
+ * them, and the counters add up once the worker's results are counted. */
 static void
 test_parallel_batches(void **state)
 {
@@ -748,7 +763,7 @@ test_parallel_batches(void **state)
 	struct ipsec_keys kin[PAR_SAS];
 	struct par_out out = {.fd = f->peer_fd, .want = 64, .ok = true};
 	struct ipsec_sa_stats st;
-	uint64_t h[PAR_SAS], split0, split1;
+	uint64_t h[PAR_SAS], handed0, handed1;
 	uint32_t seq[PAR_SAS] = {0};
 	int qn[PAR_SAS] = {0}, delivered[PAR_SAS] = {0};
 	uint8_t pkt[2048], kept[2048];
@@ -757,7 +772,7 @@ test_parallel_batches(void **state)
 	int nexp = 0, next_rx[PAR_SAS] = {0}, rs, rq;
 	unsigned threads;
 
-	ipsec_tun_get_crypto(f->be, &threads, &split0);
+	ipsec_tun_get_crypto(f->be, &threads, &handed0);
 	assert_int_equal(threads, 2);
 	for (int s = 0; s < PAR_SAS; s++) {
 		struct ipsec_sa_params p =
@@ -778,8 +793,7 @@ test_parallel_batches(void **state)
 			bool forge = round == 1 && i == 6, replay = round == 1 && i == 13;
 			/* round 3: SA 0 jumps 200 ahead at i == 7; its next number, sent at i == 10,
 			 * is then left of the 64-packet window: a replay, if the two are checked in
-			 * arrival order (on one thread: 7 and 10 would fall on different ones if
-			 * batches were split by packet instead of by SA) */
+			 * arrival order */
 			bool jump = round == 3 && i == 7, late = round == 3 && i == 10;
 			uint32_t sq;
 
@@ -829,8 +843,11 @@ test_parallel_batches(void **state)
 	assert_true(inner_quiet(f));
 	for (int s = 0; s < PAR_SAS; s++)
 		assert_int_equal(next_rx[s], qn[s]);
-	ipsec_tun_get_crypto(f->be, &threads, &split1);
-	assert_true(split1 >= split0 + 4); /* every batch was split */
+	ipsec_tun_get_crypto(f->be, &threads, &handed1);
+	/* SAs 1 and 3 are the worker's: 8 packets each per round, but for the one of round 3
+	 * given to SA 0 */
+	assert_int_equal(handed1 - handed0, 4 * 16 - 1);
+	run_until(f->loop, never, NULL, 100); /* its results are counted */
 	for (int s = 0; s < PAR_SAS; s++) {
 		assert_int_equal(f->be->ops->sa_stats(f->be, h[s], &st), 0);
 		assert_int_equal(st.packets_in, delivered[s]);
@@ -847,8 +864,9 @@ test_parallel_batches(void **state)
 	assert_true(run_until(f->loop, par_drain, &out, 3000));
 	assert_int_equal(out.got, 64);
 	assert_true(out.ok);
-	ipsec_tun_get_crypto(f->be, &threads, &split0);
-	assert_true(split0 > split1);
+	ipsec_tun_get_crypto(f->be, &threads, &handed0);
+	assert_int_equal(handed0, handed1 + 32); /* two SAs' 16 packets each */
+	run_until(f->loop, never, NULL, 100);
 	for (int s = 0; s < PAR_SAS; s++) {
 		assert_int_equal(f->be->ops->sa_stats(f->be, h[s], &st), 0);
 		assert_int_equal(st.packets_out, 16);
@@ -931,7 +949,9 @@ test_byte_lifetimes(void **state)
 }
 
 /* Soft events for two SAs pending at once; the first callback deletes both SAs. The second SA's
- * pending event must simply not be delivered (ASan checks that nothing freed is touched). */
+ * pending event must simply not be delivered (ASan checks that nothing freed is touched). One
+ * ESP thread: with a worker the second SA's packet may still be with it when the first event
+ * deletes both (test_worker_delete_in_flight). */
 static void
 test_event_callback_deletes(void **state)
 {
@@ -958,6 +978,69 @@ test_event_callback_deletes(void **state)
 	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
 	assert_false(has_route("pctest0", CLIENT_IN));
 	assert_false(has_route("pctest0", CLIENT_IN2));
+}
+
+/* A worker's SA deleted while its packets are with the worker: they are counted or dropped,
+ * the SA is freed with the last one (ASan: nothing freed is touched), and a new SA reusing its
+ * selector works at once. */
+static void
+test_worker_delete_in_flight(void **state)
+{
+	struct fix *f = *state;
+	struct ipsec_sa_params p0 = params(f, true, 0x1080, 0x2080);
+	struct ipsec_sa_params p1 = params(f, true, 0x1081, 0x2081);
+	struct ipsec_keys kin;
+	uint64_t h0, h1, drops0[ESP_DROP_COUNT], drops1[ESP_DROP_COUNT], handed0, handed1;
+	unsigned threads;
+	uint8_t pkt[2048];
+	char payload[1000];
+	size_t len;
+	int got = 0;
+
+	p0.remote_ts[0] = (struct ipsec_prefix){ip4(CLIENT_IN2), 32};
+	assert_int_equal(f->be->ops->sa_add(f->be, &p0, &h0), 0); /* the loop thread's */
+	kin = p1.in;
+	assert_int_equal(f->be->ops->sa_add(f->be, &p1, &h1), 0); /* the worker's */
+	ipsec_tun_get_drops(f->be, drops0);
+	ipsec_tun_get_crypto(f->be, &threads, &handed0);
+	memset(payload, 'x', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = '\0';
+	for (int round = 0; round < 20; round++) {
+		for (uint32_t i = 1; i <= 32; i++) {
+			len = client_encap(&kin, (uint32_t)round * 32 + i, CLIENT_IN, payload, pkt);
+			f->be->ops->udp_input(f->be, pkt, len, NULL, NULL);
+		}
+		f->be->ops->input_done(f->be);
+	}
+	/* gone while the worker is (most likely) still on them */
+	assert_int_equal(f->be->ops->sa_del(f->be, h1), 0);
+	assert_int_equal(f->be->ops->sa_stats(f->be, h1, &(struct ipsec_sa_stats){0}), -ENOENT);
+	ipsec_tun_get_crypto(f->be, &threads, &handed1);
+	ipsec_tun_get_drops(f->be, drops1);
+	/* handed over, or dropped because the worker's ring was full */
+	assert_int_equal(handed1 - handed0 + drops1[ESP_DROP_BUSY] - drops0[ESP_DROP_BUSY], 640);
+	/* the new pair takes over the selector */
+	p1 = params(f, true, 0x1082, 0x2082);
+	assert_int_equal(f->be->ops->sa_add(f->be, &p1, &h1), 0);
+	len = client_encap(&f->k_in, 1, CLIENT_IN, "after", pkt);
+	run_until(f->loop, never, NULL, 100); /* the worker's results are counted */
+	while (inner_quiet(f) == false) {
+		char buf[2048];
+
+		if (recv(f->inner_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			got++;
+	}
+	f->be->ops->udp_input(f->be, pkt, len, NULL, NULL);
+	f->be->ops->input_done(f->be);
+	expect_inner(f, "after");
+	/* every packet handed over was written or dropped as expired (the inner socket's buffer
+	 * holds about 90 of them) */
+	ipsec_tun_get_drops(f->be, drops1);
+	assert_true(got > 0);
+	assert_true(drops1[ESP_DROP_EXPIRED] - drops0[ESP_DROP_EXPIRED] <= handed1 - handed0);
+	assert_int_equal(f->be->ops->sa_del(f->be, h1), 0);
+	assert_int_equal(f->be->ops->sa_del(f->be, h0), 0);
+	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
 }
 
 static void
@@ -1097,7 +1180,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_parallel_batches, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_byte_lifetimes, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_event_callback_deletes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_event_callback_deletes, setup1, teardown),
+	        cmocka_unit_test_setup_teardown(test_worker_delete_in_flight, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_time_lifetimes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_device_deleted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_free_with_sas, setup, teardown),
