@@ -15,6 +15,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -37,9 +39,11 @@
 /* Packets queued to one worker thread per direction (power of two). An inbound packet up to
  * TUN_USLOT - ESP_HEADROOM bytes is copied into the worker's slot, a longer one into a buffer
  * of its own. */
-#define TUN_RING    256
-#define TUN_PUBLISH 32 /* queued entries handed over at once at most (before a batch ends) */
-#define TUN_USLOT   (ESP_HEADROOM + 2048)
+#define TUN_RING         256
+#define TUN_PUBLISH      32   /* queued entries handed over at once at most (before a batch ends) */
+#define TUN_RING_WAIT_US 2000 /* longest wait for room in a worker's ring */
+#define TUN_CHUNK        16   /* entries a worker hands back at once */
+#define TUN_USLOT        (ESP_HEADROOM + 2048)
 /* Outbound SAs get a soft expiry this many packets before the 32-bit counter runs out. */
 #define TUN_SEQ_SOFT_MARGIN (1u << 20)
 
@@ -152,7 +156,8 @@ struct tun_worker {
 	pthread_t th;
 	bool started;
 	struct tun_part wr;
-	struct tun_wake wake; /* the worker waits on it for work */
+	struct tun_wake wake;     /* the worker waits on it for work */
+	struct tun_wake progress; /* the loop thread waits on it for room (ring_room()) */
 	atomic_bool stop;
 	struct tun_in in[TUN_RING];
 	uint8_t *islots;           /* TUN_RING * TUN_USLOT */
@@ -198,7 +203,8 @@ struct tun_be {
 	struct tun_part part0;
 	/* Worker threads (esp_threads - 1 of them) and what they report. */
 	struct tun_worker *workers[IPSEC_TUN_MAX_THREADS];
-	unsigned nworkers, next_thread;
+	unsigned nworkers;
+	unsigned thread_sas[IPSEC_TUN_MAX_THREADS]; /* SAs per thread (0: the loop thread) */
 	bool unpublished;        /* ring entries filled but not yet handed over */
 	int efd;                 /* eventfd: a worker has results to count */
 	atomic_bool reap_signal; /* set while efd is signalled and not yet read */
@@ -449,6 +455,7 @@ sa_unlink_free(struct tun_be *t, struct tun_sa *sa)
 		loop_timer_cancel(t->be.loop, sa->hard_timer);
 	sa->soft_timer = sa->hard_timer = NULL;
 	t->n_sas--;
+	t->thread_sas[sa->thread]--;
 	/* Its worker drops what it has not started on; what it has is counted first. */
 	atomic_store(&sa->halted, true);
 	if (sa->inflight > 0)
@@ -661,6 +668,25 @@ sa_alloc(struct tun_be *t, const struct ipsec_sa_params *p)
 	return sa;
 }
 
+/* The thread for a new SA: the one with the fewest SAs, the loop thread's counted twice (it
+ * also receives every packet, counts the workers' results and runs IKE). */
+static unsigned
+pick_thread(const struct tun_be *t)
+{
+	unsigned best = 0;
+	uint64_t best_cost = 2 * ((uint64_t)t->thread_sas[0] + 1);
+
+	for (unsigned i = 1; i <= t->nworkers; i++) {
+		uint64_t cost = (uint64_t)t->thread_sas[i] + 1;
+
+		if (cost < best_cost) {
+			best = i;
+			best_cost = cost;
+		}
+	}
+	return best;
+}
+
 static int
 tun_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t *handle)
 {
@@ -691,7 +717,8 @@ tun_sa_add(struct ipsec_backend *be, const struct ipsec_sa_params *p, uint64_t *
 	if (ret < 0)
 		goto out;
 	sa->handle = ++t->next_handle;
-	sa->thread = t->nworkers > 0 ? t->next_thread++ % (t->nworkers + 1) : 0;
+	sa->thread = pick_thread(t);
+	t->thread_sas[sa->thread]++;
 	sa->st.added_ms = loop_now_ms();
 	/* Linked before routing so that route_ref() can point at it. */
 	sa->next = t->sas;
@@ -933,19 +960,29 @@ publish_all(struct tun_be *t)
 }
 
 /* Room for one more entry in a ring of w: what is queued is published every TUN_PUBLISH
- * entries so the worker starts early, and a full ring is counted (reaped) before it counts as
- * full. */
+ * entries so the worker starts early. A full ring is counted (reaped); if the worker is still
+ * on all of it, the loop thread yields its CPU to it for up to TUN_RING_WAIT_US rather than
+ * drop: the socket buffers then fill and the kernel drops what comes in meanwhile, as without
+ * workers, instead of the loop thread copying packets only to drop them. */
 static bool
 ring_room(struct tun_be *t, struct tun_worker *w, const uint32_t *next, const uint32_t *reap,
           _Atomic uint32_t *head)
 {
 	if (*next - atomic_load_explicit(head, memory_order_relaxed) >= TUN_PUBLISH)
 		publish(w);
-	if (*next - *reap < TUN_RING)
-		return true;
-	publish(w);
-	worker_reap(t, w);
-	return *next - *reap < TUN_RING;
+	for (int tries = 0; *next - *reap >= TUN_RING; tries++) {
+		uint32_t seen = tun_wake_gen(&w->progress);
+
+		publish(w);
+		worker_reap(t, w);
+		if (*next - *reap < TUN_RING)
+			break;
+		if (tries > 0)
+			return false;
+		/* the worker hands entries back every TUN_CHUNK */
+		tun_wake_wait_us(&w->progress, seen, TUN_RING_WAIT_US);
+	}
+	return true;
 }
 
 /* A packet of a worker's SA (at slot + ESP_HEADROOM, n bytes) goes to the worker's ring. */
@@ -1415,11 +1452,29 @@ worker_out(struct tun_worker *w, uint32_t from, uint32_t to)
 	}
 }
 
+/* Worker: hands entries back (everything it joined is written first: the loop thread may free
+ * an SA once it has counted its last packet) and tells the loop thread. */
+static void
+worker_done(struct tun_worker *w, uint32_t in_d, uint32_t out_d)
+{
+	struct tun_be *t = w->t;
+
+	tun_gro_flush(&w->wr.gro);
+	atomic_store(&w->in_done, in_d);
+	atomic_store(&w->out_done, out_d);
+	tun_wake_up(&w->progress);
+	if (!atomic_exchange(&t->reap_signal, true)) {
+		uint64_t one = 1;
+
+		if (write(t->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_warn(LOG_IPSEC, "tun: eventfd write: %s", strerror(errno));
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct tun_worker *w = arg;
-	struct tun_be *t = w->t;
 	uint32_t in_d = 0, out_d = 0;
 
 	for (;;) {
@@ -1437,20 +1492,16 @@ worker_main(void *arg)
 			tun_wake_wait(&w->wake, seen);
 			continue;
 		}
-		for (; in_d != ih; in_d++)
-			worker_in(w, &w->in[in_d & (TUN_RING - 1)]);
-		worker_out(w, out_d, oh);
-		out_d = oh;
-		/* everything joined is written before its entries are handed back: the loop
-		 * thread may free an SA once it has counted its last packet */
-		tun_gro_flush(&w->wr.gro);
-		atomic_store(&w->in_done, in_d);
-		atomic_store(&w->out_done, out_d);
-		if (!atomic_exchange(&t->reap_signal, true)) {
-			uint64_t one = 1;
+		/* in chunks, each handed back at once: a full ring gets room early */
+		while (in_d != ih || out_d != oh) {
+			uint32_t n = ih - in_d < TUN_CHUNK ? ih - in_d : TUN_CHUNK;
+			uint32_t m = oh - out_d < TUN_CHUNK ? oh - out_d : TUN_CHUNK;
 
-			if (write(t->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-				log_warn(LOG_IPSEC, "tun: eventfd write: %s", strerror(errno));
+			for (uint32_t i = 0; i < n; i++, in_d++)
+				worker_in(w, &w->in[in_d & (TUN_RING - 1)]);
+			worker_out(w, out_d, out_d + m);
+			out_d += m;
+			worker_done(w, in_d, out_d);
 		}
 	}
 }
@@ -1793,6 +1844,27 @@ out:
 	 * harmlessly. */
 	tun_free(&t->be);
 	return ret;
+}
+
+void
+ipsec_tun_settle(struct ipsec_backend *be)
+{
+	struct tun_be *t = tun_of(be);
+
+	publish_all(t);
+	for (unsigned i = 0; i < t->nworkers; i++) {
+		struct tun_worker *w = t->workers[i];
+
+		for (int tries = 0; tries < 1000; tries++) {
+			uint32_t seen = tun_wake_gen(&w->progress);
+
+			if (atomic_load(&w->in_done) == w->in_next &&
+			    atomic_load(&w->out_done) == w->out_next)
+				break;
+			tun_wake_wait_us(&w->progress, seen, 1000);
+		}
+	}
+	reap_all(t);
 }
 
 void

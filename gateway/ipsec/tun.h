@@ -51,6 +51,9 @@ void ipsec_tun_get_drops(struct ipsec_backend *be, uint64_t out[ESP_DROP_COUNT])
 /* Writes of decrypted packets to the TUN device and the packets they carried (more packets than
  * writes: TCP segments joined, tun_gro.h). */
 void ipsec_tun_get_writes(struct ipsec_backend *be, uint64_t *writes, uint64_t *packets);
+/* Waits (up to about a second) until the worker threads have done what was handed to them, and
+ * counts it: statistics read afterwards include every packet handed over before. Tests. */
+void ipsec_tun_settle(struct ipsec_backend *be);
 /* ESP threads (the loop's included) and the packets handed to worker threads so far. */
 void ipsec_tun_get_crypto(struct ipsec_backend *be, unsigned *threads, uint64_t *handed);
 /* The TUN device's name and interface index. */

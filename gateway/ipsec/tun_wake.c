@@ -4,6 +4,7 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Polls, then sched_yield()s, before sleeping: together a few microseconds to a few tens,
@@ -25,8 +26,8 @@ tun_wake_gen(struct tun_wake *w)
 	return atomic_load(&w->gen);
 }
 
-void
-tun_wake_wait(struct tun_wake *w, uint32_t seen)
+static void
+wait_for(struct tun_wake *w, uint32_t seen, const struct timespec *timeout)
 {
 	for (int i = 0; i < TUN_WAKE_SPIN; i++) {
 		if (atomic_load(&w->gen) != seen)
@@ -42,8 +43,23 @@ tun_wake_wait(struct tun_wake *w, uint32_t seen)
 	 * wakes us, or FUTEX_WAIT sees the new generation and returns at once (EAGAIN). EINTR and
 	 * spurious wake-ups return too; the caller re-checks. */
 	atomic_fetch_add(&w->sleepers, 1);
-	(void)syscall(SYS_futex, &w->gen, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+	(void)syscall(SYS_futex, &w->gen, FUTEX_WAIT_PRIVATE, seen, timeout, NULL, 0);
 	atomic_fetch_sub(&w->sleepers, 1);
+}
+
+void
+tun_wake_wait(struct tun_wake *w, uint32_t seen)
+{
+	wait_for(w, seen, NULL);
+}
+
+void
+tun_wake_wait_us(struct tun_wake *w, uint32_t seen, unsigned max_us)
+{
+	struct timespec ts = {.tv_sec = max_us / 1000000,
+	                      .tv_nsec = (long)(max_us % 1000000) * 1000};
+
+	wait_for(w, seen, &ts);
 }
 
 void

@@ -18,6 +18,8 @@ struct tun_wake {
 uint32_t tun_wake_gen(struct tun_wake *w);
 /* Returns once the generation differs from seen (or, rarely, spuriously: re-check). */
 void tun_wake_wait(struct tun_wake *w, uint32_t seen);
+/* The same, giving up after about max_us microseconds asleep. */
+void tun_wake_wait_us(struct tun_wake *w, uint32_t seen, unsigned max_us);
 /* After publishing work: moves the generation and wakes sleepers. */
 void tun_wake_up(struct tun_wake *w);
 /* Threads the tun backend uses when none is configured: the CPUs this process may run on,

@@ -208,12 +208,7 @@ gro_input(const uint8_t *d, size_t n, uint8_t *buf, size_t cap)
 static void
 settle(void)
 {
-	struct tun_worker *w = fbe->workers[0];
-
-	publish_all(fbe);
-	while (atomic_load(&w->in_done) != w->in_next || atomic_load(&w->out_done) != w->out_next)
-		sched_yield();
-	reap_all(fbe);
+	ipsec_tun_settle(&fbe->be);
 }
 
 int

@@ -247,7 +247,7 @@ static bool
 read_until(int fd, const char *needle, char *buf, size_t len)
 {
 	size_t n = 0;
-	struct timeval tv = {.tv_sec = 5};
+	struct timeval tv = {.tv_sec = 20}; /* generous: CI runs tests in parallel */
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (n + 1 < len) {

@@ -270,8 +270,8 @@ setup_threads(void **state, unsigned threads)
 	return 0;
 }
 
-/* Two ESP threads whatever the machine: SAs alternate between the loop thread (the first SA
- * of a test) and a worker (the second). */
+/* Two ESP threads whatever the machine: the loop thread and a worker (the first SA of a test
+ * goes to the worker, the second to the loop thread). */
 static int
 setup(void **state)
 {
@@ -298,6 +298,14 @@ teardown(void **state)
 	loop_free(f->loop);
 	free(f);
 	return 0;
+}
+
+/* The SA's counters once the worker thread's results are counted. */
+static int
+sa_stats_settled(struct fix *f, uint64_t h, struct ipsec_sa_stats *st)
+{
+	ipsec_tun_settle(f->be);
+	return f->be->ops->sa_stats(f->be, h, st);
 }
 
 /* The client's view: decapsulates with the gateway's outbound keys. */
@@ -416,7 +424,7 @@ test_natt_round_trip(void **state)
 	f->be->ops->udp_input(f->be, pkt, len, &from, &to);
 	f->be->ops->input_done(f->be);
 	expect_inner(f, "hello gateway");
-	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
+	assert_int_equal(sa_stats_settled(f, h, &st), 0);
 	assert_int_equal(st.packets_in, 1);
 	assert_int_equal(st.packets_out, 1);
 	assert_int_equal(st.bytes_in, 28 + strlen("hello gateway"));
@@ -445,7 +453,7 @@ test_natt_round_trip(void **state)
 	f->be->ops->input_done(f->be);
 	assert_true(inner_quiet(f));
 
-	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
+	assert_int_equal(sa_stats_settled(f, h, &st), 0);
 	assert_int_equal(st.packets_in, 1);
 	assert_int_equal(st.replay_drops, 1);
 	assert_int_equal(st.auth_failures, 1);
@@ -470,7 +478,7 @@ test_natt_round_trip(void **state)
 	assert_int_equal(f->be->ops->sa_del(f->be, h), 0);
 	assert_false(has_route("pctest0", CLIENT_IN));
 	assert_int_equal(f->be->ops->sa_del(f->be, h), -ENOENT);
-	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), -ENOENT);
+	assert_int_equal(sa_stats_settled(f, h, &st), -ENOENT);
 	assert_int_equal(ipsec_tun_sa_count(f->be), 0);
 }
 
@@ -539,7 +547,7 @@ test_raw_esp_round_trip(void **state)
 	                 (ssize_t)len);
 	assert_true(run_until(f->loop, fd_readable, &f->inner_fd, 2000));
 	expect_inner(f, "raw in");
-	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
+	assert_int_equal(sa_stats_settled(f, h, &st), 0);
 	assert_int_equal(st.packets_in, 1);
 	assert_int_equal(st.packets_out, 1);
 
@@ -555,7 +563,7 @@ test_raw_esp_round_trip(void **state)
 		assert_true(run_until(f->loop, drain_count, &c, 3000));
 		assert_int_equal(c.got, 40);
 	}
-	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
+	assert_int_equal(sa_stats_settled(f, h, &st), 0);
 	assert_int_equal(st.packets_in, 41);
 	/* The backend's own raw socket also saw its outbound packet (to a local address): not
 	 * one of its inbound SPIs. */
@@ -646,7 +654,7 @@ test_many_sas(void **state)
 	for (uint32_t i = 0; i < N; i += 2)
 		assert_int_equal(f->be->ops->sa_del(f->be, h[i]), 0);
 	for (uint32_t i = 0; i < N; i++)
-		assert_int_equal(f->be->ops->sa_stats(f->be, h[i], &st), i % 2 ? 0 : -ENOENT);
+		assert_int_equal(sa_stats_settled(f, h[i], &st), i % 2 ? 0 : -ENOENT);
 	/* the route of a remaining pair leads to its own SA */
 	send_inner("10.4.19.135", "late"); /* 10.4.0.0 + 4999 */
 	assert_int_equal(recv_spi(f), 0x200000 + 4999);
@@ -683,14 +691,14 @@ test_batch(void **state)
 	assert_int_equal(c.got, 150);
 	assert_true(c.in_order);
 	assert_int_equal(c.last_seq, 150);
-	assert_int_equal(f->be->ops->sa_stats(f->be, h1, &st), 0);
+	assert_int_equal(sa_stats_settled(f, h1, &st), 0);
 	assert_int_equal(st.packets_out, 150);
 	assert_int_equal(st.bytes_out, 150 * (28 + 5));
 	while ((n = recv(f->raw_fd, pkt, sizeof(pkt), MSG_DONTWAIT)) > 0)
 		if (pkt[16] == 127 && pkt[19] == 2)
 			raw_seen++;
 	assert_int_equal(raw_seen, 15);
-	assert_int_equal(f->be->ops->sa_stats(f->be, h2, &st), 0);
+	assert_int_equal(sa_stats_settled(f, h2, &st), 0);
 	assert_int_equal(st.packets_out, 15);
 }
 
@@ -844,12 +852,11 @@ test_parallel_batches(void **state)
 	for (int s = 0; s < PAR_SAS; s++)
 		assert_int_equal(next_rx[s], qn[s]);
 	ipsec_tun_get_crypto(f->be, &threads, &handed1);
-	/* SAs 1 and 3 are the worker's: 8 packets each per round, but for the one of round 3
-	 * given to SA 0 */
-	assert_int_equal(handed1 - handed0, 4 * 16 - 1);
+	/* both threads had SAs (which ones is the backend's choice) */
+	assert_true(handed1 > handed0 && handed1 - handed0 < (uint64_t)4 * 32);
 	run_until(f->loop, never, NULL, 100); /* its results are counted */
 	for (int s = 0; s < PAR_SAS; s++) {
-		assert_int_equal(f->be->ops->sa_stats(f->be, h[s], &st), 0);
+		assert_int_equal(sa_stats_settled(f, h[s], &st), 0);
 		assert_int_equal(st.packets_in, delivered[s]);
 		assert_int_equal(st.auth_failures, s == (6 * 3 + 1) % PAR_SAS ? 1 : 0);
 		/* the resent packet's SA, and SA 0's late one */
@@ -865,10 +872,10 @@ test_parallel_batches(void **state)
 	assert_int_equal(out.got, 64);
 	assert_true(out.ok);
 	ipsec_tun_get_crypto(f->be, &threads, &handed0);
-	assert_int_equal(handed0, handed1 + 32); /* two SAs' 16 packets each */
+	assert_true(handed0 > handed1 && handed0 - handed1 < 64); /* some SAs' 16 packets each */
 	run_until(f->loop, never, NULL, 100);
 	for (int s = 0; s < PAR_SAS; s++) {
-		assert_int_equal(f->be->ops->sa_stats(f->be, h[s], &st), 0);
+		assert_int_equal(sa_stats_settled(f, h[s], &st), 0);
 		assert_int_equal(st.packets_out, 16);
 		esp_sa_free(out.dec[s]);
 	}
@@ -944,7 +951,7 @@ test_byte_lifetimes(void **state)
 	assert_int_equal(f->n_events, 2);
 	assert_int_equal(f->events[1], IPSEC_EV_HARD_EXPIRE);
 	/* Hard expiry removed the SA and its route. */
-	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), -ENOENT);
+	assert_int_equal(sa_stats_settled(f, h, &st), -ENOENT);
 	assert_false(has_route("pctest0", CLIENT_IN));
 }
 
@@ -998,9 +1005,11 @@ test_worker_delete_in_flight(void **state)
 	int got = 0;
 
 	p0.remote_ts[0] = (struct ipsec_prefix){ip4(CLIENT_IN2), 32};
-	assert_int_equal(f->be->ops->sa_add(f->be, &p0, &h0), 0); /* the loop thread's */
 	kin = p1.in;
-	assert_int_equal(f->be->ops->sa_add(f->be, &p1, &h1), 0); /* the worker's */
+	/* the first SA goes to the worker (the loop thread counts double), the second to the
+	 * loop thread */
+	assert_int_equal(f->be->ops->sa_add(f->be, &p1, &h1), 0);
+	assert_int_equal(f->be->ops->sa_add(f->be, &p0, &h0), 0);
 	ipsec_tun_get_drops(f->be, drops0);
 	ipsec_tun_get_crypto(f->be, &threads, &handed0);
 	memset(payload, 'x', sizeof(payload) - 1);
@@ -1014,7 +1023,7 @@ test_worker_delete_in_flight(void **state)
 	}
 	/* gone while the worker is (most likely) still on them */
 	assert_int_equal(f->be->ops->sa_del(f->be, h1), 0);
-	assert_int_equal(f->be->ops->sa_stats(f->be, h1, &(struct ipsec_sa_stats){0}), -ENOENT);
+	assert_int_equal(sa_stats_settled(f, h1, &(struct ipsec_sa_stats){0}), -ENOENT);
 	ipsec_tun_get_crypto(f->be, &threads, &handed1);
 	ipsec_tun_get_drops(f->be, drops1);
 	/* handed over, or dropped because the worker's ring was full */
@@ -1057,12 +1066,12 @@ test_time_lifetimes(void **state)
 	run_until(f->loop, never, NULL, 1500);
 	assert_int_equal(f->n_events, 1);
 	assert_int_equal(f->events[0], IPSEC_EV_SOFT_EXPIRE);
-	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), 0);
+	assert_int_equal(sa_stats_settled(f, h, &st), 0);
 	run_until(f->loop, never, NULL, 800);
 	assert_int_equal(f->n_events, 2);
 	assert_int_equal(f->events[1], IPSEC_EV_HARD_EXPIRE);
 	assert_true(loop_now_ms() - t0 >= 2000);
-	assert_int_equal(f->be->ops->sa_stats(f->be, h, &st), -ENOENT);
+	assert_int_equal(sa_stats_settled(f, h, &st), -ENOENT);
 }
 
 static void
