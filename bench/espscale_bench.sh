@@ -34,7 +34,7 @@ TUNNELS=${ESP_SCALE_TUNNELS:-8}
 SIZE=${ESP_SCALE_SIZE:-1400}
 GEN_THREADS=${ESP_SCALE_GEN_THREADS:-1}
 # 8 packets per tunnel per send: a batch the gateway reads (up to 32) then holds several tunnels'
-# packets, as from independent clients (Portcullis splits a batch by SA over its ESP threads);
+# packets, as from independent clients (Portcullis gives each SA to one of its ESP threads);
 # 32 costs the generator less per packet but gives the gateway one tunnel's packets at a time
 BATCH=${ESP_SCALE_BATCH:-8}
 GSO=${ESP_SCALE_GSO:-1}

@@ -93,8 +93,8 @@ struct ipsec_backend_ops {
 	void (*udp_input)(struct ipsec_backend *be, const uint8_t *pkt, size_t len,
 	                  const struct sockaddr_in *from, const struct sockaddr_in *to);
 	/* Optional: the end of a batch of udp_input calls. The backend may hold packets back
-	 * until then (the tun backend decrypts a batch at once, spread over its crypto threads,
-	 * and joins TCP segments); without this call they wait for the next loop iteration. */
+	 * until then (the tun backend hands them to its worker threads and joins TCP segments);
+	 * without this call they wait for the next loop iteration. */
 	void (*input_done)(struct ipsec_backend *be);
 	void (*free)(struct ipsec_backend *be);
 };

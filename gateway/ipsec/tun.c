@@ -669,12 +669,13 @@ sa_alloc(struct tun_be *t, const struct ipsec_sa_params *p)
 }
 
 /* The thread for a new SA: the one with the fewest SAs, the loop thread's counted twice (it
- * also receives every packet, counts the workers' results and runs IKE). */
+ * also receives every packet, counts the workers' results and runs IKE). The first SA stays on
+ * the loop thread: one tunnel alone costs least without a hand-over. */
 static unsigned
 pick_thread(const struct tun_be *t)
 {
 	unsigned best = 0;
-	uint64_t best_cost = 2 * ((uint64_t)t->thread_sas[0] + 1);
+	uint64_t best_cost = 2 * (uint64_t)t->thread_sas[0] + 1;
 
 	for (unsigned i = 1; i <= t->nworkers; i++) {
 		uint64_t cost = (uint64_t)t->thread_sas[i] + 1;
