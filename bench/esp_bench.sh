@@ -311,7 +311,7 @@ if [ "$MULTI" -gt 1 ]; then
 		pn=$(med portcullis "$tf" "$MULTI" shared mbps)
 		s1=$(med strongswan "$tf" 1 "${ONE_MODES##* }" mbps)
 		sn=$(med strongswan "$tf" "$MULTI" shared mbps)
-		echo "Scaling, $tf: $MULTI tunnels (shared) / 1 tunnel ($(mode_text "${ONE_MODES##* }")): Portcullis $(ratio "$pn" "$p1")x, strongSwan $(ratio "$sn" "$s1")x, on $(nproc) CPUs shared with the clients: not a test of scaling with cores (portcullisd's data path is one thread)."
+		echo "Scaling, $tf: $MULTI tunnels (shared) / 1 tunnel ($(mode_text "${ONE_MODES##* }")): Portcullis $(ratio "$pn" "$p1")x, strongSwan $(ratio "$sn" "$s1")x, on $(nproc) CPUs shared with the clients: not a test of scaling with cores (the clients take most of the CPUs; see the espscale section)."
 		echo
 	done
 fi
