@@ -962,9 +962,9 @@ publish_all(struct tun_be *t)
 
 /* Room for one more entry in a ring of w: what is queued is published every TUN_PUBLISH
  * entries so the worker starts early. A full ring is counted (reaped); if the worker is still
- * on all of it, the loop thread yields its CPU to it for up to TUN_RING_WAIT_US rather than
- * drop: the socket buffers then fill and the kernel drops what comes in meanwhile, as without
- * workers, instead of the loop thread copying packets only to drop them. */
+ * on all of it, the loop thread sleeps on the worker's progress for up to TUN_RING_WAIT_US
+ * rather than drop: the socket buffers then fill and the kernel drops what comes in meanwhile,
+ * as without workers, instead of the loop thread copying packets only to drop them. */
 static bool
 ring_room(struct tun_be *t, struct tun_worker *w, const uint32_t *next, const uint32_t *reap,
           _Atomic uint32_t *head)

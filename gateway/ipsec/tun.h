@@ -6,7 +6,8 @@
  * handed over by the IKE engine through ops->udp_input. Decrypted packets are written to the TUN
  * device (IFF_VNET_HDR: TCP segments of one flow in a batch are joined into one GSO packet,
  * tun_gro.h), so the kernel routes them to the inside network. Each SA's client-side selectors
- * (remote_ts) get a route via the TUN device while the SA exists. */
+ * (remote_ts) get a route via the TUN device while the SA exists. Each SA's ESP runs on one of
+ * esp_threads threads (the caller's loop thread or a worker; README.md, "Threads"). */
 #ifndef PORTCULLIS_IPSEC_TUN_H
 #define PORTCULLIS_IPSEC_TUN_H
 
