@@ -75,6 +75,7 @@
 #include <openssl/crypto.h>
 
 #include "gateway/ipsec/esp.h"
+#include "bench/loadgen.h"
 #include "peers/ike_initiator.h"
 
 #define ESPLOAD_MAX_TUNNELS 256
@@ -115,26 +116,6 @@ struct worker_arg {
 	int idx;
 };
 
-/* user (sys false) or system CPU seconds of this process, all threads */
-static double
-self_cpu_s(bool sys)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return sys ? (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6
-	           : (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* user + system CPU seconds of process pid (all threads), from /proc/pid/stat; < 0 when unread */
 static double
 proc_cpu_s(int pid)
@@ -169,29 +150,6 @@ usage(void)
 	exit(2);
 }
 
-/* ike_init_open() binds to loopback; each tunnel binds to its own address (as ikeload.c). */
-static int
-client_open(struct ike_init *in, const struct ike_init_cfg *cfg, uint32_t src)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(src)};
-
-	memset(in, 0, sizeof(*in));
-	in->cfg = *cfg;
-	in->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (in->fd < 0)
-		return -errno;
-	if (bind(in->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    connect(in->fd, (const struct sockaddr *)&cfg->server, sizeof(cfg->server)) < 0) {
-		int r = -errno;
-
-		snprintf(in->err, sizeof(in->err), "bind/connect: %s", strerror(errno));
-		close(in->fd);
-		in->fd = -1;
-		return r;
-	}
-	return 0;
-}
-
 static int
 handshake(struct tunnel *t, const struct ike_init_cfg *cfg, uint32_t src,
           struct ike_init_result *res, const char **step)
@@ -199,7 +157,7 @@ handshake(struct tunnel *t, const struct ike_init_cfg *cfg, uint32_t src,
 	int r;
 
 	*step = "open";
-	r = client_open(&t->in, cfg, src);
+	r = ike_init_open_from(&t->in, cfg, src);
 	if (r == 0) {
 		*step = "phase 1";
 		r = ike_init_phase1(&t->in);
@@ -479,14 +437,14 @@ worker(void *arg)
 	return NULL;
 }
 
-/* InReceives of the IP MIB in the network namespace of process pid (one in the sink's
- * namespace): every inner packet the gateway delivered, counted before the sink's filter drops
- * it; < 0 when unread. */
+/* Field `field` (0: the first number) of the `proto` line ("Ip: ", "Udp: ") of the SNMP MIB in
+ * the network namespace of process pid; < 0 when unread. */
 static long long
-ip_in_receives(int pid)
+snmp_field(int pid, const char *proto, int field)
 {
 	char path[64], line[1024];
 	long long v = -1;
+	size_t plen = strlen(proto);
 	FILE *f;
 	int n = 0;
 
@@ -494,34 +452,38 @@ ip_in_receives(int pid)
 	f = fopen(path, "r");
 	if (f == NULL)
 		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "Ip: ", 4) == 0 && ++n == 2 &&
-		    sscanf(line + 4, "%*s %*s %lld", &v) != 1)
-			v = -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line + plen, *end;
+
+		/* the second line of a protocol has the values */
+		if (strncmp(line, proto, plen) != 0 || ++n != 2)
+			continue;
+		for (int i = 0; i < field && p != NULL; i++)
+			p = strchr(p + 1, ' ');
+		if (p != NULL) {
+			v = strtoll(p, &end, 10);
+			if (end == p)
+				v = -1;
+		}
+	}
 	fclose(f);
 	return v;
 }
 
-/* RcvbufErrors of the UDP MIB in the network namespace of process pid (the gateway's): what its
- * sockets dropped for a full receive buffer; < 0 when unread. */
+/* InReceives of the IP MIB in process pid's namespace (one in the sink's): every inner packet
+ * the gateway delivered, counted before the sink's filter drops it. */
+static long long
+ip_in_receives(int pid)
+{
+	return snmp_field(pid, "Ip: ", 2);
+}
+
+/* RcvbufErrors of the UDP MIB in process pid's namespace (the gateway's): what its sockets
+ * dropped for a full receive buffer. */
 static long long
 udp_rcvbuf_errors(int pid)
 {
-	char path[64], line[1024];
-	long long v = -1;
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/net/snmp", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "Udp: ", 5) == 0 && ++n == 2 &&
-		    sscanf(line + 5, "%*s %*s %*s %*s %lld", &v) != 1)
-			v = -1;
-	fclose(f);
-	return v;
+	return snmp_field(pid, "Udp: ", 4);
 }
 
 /* The rate controller's state (adaptive rate: -A with -R). */
@@ -782,16 +744,16 @@ main(int argc, char **argv)
 	rate_warm = atomic_load(&L.rate);
 	if (gw_pid > 0)
 		gw0 = proc_cpu_s(gw_pid);
-	usr0 = self_cpu_s(false);
-	sys0 = self_cpu_s(true);
+	self_cpu(&usr0, &sys0);
 	t0 = now_ms();
 	run_phase(&L, 1, secs * 1e3, &ctl, true);
 	atomic_store(&L.phase, 2);
 	for (int i = 0; i < L.nthreads; i++)
 		pthread_join(th[i], NULL);
 	t1 = now_ms();
-	usr = self_cpu_s(false) - usr0;
-	sys = self_cpu_s(true) - sys0;
+	self_cpu(&usr, &sys);
+	usr -= usr0;
+	sys -= sys0;
 	if (gw_pid > 0)
 		gw1 = proc_cpu_s(gw_pid);
 	printf("tunnels=%d sent=%llu send_err=%llu secs=%.3f client_cpu_s=%.3f client_sys_s=%.3f "

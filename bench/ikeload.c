@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/loadgen.h"
 #include "peers/ike_initiator.h"
 
 #define IKELOAD_MAX_CONC 4096
@@ -59,49 +60,6 @@ struct ikeload {
 	atomic_int errs_printed;
 };
 
-/* user + system CPU seconds of this process (all threads) */
-static double
-self_cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       ru.ru_stime.tv_usec / 1e6;
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* ike_init_open() binds to loopback; the load generator binds each client to its own address. */
-static int
-client_open(struct ike_init *in, const struct ike_init_cfg *cfg, uint32_t src)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(src)};
-
-	memset(in, 0, sizeof(*in));
-	in->cfg = *cfg;
-	in->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (in->fd < 0)
-		return -errno;
-	if (bind(in->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    connect(in->fd, (const struct sockaddr *)&cfg->server, sizeof(cfg->server)) < 0) {
-		int r = -errno;
-
-		snprintf(in->err, sizeof(in->err), "bind/connect: %s", strerror(errno));
-		close(in->fd);
-		in->fd = -1;
-		return r;
-	}
-	return 0;
-}
-
 static int
 handshake(struct ikeload *L, int k, struct ike_init *in, const struct ike_dh *dh, double *ms)
 {
@@ -111,7 +69,7 @@ handshake(struct ikeload *L, int k, struct ike_init *in, const struct ike_dh *dh
 	int r;
 
 	t0 = now_ms();
-	r = client_open(in, &L->cfg, L->base + (uint32_t)(k % (int)L->naddr));
+	r = ike_init_open_from(in, &L->cfg, L->base + (uint32_t)(k % (int)L->naddr));
 	in->cfg.dh_fixed = dh;
 	if (r == 0) {
 		step = "phase 1";
@@ -367,10 +325,11 @@ main(int argc, char **argv)
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (int s = 0; s < nsizes; s++) {
 		int ok0 = atomic_load(&L.ok), fail0 = atomic_load(&L.fail), nl = 0, c;
-		double secs, cpu0;
+		double secs, cpu0, u0, s0;
 
 		c = conc < size[s] - done ? conc : size[s] - done;
-		cpu0 = self_cpu_s();
+		self_cpu(&u0, &s0);
+		cpu0 = u0 + s0;
 		t0 = now_ms();
 		L.deadline_ms = deadline_s > 0 ? t0 + deadline_s * 1e3 : 0;
 		atomic_store(&L.stopped, false);
@@ -393,7 +352,8 @@ main(int argc, char **argv)
 		       size[s], atomic_load(&L.ok), atomic_load(&L.fail) - fail0, secs,
 		       last > t0 ? (atomic_load(&L.ok) - ok0) / ((last - t0) / 1e3) : 0.0,
 		       pct(lat, nl, 0.50), pct(lat, nl, 0.99), nl ? lat[nl - 1] : 0.0);
-		printf(" client_cpu_s=%.3f", self_cpu_s() - cpu0);
+		self_cpu(&u0, &s0);
+		printf(" client_cpu_s=%.3f", u0 + s0 - cpu0);
 		if (atomic_load(&L.stopped))
 			printf(" stopped=1");
 		if (gw_pid > 0) {

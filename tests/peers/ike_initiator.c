@@ -31,7 +31,13 @@ ierr(struct ike_init *in, const char *fmt, ...)
 int
 ike_init_open(struct ike_init *in, const struct ike_init_cfg *cfg)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	return ike_init_open_from(in, cfg, INADDR_LOOPBACK);
+}
+
+int
+ike_init_open_from(struct ike_init *in, const struct ike_init_cfg *cfg, uint32_t src)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(src)};
 
 	memset(in, 0, sizeof(*in));
 	in->cfg = *cfg;
@@ -46,6 +52,7 @@ ike_init_open(struct ike_init *in, const struct ike_init_cfg *cfg)
 	    connect(in->fd, (const struct sockaddr *)&cfg->server, sizeof(cfg->server)) < 0) {
 		int r = -errno;
 
+		snprintf(in->err, sizeof(in->err), "bind/connect: %s", strerror(errno));
 		close(in->fd);
 		in->fd = -1;
 		return r;

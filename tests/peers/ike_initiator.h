@@ -72,6 +72,9 @@ struct ike_init {
 };
 
 int ike_init_open(struct ike_init *in, const struct ike_init_cfg *cfg);
+/* The same from source address src (host order) instead of loopback: the load generators give
+ * each client its own address. */
+int ike_init_open_from(struct ike_init *in, const struct ike_init_cfg *cfg, uint32_t src);
 void ike_init_close(struct ike_init *in);
 /* Aggressive Mode; returns 0 when HASH_R verified and AM3 sent. */
 int ike_init_phase1(struct ike_init *in);
