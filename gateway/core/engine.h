@@ -51,7 +51,7 @@ struct engine {
 	bool allow_host_network; /* may program the root namespace's kernel state */
 	bool data_plane_ok;      /* false: kernel programming refused (root namespace) */
 	enum ipsec_backend_kind sa_backend_kind;
-	unsigned esp_threads; /* tun backend crypto threads, 0: one per CPU (ipsec_tun_config) */
+	unsigned esp_threads; /* tun backend ESP threads, 0: one per CPU (ipsec_tun_config) */
 	struct ipsec_backend *ipsec;
 	struct aaa *aaa;
 	struct ike *ike;

@@ -24,7 +24,7 @@
 #define IPSEC_TUN_MAX_PKT             65535 /* largest IPv4 packet decrypted and written to the TUN */
 #define IPSEC_TUN_MAX_MTU             9000 /* largest TUN MTU, so largest packet read from it */
 #define IPSEC_TUN_READ_BATCH          64   /* packets handled per readiness event, per socket */
-#define IPSEC_TUN_DEFAULT_MAX_THREADS 8    /* ESP crypto threads by default: CPUs, at most this */
+#define IPSEC_TUN_DEFAULT_MAX_THREADS 8    /* ESP threads by default: CPUs, at most this */
 #define IPSEC_TUN_MAX_THREADS         16   /* TUN_POOL_MAX */
 
 /* A zeroed struct gives the defaults. */

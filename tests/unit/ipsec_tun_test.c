@@ -702,7 +702,7 @@ test_batch(void **state)
 	assert_int_equal(st.packets_out, 15);
 }
 
-/* ---- batches spread over the crypto threads ---- */
+/* ---- SAs on the loop thread and on a worker ---- */
 
 #define PAR_SAS 4
 
