@@ -1390,13 +1390,21 @@ tun_udp_input(struct ipsec_backend *be, const uint8_t *pkt, size_t len,
               const struct sockaddr_in *from, const struct sockaddr_in *to)
 {
 	struct tun_be *t = tun_of(be);
+	uint32_t src = from != NULL ? ntohl(from->sin_addr.s_addr) : 0, spi;
+	struct tun_sa *sa;
 
 	if (len > sizeof(t->buf) - ESP_HEADROOM) {
 		count_drop(t, NULL, ESP_DROP_TOO_BIG);
 		return;
 	}
+	/* a worker's SA: copied once, straight into its ring */
+	if (t->nworkers > 0 && esp_peek_spi(pkt, len, &spi) == 0 &&
+	    (sa = spi_find(t, spi)) != NULL && sa->thread != 0 && !sa->dead) {
+		hand_in(t, sa, pkt, len, src);
+		return;
+	}
 	memcpy(t->buf + ESP_HEADROOM, pkt, len);
-	esp_input(t, t->buf + ESP_HEADROOM, len, from != NULL ? ntohl(from->sin_addr.s_addr) : 0);
+	esp_input(t, t->buf + ESP_HEADROOM, len, src);
 }
 
 static void
