@@ -515,6 +515,19 @@ esp_icv(const struct esp_sa *sa, const uint8_t *data, size_t len, uint8_t icv[EV
 	return 0;
 }
 
+int
+esp_sa_icv(const struct esp_sa *sa, const uint8_t *data, size_t len, uint8_t *icv)
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+
+	if (sa->icv_len == 0)
+		return -EINVAL;
+	if (esp_icv(sa, data, len, md) < 0)
+		return -EIO;
+	memcpy(icv, md, sa->icv_len);
+	return 0;
+}
+
 /* CBC in place over p[0, len) (a multiple of the block size, at least one block) with iv,
  * without re-IV'ing the context. Successive EVP_CipherUpdate() calls on one context form one CBC
  * stream whose chaining value after each packet is that packet's last ciphertext block

@@ -130,6 +130,11 @@ int esp_encap_iv(struct esp_sa *sa, const uint8_t *iv, uint8_t *buf, size_t cap,
 int esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, size_t *inner_off, size_t *inner_len,
               enum esp_drop *why);
 
+/* The ICV (sa->icv_len bytes, truncated HMAC) of data[0, len) with sa's integrity key, into icv.
+ * Returns 0, or -EINVAL for an SA without integrity, -EIO when the digest fails. For load
+ * generators that re-sign one packet with new sequence numbers. */
+int esp_sa_icv(const struct esp_sa *sa, const uint8_t *data, size_t len, uint8_t *icv);
+
 /* Reads the SPI of an ESP packet (host order). Returns 0 or -EBADMSG when shorter than 8 bytes. */
 int esp_peek_spi(const uint8_t *pkt, size_t len, uint32_t *spi);
 

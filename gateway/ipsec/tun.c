@@ -1559,6 +1559,17 @@ efd_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 	reap_all(t);
 }
 
+/* A thread's TUN writer (its joining buffers, and a worker's lock). */
+static void
+part_free(struct tun_part *wp)
+{
+	if (wp->gro_ok)
+		tun_gro_free(&wp->gro);
+	if (wp->lock_ok)
+		pthread_mutex_destroy(&wp->lock);
+	wp->gro_ok = wp->lock_ok = false;
+}
+
 /* Stops the worker once it has done what was published. */
 static void
 worker_stop(struct tun_worker *w)
@@ -1577,10 +1588,7 @@ worker_free(struct tun_worker *w)
 	if (w == NULL)
 		return;
 	worker_stop(w);
-	if (w->wr.gro_ok)
-		tun_gro_free(&w->wr.gro);
-	if (w->wr.lock_ok)
-		pthread_mutex_destroy(&w->wr.lock);
+	part_free(&w->wr);
 	free(w->islots);
 	free(w->oslots);
 	free(w);
@@ -1670,8 +1678,7 @@ tun_free(struct ipsec_backend *be)
 	tun_rtnl_close(t->nl);
 	if (t->flush_timer != NULL)
 		loop_timer_cancel(t->be.loop, t->flush_timer);
-	if (t->part0.gro_ok)
-		tun_gro_free(&t->part0.gro);
+	part_free(&t->part0);
 	free(t->slots);
 	free(t->rslots);
 	free(t);

@@ -115,6 +115,15 @@ test_kat_encap(void **state)
 		                 0);
 		if (len != wlen || memcmp(buf + off, want, wlen) != 0)
 			fail_msg("%s: encapsulation differs from the known answer", k->name);
+		/* esp_sa_icv() gives the known answer's ICV over SPI..trailer */
+		if (out->icv_len > 0) {
+			uint8_t icv[ESP_MAX_ICV];
+
+			assert_int_equal(esp_sa_icv(out, want, wlen - out->icv_len, icv), 0);
+			assert_memory_equal(icv, want + wlen - out->icv_len, out->icv_len);
+		} else {
+			assert_int_equal(esp_sa_icv(out, want, wlen, buf), -EINVAL);
+		}
 
 		/* The same contexts a second time (seq 2): a fresh inbound SA must accept it, which
 		 * fails if the MAC or cipher context was not properly restarted per packet. */
