@@ -16,13 +16,15 @@
 # (ESP_SECS, 5) s counted. Per run: delivered Mbit/s (the inner packets' IP bytes at the sink),
 # sent vs delivered (loss), gateway CPU (user+system of the process, all threads, /proc/PID/stat,
 # over the counted time) per Gbit delivered and per wall second (busy), the generator's CPU.
-# No CPU placement: the point is using both CPUs.
+# No CPU placement by default: the point is using both CPUs. ESP_SCALE_PIN=1 instead gives the
+# gateway (every thread) CPU ESP_SCALE_GW_CPU (1) and the generator CPU ESP_SCALE_GEN_CPU (0):
+# with ESP_SCALE_TUNNELS=1 that is bench/esp1_bench.sh, one tunnel at what one CPU allows.
 # ESP_SCALE_PC1_ARGS / ESP_SCALE_PC2_ARGS: portcullisd arguments of the two Portcullis runs
 # ("--esp-threads 1" / "--esp-threads 2"); a portcullisd without --esp-threads (before the
 # option lands) gets no argument for the first and skips the second (said in the output).
 # ESP_SCALE_GEN_THREADS (1), ESP_SCALE_BATCH (8), ESP_SCALE_GSO (1), ESP_SCALE_ADAPT (1: rate
 # steered; 0: as fast as the sockets take them, or ESP_SCALE_RATE packets/s): espload's options. Raw per-run lines go to
-# $BENCH_WORK/esp-scale-raw.txt, espload's own lines to $BENCH_WORK/espload.out. Prints a
+# $BENCH_WORK/esp-scale-raw.txt, espload's own lines to $BENCH_WORK/espload-scale.out (ESP_SCALE_TAG names them). Prints a
 # Markdown section. Root needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,14 +49,23 @@ GEN_OPTS=(-j "$GEN_THREADS" -B "$BATCH" -W "$WARM")
 TRANSFORMS=${ESP_TRANSFORMS:-aes128-sha1 3des-md5}
 PC1_ARGS=${ESP_SCALE_PC1_ARGS---esp-threads 1}
 PC2_ARGS=${ESP_SCALE_PC2_ARGS---esp-threads 2}
+PIN=${ESP_SCALE_PIN:-0}
+GW_CPU=${ESP_SCALE_GW_CPU:-1}
+GEN_CPU=${ESP_SCALE_GEN_CPU:-0}
+GEN_PIN=()
+[ "$PIN" = 1 ] && GEN_PIN=(taskset -c "$GEN_CPU")
 BENCH_NCLIENTS=1
 LOAD=$BENCH_WORK/espload
-RAW=$BENCH_WORK/esp-scale-raw.txt
+# names this run's files in $BENCH_WORK: esp-scale-raw.txt, espload-scale.out/.err (esp1_bench.sh: one)
+TAG=${ESP_SCALE_TAG:-scale}
+RAW=$BENCH_WORK/esp-$TAG-raw.txt
+GEN_OUT=$BENCH_WORK/espload-$TAG.out
+GEN_ERR=$BENCH_WORK/espload-$TAG.err
 SINK=10.89.129.195
 mkdir -p "$BENCH_WORK"
 : >"$RAW"
-: >"$BENCH_WORK/espload.err"
-: >"$BENCH_WORK/espload.out"
+: >"$GEN_ERR"
+: >"$GEN_OUT"
 
 [ "$(id -u)" -eq 0 ] || bench_die "espscale: run as root (network namespaces)"
 [ -f "$BUILD/libportcullis_lib.a" ] || bench_die "espscale: $BUILD/libportcullis_lib.a not built"
@@ -148,6 +159,9 @@ measure() { # cfg transform round
 	pc2) BENCH_PC_ARGS=$PC2_ARGS bench_start_gw portcullis "$tf" ;;
 	sw) bench_start_gw strongswan "$tf" ;;
 	esac
+	if [ "$PIN" = 1 ]; then
+		taskset -a -p -c "$GW_CPU" "$GW_PID" >/dev/null || bench_die "espscale: taskset $GW_PID"
+	fi
 	sleep 0.5
 	read -r p0 b0 < <(sink_read)
 	d0=$(udp_drops)
@@ -156,10 +170,10 @@ measure() { # cfg transform round
 	i0=$(machine_idle_s)
 	# a diagnostic run during the measurement (perf, ps...), GW_PID set: ESP_SCALE_DURING
 	[ -n "${ESP_SCALE_DURING:-}" ] && (sleep 2 && eval "$ESP_SCALE_DURING") &
-	out=$(ip netns exec "$BP-c0" "$LOAD" -s 192.168.1.1 -g "$BENCH_GROUP" -k "$BENCH_GROUP_PSK" \
+	out=$("${GEN_PIN[@]}" ip netns exec "$BP-c0" "$LOAD" -s 192.168.1.1 -g "$BENCH_GROUP" -k "$BENCH_GROUP_PSK" \
 		-u "$BENCH_USER" -p "$BENCH_PASSWORD" -c "$TUNNELS" -b 172.16.0.1 -T "$tf" -S "$SIZE" \
-		-d "$SINK" -t "$SECS" "${GEN_OPTS[@]}" -R "$GW_PID" 2>>"$BENCH_WORK/espload.err" || true)
-	echo "$cfg $tf $round $out" >>"$BENCH_WORK/espload.out"
+		-d "$SINK" -t "$SECS" "${GEN_OPTS[@]}" -R "$GW_PID" 2>>"$GEN_ERR" || true)
+	echo "$cfg $tf $round $out" >>"$GEN_OUT"
 	thread_cpu "$GW_PID" >"$BENCH_WORK/threads1"
 	wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')
 	idle=$(awk -v a="$i0" -v b="$(machine_idle_s)" -v w="$wall" 'BEGIN{printf "%.2f", (b - a) / w}')
@@ -176,8 +190,8 @@ measure() { # cfg transform round
 	ccpu=$(kv client_cpu_s "$out")
 	csys=$(kv client_sys_s "$out")
 	if [ -z "$up" ] || [ "$up" -ne "$TUNNELS" ] || [ -z "$secs" ]; then
-		bench_log "espscale: $cfg $tf: only ${up:-0} of $TUNNELS tunnels came up: see $BENCH_WORK/espload.err"
-		tail -3 "$BENCH_WORK/espload.err" >&2
+		bench_log "espscale: $cfg $tf: only ${up:-0} of $TUNNELS tunnels came up: see $GEN_ERR"
+		tail -3 "$GEN_ERR" >&2
 	fi
 	[ -n "$secs" ] || secs=$SECS
 	line=$(awk -v cfg="$cfg" -v tf="$tf" -v r="$round" -v up="${up:-0}" -v sent="${sent:-0}" \
@@ -209,9 +223,18 @@ med() { # cfg tf key [decimals]
 first() { vals "$1" "$2" "$3" | head -1 | tr ',' ' '; }
 rng() { vals "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR > 1) printf " (%s-%s)", lo, hi}'; }
 
-echo "## ESP on $TUNNELS tunnels, gateway on every CPU: Portcullis --esp-threads 1 / 2 vs strongSwan"
-echo
-echo "How it was measured: \`bench/espload\` brings up $TUNNELS tunnels (the test initiator: Aggressive Mode"
+if [ "$PIN" = 1 ]; then
+	echo "## ESP on $TUNNELS tunnel(s), gateway on one CPU, generator on the other: Portcullis vs strongSwan"
+	echo
+	echo "The gateway-bound counterpart of the iperf3 runs above (where vpnc and iperf3 on the other"
+	echo "CPU limit the pinned runs): the same cheap generator as the next section, the gateway alone"
+	echo "on CPU $GW_CPU (every thread, taskset), the generator on CPU $GEN_CPU."
+	echo
+else
+	echo "## ESP on $TUNNELS tunnels, gateway on every CPU: Portcullis --esp-threads 1 / 2 vs strongSwan"
+	echo
+fi
+echo "How it was measured: \`bench/espload\` brings up $TUNNELS tunnel(s) (the test initiator: Aggressive Mode"
 echo "PSK + Xauth + Mode Config + Quick Mode, NAT-T forced as \`vpnc --natt-mode force-natt\` does, so ESP"
 echo "goes in UDP to port 4500 on both gateways), each from its own source address, then sends, round"
 echo "robin over the tunnels, batches of $BATCH ESP packets per tunnel (one UDP GSO send each), each"
@@ -224,8 +247,14 @@ echo "reads the sink namespace's IP counter and the gateway's UDP receive-buffer
 echo "3%, or down when more than 2% of the interval's packets were dropped at the gateway's socket"
 echo "(by that share and 2% more) or a backlog inside the gateway grows (10%: charon queues), after ${WARM} s of"
 echo "warm-up (not counted) to settle; so each gateway is offered about what it can take and the"
-echo "generator burns no CPU on packets it cannot. Counted: $SECS s per run. No CPU placement: gateway,"
-echo "generator and the kernel's forwarding share the $(nproc) CPUs. $ROUNDS round(s) per transform, alternating"
+if [ "$PIN" = 1 ]; then
+	echo "generator burns no CPU on packets it cannot. Counted: $SECS s per run. The gateway's threads on CPU"
+	echo "$GW_CPU, the generator on CPU $GEN_CPU (the kernel's work for a packet runs on the CPU of the thread that"
+	echo "sends it: delivery into the gateway's socket on the generator's). $ROUNDS round(s) per transform, alternating"
+else
+	echo "generator burns no CPU on packets it cannot. Counted: $SECS s per run. No CPU placement: gateway,"
+	echo "generator and the kernel's forwarding share the $(nproc) CPUs. $ROUNDS round(s) per transform, alternating"
+fi
 echo "the order of the gateways; cells are medians, with the range over the rounds in brackets."
 echo "Delivered: inner packets counted at the sink (Mbit/s of their IP bytes). Loss: sent but not"
 echo "delivered (the controller's probing above the gateway's rate). Gateway CPU: user+system seconds"
@@ -257,7 +286,9 @@ for tf in $TRANSFORMS; do
 	gu1=$(med pc1 "$tf" gw_us_per_pkt 2)
 	cu1=$(med pc1 "$tf" gen_us_per_pkt 2)
 	bound=$(awk -v g="$gu1" -v c="$cu1" -v n="$(nproc)" 'BEGIN{if (g + 0 <= 0) print "n/a"; else {b = n * g / (g + c); if (b > 2) b = 2; printf "%.2f", b}}')
-	if [[ " $CONFIGS " == *" pc2 "* ]]; then
+	if [ "$PIN" = 1 ]; then
+		echo "- **$tf**, gateway on one CPU: Portcullis $(pc_args pc1) / strongSwan: **$(ratio "$p1" "$sw")x** throughput ($p1 vs $sw Mbit/s, busy $(med pc1 "$tf" busy 2) vs $(med sw "$tf" busy 2) CPU s/s), CPU per Gbit $(ratio "$p1c" "$swc")x."
+	elif [[ " $CONFIGS " == *" pc2 "* ]]; then
 		p2=$(med pc2 "$tf" mbps)
 		p2c=$(med pc2 "$tf" cpu_s_per_gbit 2)
 		echo "- **$tf**: scaling, Portcullis $(pc_args pc2) / $(pc_args pc1): **$(ratio "$p2" "$p1")x** throughput (busy $(med pc2 "$tf" busy 2) vs $(med pc1 "$tf" busy 2) CPU s/s, CPU per Gbit $(ratio "$p2c" "$p1c")x); Portcullis $(pc_args pc2) / strongSwan: **$(ratio "$p2" "$sw")x** throughput, CPU per Gbit $(ratio "$p2c" "$swc")x (Portcullis $(pc_args pc1) / strongSwan: $(ratio "$p1" "$sw")x). The most 2 threads can gain on $(nproc) CPUs with this generator: ${bound}x ($(nproc) CPUs / (gateway $gu1 + generator $cu1 µs per packet) against 1 CPU / $gu1 µs, from the $(pc_args pc1) runs; less the CPU other jobs take)."
@@ -272,7 +303,11 @@ echo "What the generator costs: espload was busy $(awk -v g="$gb" 'BEGIN{printf 
 echo "i.e. µs of its CPU per packet sent: $(awk '{printf "%s%s %.2f", (NR > 1 ? ", " : ""), $1, $2}' <<<"$gu") (most of it system time: on veth"
 echo "the kernel's delivery of each packet up to the gateway's socket runs in the sender's context),"
 echo "against the gateways' CPU µs per packet delivered in the table. That CPU is not"
-echo "available to the gateway: a gateway can use at most $(nproc) minus the generator's busy, and \"busy\""
-echo "above shows how much it did use."
+if [ "$PIN" = 1 ]; then
+	echo "available to the gateway only in the section below (here each has its own CPU)."
+else
+	echo "available to the gateway: a gateway can use at most $(nproc) minus the generator's busy, and \"busy\""
+	echo "above shows how much it did use."
+fi
 echo
 bench_raw_details "$RAW"

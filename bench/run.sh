@@ -28,7 +28,7 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 names=("$@")
 if [ "${#names[@]}" -eq 0 ]; then
 	# the comparisons first, then the rest in name order
-	for n in dh ike esp espscale esptransform pix nft api aaa; do
+	for n in dh ike esp esp1 espscale esptransform pix nft api aaa; do
 		[ -f "bench/${n}_bench.sh" ] && names+=("$n")
 	done
 	for f in bench/*_bench.sh; do
