@@ -4,6 +4,7 @@
 #include "api/api_int.h"
 #include "gateway/core/engine.h"
 #include "gateway/core/loop.h"
+#include "gateway/core/sbuf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -307,7 +308,10 @@ acct_where(struct api_req *req, char *where, size_t len, json_t *binds)
 	        {"from", " AND created_at_ms >= ?", F_TIME},
 	        {"to", " AND created_at_ms < ?", F_TIME},
 	};
-	size_t n = (size_t)snprintf(where, len, " WHERE 1 = 1");
+	struct sbuf w;
+
+	sbuf_init(&w, where, len);
+	sbuf_str(&w, " WHERE 1 = 1");
 
 	for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
 		const char *v = api_query(req, filters[f].param);
@@ -328,7 +332,7 @@ acct_where(struct api_req *req, char *where, size_t len, json_t *binds)
 			        filters[f].param, v);
 			return -EINVAL;
 		}
-		n += (size_t)snprintf(where + n, len - n, "%s", filters[f].sql);
+		sbuf_str(&w, filters[f].sql);
 		json_array_append_new(binds, filters[f].kind == F_TIME ? json_integer(ms)
 		                                                       : json_string(v));
 	}

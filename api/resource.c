@@ -7,14 +7,76 @@
 #include "api/api_int.h"
 #include "api/api_res.h"
 #include "gateway/core/log.h"
+#include "gateway/core/sbuf.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SQL_MAX 4096
+
+/* The SQL here is made from the descriptor tables (table and column names; values are always
+ * bound), so a statement longer than SQL_MAX is a programming error: it is refused with an
+ * internal error, never cut (a cut WHERE could still be valid SQL). */
+static int
+sql_too_long(struct pc_err *err, const char *sql)
+{
+	log_error(LOG_API, "SQL statement longer than %d bytes: %.60s...", SQL_MAX, sql);
+	return pc_err_set(err, PC_ERR_INTERNAL, "", "SQL statement longer than %d bytes", SQL_MAX);
+}
+
+/* Prepares the statement in q (see sql_too_long). */
+static int
+prepare_sb(struct db *db, const struct sbuf *q, sqlite3_stmt **st, struct pc_err *err)
+{
+	if (!sbuf_ok(q))
+		return sql_too_long(err, q->b);
+	return db_prepare(db, q->b, st, err);
+}
+
+/* Formats and prepares one statement (see sql_too_long). */
+static int prepare_fmt(struct db *db, sqlite3_stmt **st, struct pc_err *err, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int
+prepare_fmt(struct db *db, sqlite3_stmt **st, struct pc_err *err, const char *fmt, ...)
+{
+	char sql[SQL_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return sql_too_long(err, sql);
+	return db_prepare(db, sql, st, err);
+}
+
+/* "field[i]" for error messages, cut to len if need be. */
+static const char *
+field_index(char *buf, size_t len, const char *field, size_t i)
+{
+	struct sbuf b;
+
+	sbuf_init(&b, buf, len);
+	sbuf_printf(&b, "%s[%zu]", field, i);
+	return buf;
+}
+
+/* "prefix.key" (or "key") for error messages, cut to len if need be. */
+static const char *
+field_path(char *buf, size_t len, const char *prefix, const char *key)
+{
+	struct sbuf b;
+
+	sbuf_init(&b, buf, len);
+	sbuf_printf(&b, "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", key);
+	return buf;
+}
 
 const char *
 api_resource_path(const struct api_resource *res)
@@ -72,17 +134,14 @@ bind_json(sqlite3_stmt *st, int idx, json_t *v)
 		sqlite3_bind_text(st, idx, json_string_value(v), -1, SQLITE_TRANSIENT);
 }
 
-static size_t
-select_list(const struct api_resource *res, char *buf, size_t len)
+/* The column list of res into q. */
+static void
+select_list(const struct api_resource *res, struct sbuf *q)
 {
-	size_t n = 0;
-
 	for (size_t i = 0; i < res->ncols; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", i > 0 ? ", " : "",
-		                      res->cols[i].name);
+		sbuf_printf(q, "%s%s", i > 0 ? ", " : "", res->cols[i].name);
 	if (res->parent_fk != NULL)
-		n += (size_t)snprintf(buf + n, len - n, ", %s", res->parent_fk);
-	return n;
+		sbuf_printf(q, ", %s", res->parent_fk);
 }
 
 static json_t *
@@ -102,19 +161,19 @@ static int
 load_row(struct db *db, const struct api_resource *res, json_t *key, json_t *parent, json_t **out,
          struct pc_err *err)
 {
-	char sql[SQL_MAX], cols[SQL_MAX];
+	char sql[SQL_MAX];
+	struct sbuf q;
 	sqlite3_stmt *st;
 	int rc;
 
 	*out = NULL;
-	select_list(res, cols, sizeof(cols));
+	sbuf_init(&q, sql, sizeof(sql));
+	sbuf_str(&q, "SELECT ");
+	select_list(res, &q);
+	sbuf_printf(&q, " FROM %s WHERE %s = ?", res->table, key_col(res)->name);
 	if (parent != NULL)
-		snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = ? AND %s = ?", cols,
-		         res->table, key_col(res)->name, res->parent_fk);
-	else
-		snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = ?", cols, res->table,
-		         key_col(res)->name);
-	rc = db_prepare(db, sql, &st, err);
+		sbuf_printf(&q, " AND %s = ?", res->parent_fk);
+	rc = prepare_sb(db, &q, &st, err);
 	if (rc < 0)
 		return rc;
 	bind_json(st, 1, key);
@@ -136,14 +195,13 @@ load_row(struct db *db, const struct api_resource *res, json_t *key, json_t *par
 static json_t *
 ref_name(struct db *db, const struct res_col *c, json_t *id)
 {
-	char sql[256];
 	sqlite3_stmt *st;
 	json_t *out = json_null();
 
 	if (!json_is_integer(id))
 		return out;
-	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = ?", c->ref_name, c->ref_table);
-	if (db_prepare(db, sql, &st, NULL) < 0)
+	if (prepare_fmt(db, &st, NULL, "SELECT %s FROM %s WHERE id = ?", c->ref_name,
+	                c->ref_table) < 0)
 		return out;
 	bind_json(st, 1, id);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -158,12 +216,11 @@ ref_name(struct db *db, const struct res_col *c, json_t *id)
 static int
 ref_lookup(struct db *db, const struct res_col *c, const char *name, int64_t *id)
 {
-	char sql[256];
 	sqlite3_stmt *st;
 	int rc = 0;
 
-	snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE %s = ?", c->ref_table, c->ref_name);
-	if (db_prepare(db, sql, &st, NULL) < 0)
+	if (prepare_fmt(db, &st, NULL, "SELECT id FROM %s WHERE %s = ?", c->ref_table,
+	                c->ref_name) < 0)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -177,12 +234,10 @@ ref_lookup(struct db *db, const struct res_col *c, const char *name, int64_t *id
 static int
 ref_exists(struct db *db, const struct res_col *c, int64_t id)
 {
-	char sql[256];
 	sqlite3_stmt *st;
 	int rc = 0;
 
-	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?", c->ref_table);
-	if (db_prepare(db, sql, &st, NULL) < 0)
+	if (prepare_fmt(db, &st, NULL, "SELECT 1 FROM %s WHERE id = ?", c->ref_table) < 0)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st) == SQLITE_ROW;
@@ -207,19 +262,22 @@ scalar_out(struct db *db, const struct res_col *c, json_t *v)
 static json_t *
 children_out(struct db *db, const struct res_child *ch, json_t *parent_id)
 {
-	char sql[SQL_MAX], cols[SQL_MAX];
+	char sql[SQL_MAX];
+	struct sbuf q;
 	sqlite3_stmt *st;
 	json_t *arr = json_array();
 
+	sbuf_init(&q, sql, sizeof(sql));
 	if (ch->res != NULL) {
-		select_list(ch->res, cols, sizeof(cols));
-		snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = ? ORDER BY %s", cols,
-		         ch->res->table, ch->res->parent_fk, ch->res->order_by);
+		sbuf_str(&q, "SELECT ");
+		select_list(ch->res, &q);
+		sbuf_printf(&q, " FROM %s WHERE %s = ? ORDER BY %s", ch->res->table,
+		            ch->res->parent_fk, ch->res->order_by);
 	} else {
-		snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = ? ORDER BY position",
-		         ch->col->name, ch->table, ch->fk);
+		sbuf_printf(&q, "SELECT %s FROM %s WHERE %s = ? ORDER BY position", ch->col->name,
+		            ch->table, ch->fk);
 	}
-	if (db_prepare(db, sql, &st, NULL) < 0)
+	if (prepare_sb(db, &q, &st, NULL) < 0)
 		return arr;
 	bind_json(st, 1, parent_id);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -382,15 +440,14 @@ validate_value(struct db *db, const struct res_col *c, const char *field, json_t
 			break;
 		case RT_ENUM: {
 			char allowed[512];
-			size_t n = 0;
+			struct sbuf al;
 
 			for (int i = 0; c->enums[i] != NULL; i++)
 				if (strcmp(c->enums[i], s) == 0)
 					goto ok;
-			allowed[0] = '\0';
-			for (int i = 0; c->enums[i] != NULL && n < sizeof(allowed); i++)
-				n += (size_t)snprintf(allowed + n, sizeof(allowed) - n, "%s%s",
-				                      i > 0 ? ", " : "", c->enums[i]);
+			sbuf_init(&al, allowed, sizeof(allowed));
+			for (int i = 0; c->enums[i] != NULL; i++)
+				sbuf_printf(&al, "%s%s", i > 0 ? ", " : "", c->enums[i]);
 			return pc_err_set(err, PC_ERR_INVALID, field,
 			                  "%s: expected one of %s, got '%.40s'", field, allowed, s);
 		}
@@ -508,10 +565,10 @@ validate_children(struct db *db, const struct res_child *ch, json_t *arr, const 
 	*out = json_array();
 	json_array_foreach(arr, i, v)
 	{
-		char f[128];
+		char f[192];
 		json_t *row = json_object();
 
-		snprintf(f, sizeof(f), "%s[%zu]", field, i);
+		field_index(f, sizeof(f), field, i);
 		if (ch->res != NULL) {
 			row_defaults(ch->res, row);
 			if (!json_is_object(v)) {
@@ -523,10 +580,10 @@ validate_children(struct db *db, const struct res_child *ch, json_t *arr, const 
 			if (rc == 0 && ch->res->check != NULL) {
 				rc = ch->res->check(db, row, err);
 				if (rc < 0 && strncmp(err->field, f, strlen(f)) != 0) {
-					char inner[64];
+					char inner[sizeof(err->field)];
 
-					snprintf(inner, sizeof(inner), "%s", err->field);
-					snprintf(err->field, sizeof(err->field), "%s.%s", f, inner);
+					memcpy(inner, err->field, sizeof(inner));
+					field_path(err->field, sizeof(err->field), f, inner);
 				}
 			}
 		} else {
@@ -593,7 +650,7 @@ validate_object(struct db *db, const struct api_resource *res, json_t *in, json_
 		if (col_by_key(res, key, &by_alias) != NULL ||
 		    child_by_key(res, key, &idx) != NULL || is_output_only(res, key))
 			continue;
-		snprintf(field, sizeof(field), "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", key);
+		field_path(field, sizeof(field), prefix, key);
 		pc_err_set(err, PC_ERR_INVALID, field, "%s: unknown field", field);
 		return -EBADMSG;
 	}
@@ -605,7 +662,7 @@ validate_object(struct db *db, const struct api_resource *res, json_t *in, json_
 		bool by_alias = false;
 		size_t idx = 0;
 
-		snprintf(field, sizeof(field), "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", key);
+		field_path(field, sizeof(field), prefix, key);
 		c = col_by_key(res, key, &by_alias);
 		if (c == NULL) {
 			ch = child_by_key(res, key, &idx);
@@ -673,9 +730,8 @@ validate_object(struct db *db, const struct api_resource *res, json_t *in, json_
 		if (!(c->flags & RF_REQUIRED) || c->flags & RF_READONLY)
 			continue;
 		if (json_is_null(json_object_get(row, c->name))) {
-			snprintf(field, sizeof(field), "%s%s%s", prefix,
-			         prefix[0] != '\0' ? "." : "",
-			         c->alias != NULL ? c->alias : col_json(c));
+			field_path(field, sizeof(field), prefix,
+			           c->alias != NULL ? c->alias : col_json(c));
 			return pc_err_set(err, PC_ERR_INVALID, field, "%s: required", field);
 		}
 	}
@@ -689,42 +745,41 @@ write_row(struct db *db, const struct api_resource *res, json_t *row, bool inser
           int64_t *new_id, struct pc_err *err)
 {
 	char sql[SQL_MAX];
-	size_t n;
+	struct sbuf q;
 	sqlite3_stmt *st;
 	int idx = 1, rc;
 	bool auto_id = key_is_id(res);
 
+	sbuf_init(&q, sql, sizeof(sql));
 	if (insert) {
 		size_t vals = 0;
 
-		n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO %s (", res->table);
+		sbuf_printf(&q, "INSERT INTO %s (", res->table);
 		for (size_t i = 0; i < res->ncols; i++) {
 			if (auto_id && (res->cols[i].flags & RF_KEY))
 				continue;
-			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%s",
-			                      vals++ > 0 ? ", " : "", res->cols[i].name);
+			sbuf_printf(&q, "%s%s", vals++ > 0 ? ", " : "", res->cols[i].name);
 		}
 		if (res->parent_fk != NULL)
-			n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", %s", res->parent_fk);
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ") VALUES (");
+			sbuf_printf(&q, ", %s", res->parent_fk);
+		sbuf_str(&q, ") VALUES (");
 		for (size_t i = 0; i < vals + (res->parent_fk != NULL); i++)
-			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s?", i > 0 ? ", " : "");
-		snprintf(sql + n, sizeof(sql) - n, ")");
+			sbuf_str(&q, i > 0 ? ", ?" : "?");
+		sbuf_str(&q, ")");
 	} else {
 		size_t sets = 0;
 
-		n = (size_t)snprintf(sql, sizeof(sql), "UPDATE %s SET ", res->table);
+		sbuf_printf(&q, "UPDATE %s SET ", res->table);
 		for (size_t i = 0; i < res->ncols; i++) {
 			if (res->cols[i].flags & RF_KEY)
 				continue;
-			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%s = ?",
-			                      sets++ > 0 ? ", " : "", res->cols[i].name);
+			sbuf_printf(&q, "%s%s = ?", sets++ > 0 ? ", " : "", res->cols[i].name);
 		}
 		if (sets == 0)
 			return 0; /* only the key (isakmp-interfaces): nothing to update */
-		snprintf(sql + n, sizeof(sql) - n, " WHERE %s = ?", key_col(res)->name);
+		sbuf_printf(&q, " WHERE %s = ?", key_col(res)->name);
 	}
-	rc = db_prepare(db, sql, &st, err);
+	rc = prepare_sb(db, &q, &st, err);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < res->ncols; i++) {
@@ -748,16 +803,17 @@ static int
 next_position(struct db *db, const struct api_resource *res, const char *col, json_t *parent,
               int64_t *pos)
 {
-	char sql[256];
 	sqlite3_stmt *st;
+	int rc;
 
 	if (parent != NULL)
-		snprintf(sql, sizeof(sql), "SELECT coalesce(max(%s), 0) + 1 FROM %s WHERE %s = ?",
-		         col, res->table, res->parent_fk);
+		rc = prepare_fmt(db, &st, NULL,
+		                 "SELECT coalesce(max(%s), 0) + 1 FROM %s WHERE %s = ?", col,
+		                 res->table, res->parent_fk);
 	else
-		snprintf(sql, sizeof(sql), "SELECT coalesce(max(%s), 0) + 1 FROM %s", col,
-		         res->table);
-	if (db_prepare(db, sql, &st, NULL) < 0)
+		rc = prepare_fmt(db, &st, NULL, "SELECT coalesce(max(%s), 0) + 1 FROM %s", col,
+		                 res->table);
+	if (rc < 0)
 		return -EIO;
 	if (parent != NULL)
 		bind_json(st, 1, parent);
@@ -770,7 +826,6 @@ static int
 write_children(struct db *db, const struct res_child *ch, json_t *parent_id, json_t *items,
                struct pc_err *err)
 {
-	char sql[SQL_MAX];
 	sqlite3_stmt *st;
 	json_t *old = json_array(), *row;
 	size_t i;
@@ -778,12 +833,14 @@ write_children(struct db *db, const struct res_child *ch, json_t *parent_id, jso
 
 	/* remember secrets of the rows being replaced, by their match column */
 	if (ch->res != NULL && ch->match != NULL) {
-		char cols[SQL_MAX];
+		char sql[SQL_MAX];
+		struct sbuf q;
 
-		select_list(ch->res, cols, sizeof(cols));
-		snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = ?", cols, ch->res->table,
-		         ch->res->parent_fk);
-		if (db_prepare(db, sql, &st, err) < 0) {
+		sbuf_init(&q, sql, sizeof(sql));
+		sbuf_str(&q, "SELECT ");
+		select_list(ch->res, &q);
+		sbuf_printf(&q, " FROM %s WHERE %s = ?", ch->res->table, ch->res->parent_fk);
+		if (prepare_sb(db, &q, &st, err) < 0) {
 			json_decref(old);
 			return -EIO;
 		}
@@ -792,10 +849,9 @@ write_children(struct db *db, const struct res_child *ch, json_t *parent_id, jso
 			json_array_append_new(old, row_from_stmt(ch->res, st));
 		sqlite3_finalize(st);
 	}
-	snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s = ?",
-	         ch->res != NULL ? ch->res->table : ch->table,
-	         ch->res != NULL ? ch->res->parent_fk : ch->fk);
-	rc = db_prepare(db, sql, &st, err);
+	rc = prepare_fmt(db, &st, err, "DELETE FROM %s WHERE %s = ?",
+	                 ch->res != NULL ? ch->res->table : ch->table,
+	                 ch->res != NULL ? ch->res->parent_fk : ch->fk);
 	if (rc < 0)
 		goto out;
 	bind_json(st, 1, parent_id);
@@ -807,10 +863,9 @@ write_children(struct db *db, const struct res_child *ch, json_t *parent_id, jso
 	json_array_foreach(items, i, row)
 	{
 		if (ch->res == NULL) {
-			snprintf(sql, sizeof(sql),
-			         "INSERT INTO %s (%s, position, %s) VALUES (?, ?, ?)", ch->table,
-			         ch->fk, ch->col->name);
-			rc = db_prepare(db, sql, &st, err);
+			rc = prepare_fmt(db, &st, err,
+			                 "INSERT INTO %s (%s, position, %s) VALUES (?, ?, ?)",
+			                 ch->table, ch->fk, ch->col->name);
 			if (rc < 0)
 				goto out;
 			bind_json(st, 1, parent_id);
@@ -848,10 +903,7 @@ write_children(struct db *db, const struct res_child *ch, json_t *parent_id, jso
 		json_object_set(row, ch->res->parent_fk, parent_id);
 		rc = write_row(db, ch->res, row, true, NULL, NULL, err);
 		if (rc < 0) {
-			char f[160];
-
-			snprintf(f, sizeof(f), "%s[%zu]", ch->json, i);
-			snprintf(err->field, sizeof(err->field), "%s", f);
+			field_index(err->field, sizeof(err->field), ch->json, i);
 			goto out;
 		}
 	}
@@ -929,15 +981,14 @@ target_of(struct api_req *req, struct target *t)
 		a = 1;
 		/* the parent must exist */
 		{
-			char sql[256];
 			sqlite3_stmt *st;
 			int found = 0;
 			const char *ptable =
 			        strcmp(res->table, "access_list_entry") == 0 ? "access_list" : NULL;
 
 			if (ptable != NULL) {
-				snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?", ptable);
-				if (db_prepare(req->db, sql, &st, NULL) == 0) {
+				if (prepare_fmt(req->db, &st, NULL, "SELECT 1 FROM %s WHERE id = ?",
+				                ptable) == 0) {
 					sqlite3_bind_int64(st, 1, v);
 					found = sqlite3_step(st) == SQLITE_ROW;
 					sqlite3_finalize(st);
@@ -1008,8 +1059,8 @@ void
 api_res_list(struct api_req *req)
 {
 	struct target t;
-	char sql[SQL_MAX], where[SQL_MAX], cols[SQL_MAX];
-	size_t wn = 0;
+	char sql[SQL_MAX], where[SQL_MAX];
+	struct sbuf w, sq;
 	json_t *binds = json_array(), *items = json_array(), *v;
 	sqlite3_stmt *st = NULL;
 	int64_t offset, limit, total = 0;
@@ -1019,16 +1070,15 @@ api_res_list(struct api_req *req)
 
 	if (target_of(req, &t) < 0 || api_query_paging(req, &offset, &limit, API_PAGE_MAX) < 0)
 		goto out;
-	wn += (size_t)snprintf(where, sizeof(where), " WHERE 1 = 1");
+	sbuf_init(&w, where, sizeof(where));
+	sbuf_str(&w, " WHERE 1 = 1");
 	if (t.parent != NULL) {
-		wn += (size_t)snprintf(where + wn, sizeof(where) - wn, " AND %s = ?",
-		                       t.res->parent_fk);
+		sbuf_printf(&w, " AND %s = ?", t.res->parent_fk);
 		json_array_append(binds, t.parent);
 	}
 	q = api_query(req, "q");
 	if (q != NULL && q[0] != '\0' && t.res->search != NULL) {
-		wn += (size_t)snprintf(where + wn, sizeof(where) - wn,
-		                       " AND %s LIKE '%%' || ? || '%%' ESCAPE '\\'", t.res->search);
+		sbuf_printf(&w, " AND %s LIKE '%%' || ? || '%%' ESCAPE '\\'", t.res->search);
 		json_array_append_new(binds, json_string(q));
 	}
 	for (size_t c = 0; c < t.res->ncols; c++) {
@@ -1039,8 +1089,7 @@ api_res_list(struct api_req *req)
 			continue;
 		fv = api_query(req, col_json(col));
 		if (fv != NULL) {
-			wn += (size_t)snprintf(where + wn, sizeof(where) - wn, " AND %s = ?",
-			                       col->name);
+			sbuf_printf(&w, " AND %s = ?", col->name);
 			if (col->type == RT_BOOL)
 				json_array_append_new(binds, json_integer(strcmp(fv, "true") == 0 ||
 				                                          strcmp(fv, "1") == 0));
@@ -1050,23 +1099,25 @@ api_res_list(struct api_req *req)
 				json_array_append_new(binds, json_string(fv));
 		}
 		if (col->alias != NULL && (fv = api_query(req, col->alias)) != NULL) {
-			wn += (size_t)snprintf(where + wn, sizeof(where) - wn,
-			                       " AND %s IN (SELECT id FROM %s WHERE %s = ?)",
-			                       col->name, col->ref_table, col->ref_name);
+			sbuf_printf(&w, " AND %s IN (SELECT id FROM %s WHERE %s = ?)", col->name,
+			            col->ref_table, col->ref_name);
 			json_array_append_new(binds, json_string(fv));
 		}
 	}
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s%s", t.res->table, where);
-	if (db_prepare(req->db, sql, &st, NULL) < 0)
+	sbuf_init(&sq, sql, sizeof(sql));
+	sbuf_printf(&sq, "SELECT count(*) FROM %s%s", t.res->table, where);
+	if (!sbuf_ok(&w) || prepare_sb(req->db, &sq, &st, NULL) < 0)
 		goto dberr;
 	json_array_foreach(binds, i, v) bind_json(st, (int)i + 1, v);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		total = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	select_list(t.res, cols, sizeof(cols));
-	snprintf(sql, sizeof(sql), "SELECT %s FROM %s%s ORDER BY %s LIMIT ? OFFSET ?", cols,
-	         t.res->table, where, t.res->order_by);
-	if (db_prepare(req->db, sql, &st, NULL) < 0)
+	sbuf_init(&sq, sql, sizeof(sql));
+	sbuf_str(&sq, "SELECT ");
+	select_list(t.res, &sq);
+	sbuf_printf(&sq, " FROM %s%s ORDER BY %s LIMIT ? OFFSET ?", t.res->table, where,
+	            t.res->order_by);
+	if (prepare_sb(req->db, &sq, &st, NULL) < 0)
 		goto dberr;
 	json_array_foreach(binds, i, v) bind_json(st, (int)i + 1, v);
 	sqlite3_bind_int64(st, (int)json_array_size(binds) + 1, limit);
@@ -1241,7 +1292,6 @@ api_res_delete(struct api_req *req)
 	struct target t;
 	struct pc_err err = {0};
 	json_t *old = NULL, *before = NULL;
-	char sql[512];
 	sqlite3_stmt *st;
 	int rc;
 
@@ -1263,9 +1313,8 @@ api_res_delete(struct api_req *req)
 		if (rc < 0)
 			goto fail;
 	}
-	snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s = ?", t.res->table,
-	         key_col(t.res)->name);
-	rc = db_prepare(req->db, sql, &st, &err);
+	rc = prepare_fmt(req->db, &st, &err, "DELETE FROM %s WHERE %s = ?", t.res->table,
+	                 key_col(t.res)->name);
 	if (rc < 0)
 		goto fail;
 	bind_json(st, 1, t.key);

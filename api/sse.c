@@ -11,6 +11,7 @@
 #include "api/api_int.h"
 #include "gateway/core/events.h"
 #include "gateway/core/log.h"
+#include "gateway/core/sbuf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -141,19 +142,28 @@ sse_format(struct sse_stream *s)
 {
 	struct event_rec recs[SSE_BATCH];
 	uint64_t missed = 0;
-	size_t n = events_read(s->next, recs, SSE_BATCH, 0, &missed), len = 0;
+	size_t n = events_read(s->next, recs, SSE_BATCH, 0, &missed), len;
+	struct sbuf b;
 
+	/* pending holds SSE_BATCH records at their largest and the missed line */
+	sbuf_init(&b, s->pending, sizeof(s->pending));
 	if (missed > 0)
-		len += (size_t)snprintf(s->pending + len, sizeof(s->pending) - len,
-		                        "event: missed\ndata: {\"count\":%llu}\n\n",
-		                        (unsigned long long)missed);
+		sbuf_printf(&b, "event: missed\ndata: {\"count\":%llu}\n\n",
+		            (unsigned long long)missed);
 	for (size_t i = 0; i < n; i++) {
-		len += (size_t)snprintf(s->pending + len, sizeof(s->pending) - len,
-		                        "id: %llu\nevent: %s\ndata: %s\n\n",
-		                        (unsigned long long)recs[i].seq, recs[i].type,
-		                        recs[i].data);
+		size_t before = b.len;
+
+		sbuf_printf(&b, "id: %llu\nevent: %s\ndata: %s\n\n",
+		            (unsigned long long)recs[i].seq, recs[i].type, recs[i].data);
+		if (!sbuf_ok(&b)) {
+			/* never cut an event: send what fits, this one comes with the next batch */
+			b.len = before;
+			s->pending[before] = '\0';
+			break;
+		}
 		s->next = recs[i].seq;
 	}
+	len = b.len;
 	if (n == 0 && missed > 0)
 		s->next = events_last_seq();
 	if (len == 0 && s->keepalive_due)

@@ -80,8 +80,8 @@ iface_list(struct cli_ctx *ctx)
 
 		if (ln != NULL)
 			snprintf(lname, sizeof(lname), "%s", (const char *)ln);
-		else
-			nat_model_default_linux_name(hw, lname, sizeof(lname));
+		else if (nat_model_default_linux_name(hw, lname, sizeof(lname)) < 0)
+			snprintf(lname, sizeof(lname), "(too long)");
 		printf("%-12s %-10s %-10s sec %-4s %s/%s mtu %d%s\n", hw, lname,
 		       sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "-",
 		       sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "-",

@@ -1,6 +1,7 @@
 /* The configuration model: table descriptors, rows, whole-model load/save with prepared statements. */
 #include "db/model.h"
 #include "db/db.h"
+#include "gateway/core/sbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -553,87 +554,48 @@ model_row_ref_key(const struct model_row *r, enum model_table t)
 	return join_cols(r, t, descs[t].ref_key_mask, false);
 }
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void
-sb_add(struct sbuf *b, const char *s, size_t l)
-{
-	if (b->oom)
-		return;
-	if (b->len + l + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 128;
-
-		while (ncap < b->len + l + 1)
-			ncap *= 2;
-		char *n = realloc(b->s, ncap);
-
-		if (n == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = n;
-		b->cap = ncap;
-	}
-	memcpy(b->s + b->len, s, l);
-	b->len += l;
-	b->s[b->len] = '\0';
-}
-
-static void
-sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
 char *
 model_row_describe(const struct model_row *r, enum model_table t)
 {
-	struct sbuf b = {0};
+	struct sbuf b;
 
-	sb_str(&b, descs[t].label);
-	sb_str(&b, ":");
+	sbuf_init_heap(&b);
+	sbuf_str(&b, descs[t].label);
+	sbuf_str(&b, ":");
 	for (int i = 0; i < descs[t].ncols; i++) {
 		const struct model_col *c = &descs[t].cols[i];
 		const char *v = r->v[i];
 
 		if (c->type == MC_SECRET) {
-			sb_str(&b, " ");
-			sb_str(&b, c->name);
-			sb_str(&b, v ? "=(set)" : "=(not set)");
+			sbuf_str(&b, " ");
+			sbuf_str(&b, c->name);
+			sbuf_str(&b, v ? "=(set)" : "=(not set)");
 			continue;
 		}
 		if (v == NULL || (c->def != NULL && strcmp(c->def, v) == 0))
 			continue;
-		sb_str(&b, " ");
-		sb_str(&b, c->name);
-		sb_str(&b, "=");
+		sbuf_str(&b, " ");
+		sbuf_str(&b, c->name);
+		sbuf_str(&b, "=");
 		if (c->type == MC_REF && c->ref == MT_CRYPTO_MAP) {
 			/* map\x1fdyn\x1fseq -> map/seq */
 			const char *a = strchr(v, '\x1f');
 			const char *e = a ? strchr(a + 1, '\x1f') : NULL;
 
-			sb_add(&b, v, a ? (size_t)(a - v) : strlen(v));
-			sb_str(&b, "/");
-			sb_str(&b, e ? e + 1 : "?");
+			sbuf_add(&b, v, a ? (size_t)(a - v) : strlen(v));
+			sbuf_str(&b, "/");
+			sbuf_str(&b, e ? e + 1 : "?");
 			continue;
 		}
 		if (strchr(v, ' ') != NULL) {
-			sb_str(&b, "\"");
-			sb_str(&b, v);
-			sb_str(&b, "\"");
+			sbuf_str(&b, "\"");
+			sbuf_str(&b, v);
+			sbuf_str(&b, "\"");
 		} else {
-			sb_str(&b, v);
+			sbuf_str(&b, v);
 		}
 	}
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return sbuf_take(&b); /* NULL when out of memory */
 }
 
 bool

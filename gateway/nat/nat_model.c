@@ -50,6 +50,23 @@ col_text(sqlite3_stmt *st, int i)
 	return s == NULL ? "" : (const char *)s;
 }
 
+/* Copies a name column into dst[len]; a name that does not fit fails the load (cut, two names
+ * could become one). */
+static int
+col_name(sqlite3_stmt *st, int i, char *dst, size_t len, struct pc_err *err, const char *what,
+         const char *field)
+{
+	const char *s = col_text(st, i);
+	size_t n = strlen(s);
+
+	if (n >= len)
+		return pc_err_set(err, PC_ERR_INVALID, field,
+		                  "%s %s '%.40s...': %zu characters, at most %zu", what, field, s,
+		                  n, len - 1);
+	memcpy(dst, s, n + 1);
+	return 0;
+}
+
 static uint32_t
 col_u32(sqlite3_stmt *st, int i)
 {
@@ -62,13 +79,16 @@ col_null(sqlite3_stmt *st, int i)
 	return sqlite3_column_type(st, i) == SQLITE_NULL;
 }
 
-void
+int
 nat_model_default_linux_name(const char *hw_name, char *out, size_t outlen)
 {
+	int n;
+
 	if (strncmp(hw_name, "ethernet", 8) == 0 && hw_name[8] >= '0' && hw_name[8] <= '9')
-		snprintf(out, outlen, "eth%s", hw_name + 8);
+		n = snprintf(out, outlen, "eth%s", hw_name + 8);
 	else
-		snprintf(out, outlen, "%s", hw_name);
+		n = snprintf(out, outlen, "%s", hw_name);
+	return n >= 0 && (size_t)n < outlen ? 0 : -ENAMETOOLONG;
 }
 
 static int
@@ -118,7 +138,10 @@ load_interfaces(struct loader *L)
 			break;
 		it = &L->m->ifs[L->m->nifs - 1];
 		it->id = sqlite3_column_int64(st, 0);
-		snprintf(it->hw_name, sizeof(it->hw_name), "%s", col_text(st, 1));
+		rc = col_name(st, 1, it->hw_name, sizeof(it->hw_name), L->err, "interface",
+		              "hw_name");
+		if (rc < 0)
+			break;
 		if (!col_null(st, 2)) {
 			if (strlen(col_text(st, 2)) >= IFNAMSIZ) {
 				rc = pc_err_set(L->err, PC_ERR_INVALID, "linux_name",
@@ -128,10 +151,19 @@ load_interfaces(struct loader *L)
 			}
 			snprintf(it->linux_name, sizeof(it->linux_name), "%s", col_text(st, 2));
 		} else {
-			nat_model_default_linux_name(it->hw_name, it->linux_name,
-			                             sizeof(it->linux_name));
+			if (nat_model_default_linux_name(it->hw_name, it->linux_name,
+			                                 sizeof(it->linux_name)) < 0) {
+				rc = pc_err_set(
+				        L->err, PC_ERR_INVALID, "linux_name",
+				        "interface %s: no Linux name given, and the one made from "
+				        "the hardware name is longer than %d: set linux_name",
+				        it->hw_name, IFNAMSIZ - 1);
+				break;
+			}
 		}
-		snprintf(it->nameif, sizeof(it->nameif), "%s", col_text(st, 3));
+		rc = col_name(st, 3, it->nameif, sizeof(it->nameif), L->err, "interface", "nameif");
+		if (rc < 0)
+			break;
 		it->security = col_null(st, 4) ? -1 : sqlite3_column_int(st, 4);
 		it->shutdown = sqlite3_column_int(st, 5) != 0;
 		it->has_address = strcmp(col_text(st, 6), "static") == 0 && !col_null(st, 7) &&
@@ -321,7 +353,9 @@ load_groups(struct loader *L)
 			break;
 		g = &L->m->groups[L->m->ngroups - 1];
 		g->id = sqlite3_column_int64(st, 0);
-		snprintf(g->name, sizeof(g->name), "%s", col_text(st, 1));
+		rc = col_name(st, 1, g->name, sizeof(g->name), L->err, "object-group", "name");
+		if (rc < 0)
+			break;
 		g->kind = strcmp(kind, "network") == 0    ? NM_GROUP_NETWORK
 		          : strcmp(kind, "service") == 0  ? NM_GROUP_SERVICE
 		          : strcmp(kind, "protocol") == 0 ? NM_GROUP_PROTOCOL
@@ -364,8 +398,10 @@ load_acls(struct loader *L)
 		if (rc < 0)
 			break;
 		L->m->acls[L->m->nacls - 1].id = sqlite3_column_int64(st, 0);
-		snprintf(L->m->acls[L->m->nacls - 1].name, sizeof(L->m->acls[0].name), "%s",
-		         col_text(st, 1));
+		rc = col_name(st, 1, L->m->acls[L->m->nacls - 1].name, sizeof(L->m->acls[0].name),
+		              L->err, "access-list", "name");
+		if (rc < 0)
+			break;
 	}
 	if (rc == 0 && step != SQLITE_DONE)
 		rc = db_error(L->db, L->err, "read access-lists");
@@ -713,7 +749,9 @@ load_simple(struct loader *L)
 			break;
 		struct nm_pool *p = &L->m->pools[L->m->npools - 1];
 
-		snprintf(p->name, sizeof(p->name), "%s", col_text(st, 0));
+		rc = col_name(st, 0, p->name, sizeof(p->name), L->err, "ip local pool", "name");
+		if (rc < 0)
+			break;
 		p->start = col_u32(st, 1);
 		p->end = col_u32(st, 2);
 	}

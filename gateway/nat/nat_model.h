@@ -20,15 +20,21 @@ struct db;
 #define NAT_PLAN_MAX_RULES  400000
 #define NAT_RULE_MAX_MATCH  10
 #define NAT_GROUP_MAX_DEPTH 8
+/* Longest names the model takes (the API's limits); a longer one in the database fails the load
+ * with an error saying so, never cut (two cut names could become one nft set). */
+#define NM_NAME_MAX   64 /* object-group, access-list, ip local pool */
+#define NM_NAMEIF_MAX 48
+/* nft chain and set names made from those with a prefix ("og_", "untranslated_") */
+#define NP_NAME_LEN 72
 
 /* Addresses, masks and ports in the model are host byte order. */
 
 struct nm_interface {
 	int64_t id;
-	char hw_name[32];
-	char linux_name[IFNAMSIZ]; /* explicit, or derived ethernetN -> ethN */
-	char nameif[32];           /* "" when not named */
-	int security;              /* -1 when not set */
+	char hw_name[NM_NAME_MAX + 1];
+	char linux_name[IFNAMSIZ];      /* explicit, or derived ethernetN -> ethN */
+	char nameif[NM_NAMEIF_MAX + 1]; /* "" when not named */
+	int security;                   /* -1 when not set */
 	bool shutdown;
 	bool has_address;
 	uint32_t address, netmask;
@@ -44,7 +50,7 @@ struct nm_range {
 /* An object group flattened (nested groups expanded, overlaps merged, sorted). */
 struct nm_group {
 	int64_t id;
-	char name[64];
+	char name[NM_NAME_MAX + 1];
 	enum nm_range_kind kind;
 	int service_protocol; /* 6, 17, or 0 for tcp-udp / not a service group */
 	struct nm_range *ranges;
@@ -82,7 +88,7 @@ struct nm_ace {
 
 struct nm_acl {
 	int64_t id;
-	char name[64];
+	char name[NM_NAME_MAX + 1];
 	size_t first, count; /* slice of model aces (remarks and inactive entries left out) */
 };
 
@@ -133,7 +139,7 @@ struct nm_fixup {
 };
 
 struct nm_pool {
-	char name[64];
+	char name[NM_NAME_MAX + 1];
 	uint32_t start, end;
 };
 
@@ -177,8 +183,8 @@ struct nat_model {
 /* Reads the model through db (any connection, in or out of a transaction). */
 int nat_model_load(struct db *db, struct nat_model **out, struct pc_err *err);
 void nat_model_free(struct nat_model *m);
-/* ethernetN -> ethN; anything else is copied. */
-void nat_model_default_linux_name(const char *hw_name, char *out, size_t outlen);
+/* ethernetN -> ethN; anything else is copied. -ENAMETOOLONG (out cut) if it does not fit. */
+int nat_model_default_linux_name(const char *hw_name, char *out, size_t outlen);
 
 /* ---- the plan ---- */
 
@@ -202,7 +208,7 @@ struct np_match {
 	bool neg;           /* != / not in set */
 	enum nm_port_op op; /* ports: EQ NEQ LT GT RANGE */
 	uint32_t v1, v2;    /* address+netmask, mark value+mask, port lo+hi, proto, icmp, ct bits */
-	char name[IFNAMSIZ + 48]; /* interface name, or set name when set is true */
+	char name[NP_NAME_LEN]; /* interface name, or set name when set is true */
 	bool set;
 };
 
@@ -228,8 +234,8 @@ struct np_rule {
 	enum np_action action;
 	uint32_t a1, a2;
 	uint16_t port;
-	bool prefix;     /* DNAT/SNAT of a whole prefix: a1 = address, a2 = netmask (netmap) */
-	char target[48]; /* jump chain or helper name */
+	bool prefix; /* DNAT/SNAT of a whole prefix: a1 = address, a2 = netmask (netmap) */
+	char target[NP_NAME_LEN]; /* jump chain or helper name */
 	/* ACL entry this rule enforces (0 when none): rule userdata "pc:acl=A:ace=E" */
 	int64_t acl_id, ace_id;
 	char comment[96];
@@ -238,7 +244,7 @@ struct np_rule {
 enum np_hook { NP_HOOK_NONE, NP_HOOK_PREROUTING, NP_HOOK_FORWARD, NP_HOOK_POSTROUTING };
 
 struct np_chain {
-	char name[48];
+	char name[NP_NAME_LEN];
 	enum np_hook hook;
 	bool nat; /* type nat (else filter) */
 	int priority;
@@ -248,7 +254,7 @@ struct np_chain {
 enum np_set_type { NP_SET_IPV4, NP_SET_SERVICE, NP_SET_PROTO, NP_SET_ICMP };
 
 struct np_set {
-	char name[48];
+	char name[NP_NAME_LEN];
 	enum np_set_type type;
 	bool interval;
 	bool timeout;

@@ -21,6 +21,8 @@
  *   set uauth      ipv4_addr, flags timeout; sets og_NAME for object groups (interval) */
 #include "gateway/nat/nat_model.h"
 
+#include "gateway/core/sbuf.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -178,7 +180,7 @@ static int
 add_group_set(struct builder *B, int g)
 {
 	const struct nm_group *grp = &B->m->groups[g];
-	char name[48];
+	char name[NP_NAME_LEN];
 	struct np_set *s;
 	int rc;
 
@@ -209,7 +211,7 @@ static int
 ep_match(struct builder *B, struct np_rule *r, enum np_match_kind kind,
          const struct nm_endpoint *ep)
 {
-	char name[48];
+	char name[NP_NAME_LEN];
 	int rc;
 
 	switch (ep->kind) {
@@ -231,7 +233,7 @@ ep_match(struct builder *B, struct np_rule *r, enum np_match_kind kind,
 static int
 port_match(struct builder *B, struct np_rule *r, enum np_match_kind kind, const struct nm_ports *pt)
 {
-	char name[48];
+	char name[NP_NAME_LEN];
 	int rc;
 
 	if (pt->group >= 0) {
@@ -253,7 +255,7 @@ ace_rule(struct builder *B, int chain, const struct nm_acl *acl, const struct nm
          const char *pre_oif, enum np_action permit_action, enum np_action deny_action, bool swap)
 {
 	struct np_rule *r;
-	char name[48];
+	char name[NP_NAME_LEN];
 	int rc;
 	bool has_ports = e->sport.op != NM_PORT_NONE || e->sport.group >= 0 ||
 	                 e->dport.op != NM_PORT_NONE || e->dport.group >= 0;
@@ -442,7 +444,7 @@ build_snat(struct builder *B)
 		return ch;
 	for (size_t i = 0; i < B->m->nifs; i++) {
 		const struct nm_interface *it = &B->m->ifs[i];
-		char cname[48], n0name[48];
+		char cname[NP_NAME_LEN], n0name[NP_NAME_LEN];
 		int ich = -1, n0 = -1;
 
 		if (it->nameif[0] == '\0')
@@ -693,7 +695,7 @@ static int
 untranslated_chain(struct builder *B, int h)
 {
 	const struct nm_interface *hi = &B->m->ifs[h];
-	char name[48];
+	char name[NP_NAME_LEN];
 	struct np_rule *r;
 	int ch, rc;
 
@@ -769,7 +771,7 @@ build_forward(struct builder *B)
 	for (size_t i = 0; i < B->m->nifs; i++) {
 		const struct nm_interface *it = &B->m->ifs[i];
 		const struct nm_access_group *ag = NULL;
-		char cname[48];
+		char cname[NP_NAME_LEN];
 		int ich;
 
 		if (it->nameif[0] == '\0')
@@ -931,39 +933,10 @@ nat_plan_free(struct nat_plan *p)
 
 /* ---- rendering as nft text ---- */
 
-struct sbuf {
-	char *b;
-	size_t len, cap;
-	bool trunc;
-};
-
-static void sb_printf(struct sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sbuf *s, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (s->len >= s->cap) {
-		s->trunc = true;
-		return;
-	}
-	va_start(ap, fmt);
-	n = vsnprintf(s->b + s->len, s->cap - s->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= s->cap - s->len) {
-		s->trunc = true;
-		s->len = s->cap;
-		return;
-	}
-	s->len += (size_t)n;
-}
-
 static void
 sb_ip(struct sbuf *s, uint32_t a)
 {
-	sb_printf(s, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	sbuf_printf(s, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
 }
 
 static int
@@ -981,24 +954,25 @@ render_match(struct sbuf *s, const struct np_match *mt)
 	switch (mt->kind) {
 	case NP_M_IIF:
 	case NP_M_OIF:
-		sb_printf(s, "%s \"%s\" ", mt->kind == NP_M_IIF ? "iifname" : "oifname", mt->name);
+		sbuf_printf(s, "%s \"%s\" ", mt->kind == NP_M_IIF ? "iifname" : "oifname",
+		            mt->name);
 		return;
 	case NP_M_MARK:
-		sb_printf(s, "meta mark & 0x%08x == 0x%08x ", mt->v2, mt->v1);
+		sbuf_printf(s, "meta mark & 0x%08x == 0x%08x ", mt->v2, mt->v1);
 		return;
 	case NP_M_SADDR:
 	case NP_M_DADDR:
-		sb_printf(s, "ip %s ", mt->kind == NP_M_SADDR ? "saddr" : "daddr");
+		sbuf_printf(s, "ip %s ", mt->kind == NP_M_SADDR ? "saddr" : "daddr");
 		if (mt->set) {
-			sb_printf(s, "%s@%s ", mt->neg ? "!= " : "", mt->name);
+			sbuf_printf(s, "%s@%s ", mt->neg ? "!= " : "", mt->name);
 			return;
 		}
 		if (mt->neg)
-			sb_printf(s, "!= ");
+			sbuf_printf(s, "!= ");
 		sb_ip(s, mt->v1);
 		if (mt->v2 != UINT32_MAX)
-			sb_printf(s, "/%d", prefix_len(mt->v2));
-		sb_printf(s, " ");
+			sbuf_printf(s, "/%d", prefix_len(mt->v2));
+		sbuf_printf(s, " ");
 		return;
 	case NP_M_L4PROTO:
 		what = "meta l4proto";
@@ -1008,113 +982,113 @@ render_match(struct sbuf *s, const struct np_match *mt)
 		break;
 	case NP_M_SPORT:
 	case NP_M_DPORT:
-		sb_printf(s, "th %s ", mt->kind == NP_M_SPORT ? "sport" : "dport");
+		sbuf_printf(s, "th %s ", mt->kind == NP_M_SPORT ? "sport" : "dport");
 		if (mt->set) {
-			sb_printf(s, "@%s ", mt->name);
+			sbuf_printf(s, "@%s ", mt->name);
 		} else if (mt->op == NM_PORT_RANGE) {
-			sb_printf(s, "%u-%u ", mt->v1, mt->v2);
+			sbuf_printf(s, "%u-%u ", mt->v1, mt->v2);
 		} else {
-			sb_printf(s, "%s%u ", ops[mt->op], mt->v1);
+			sbuf_printf(s, "%s%u ", ops[mt->op], mt->v1);
 		}
 		return;
 	case NP_M_CTSTATE:
-		sb_printf(s, "ct state ");
+		sbuf_printf(s, "ct state ");
 		{
 			const char *sep = "";
 
 			if (mt->v1 & CT_INV) {
-				sb_printf(s, "%sinvalid", sep);
+				sbuf_printf(s, "%sinvalid", sep);
 				sep = ",";
 			}
 			if (mt->v1 & CT_EST) {
-				sb_printf(s, "%sestablished", sep);
+				sbuf_printf(s, "%sestablished", sep);
 				sep = ",";
 			}
 			if (mt->v1 & CT_REL) {
-				sb_printf(s, "%srelated", sep);
+				sbuf_printf(s, "%srelated", sep);
 				sep = ",";
 			}
 			if (mt->v1 & CT_NEW)
-				sb_printf(s, "%snew", sep);
+				sbuf_printf(s, "%snew", sep);
 		}
-		sb_printf(s, " ");
+		sbuf_printf(s, " ");
 		return;
 	case NP_M_CTSTATUS:
-		sb_printf(s, "ct status & 0x%x %s 0x%x ", mt->v1, mt->neg ? "!=" : "==", mt->v1);
+		sbuf_printf(s, "ct status & 0x%x %s 0x%x ", mt->v1, mt->neg ? "!=" : "==", mt->v1);
 		return;
 	case NP_M_SECPATH:
-		sb_printf(s, "meta secpath exists ");
+		sbuf_printf(s, "meta secpath exists ");
 		return;
 	}
 	if (mt->set)
-		sb_printf(s, "%s %s@%s ", what, mt->neg ? "!= " : "", mt->name);
+		sbuf_printf(s, "%s %s@%s ", what, mt->neg ? "!= " : "", mt->name);
 	else
-		sb_printf(s, "%s %s%u ", what, mt->neg ? "!= " : "", mt->v1);
+		sbuf_printf(s, "%s %s%u ", what, mt->neg ? "!= " : "", mt->v1);
 }
 
 int
 nat_plan_render_rule(const struct nat_plan *p, const struct np_rule *r, char *buf, size_t len)
 {
-	struct sbuf s = {.b = buf, .cap = len};
+	struct sbuf s;
 
 	if (len == 0)
 		return -ENOSPC;
-	buf[0] = '\0';
+	sbuf_init(&s, buf, len);
 	for (int i = 0; i < r->nm; i++)
 		render_match(&s, &r->m[i]);
 	if (r->counter)
-		sb_printf(&s, "counter ");
+		sbuf_printf(&s, "counter ");
 	switch (r->action) {
 	case NP_A_NONE:
 		break;
 	case NP_A_ACCEPT:
-		sb_printf(&s, "accept");
+		sbuf_printf(&s, "accept");
 		break;
 	case NP_A_DROP:
-		sb_printf(&s, "drop");
+		sbuf_printf(&s, "drop");
 		break;
 	case NP_A_RETURN:
-		sb_printf(&s, "return");
+		sbuf_printf(&s, "return");
 		break;
 	case NP_A_JUMP:
-		sb_printf(&s, "jump %s", r->target);
+		sbuf_printf(&s, "jump %s", r->target);
 		break;
 	case NP_A_DNAT:
 	case NP_A_SNAT:
-		sb_printf(&s, "%s ", r->action == NP_A_DNAT ? "dnat" : "snat");
+		sbuf_printf(&s, "%s ", r->action == NP_A_DNAT ? "dnat" : "snat");
 		if (r->prefix) {
-			sb_printf(&s, "ip prefix to ");
+			sbuf_printf(&s, "ip prefix to ");
 			sb_ip(&s, r->a1);
-			sb_printf(&s, "/%d", prefix_len(r->a2));
+			sbuf_printf(&s, "/%d", prefix_len(r->a2));
 			break;
 		}
-		sb_printf(&s, "to ");
+		sbuf_printf(&s, "to ");
 		sb_ip(&s, r->a1);
 		if (r->action == NP_A_SNAT && r->a2 != r->a1) {
-			sb_printf(&s, "-");
+			sbuf_printf(&s, "-");
 			sb_ip(&s, r->a2);
 		}
 		if (r->port != 0)
-			sb_printf(&s, ":%u", r->port);
+			sbuf_printf(&s, ":%u", r->port);
 		break;
 	case NP_A_MASQ:
-		sb_printf(&s, "masquerade");
+		sbuf_printf(&s, "masquerade");
 		break;
 	case NP_A_REDIRECT:
-		sb_printf(&s, "redirect to :%u", r->port);
+		sbuf_printf(&s, "redirect to :%u", r->port);
 		break;
 	case NP_A_HELPER:
-		sb_printf(&s, "ct helper set \"%s\"", r->target);
+		sbuf_printf(&s, "ct helper set \"%s\"", r->target);
 		break;
 	case NP_A_MARK:
-		sb_printf(&s, "meta mark set meta mark & 0x%08x | 0x%08x", ~r->a2, r->a1);
+		sbuf_printf(&s, "meta mark set meta mark & 0x%08x | 0x%08x", ~r->a2, r->a1);
 		break;
 	}
 	while (s.len > 0 && s.len < s.cap && buf[s.len - 1] == ' ')
 		buf[--s.len] = '\0';
 	if (r->comment[0] != '\0')
-		sb_printf(&s, " comment \"%s\"", r->comment);
-	return s.trunc ? -ENOSPC : 0;
+		sbuf_printf(&s, " comment \"%s\"", r->comment);
+	return sbuf_ok(&s) ? 0 : -ENOSPC;
 }
 
 static const char *

@@ -169,7 +169,7 @@ parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, struct attrs *t)
 		    a->nla_len > (size_t)(end - p))
 			return -EINVAL;
 		attr_cb(a, t);
-		if (MNL_ALIGN(a->nla_len) >= (size_t)(end - p))
+		if ((size_t)MNL_ALIGN(a->nla_len) >= (size_t)(end - p))
 			break;
 		p += MNL_ALIGN(a->nla_len);
 	}

@@ -556,7 +556,8 @@ ftp_up_process(struct uauth_conn *c)
 				c->ftp_stage = FTP_UP_PASS;
 				break;
 			}
-			/* fall through: 230 without password, or a refusal: the client sees it */
+			/* 230 without password, or a refusal: on to the client, who sees it */
+			__attribute__((fallthrough));
 		case FTP_UP_PASS:
 			snprintf(cmd, sizeof(cmd), "%s\r\n", l);
 			if (out_str(c, cmd) < 0)

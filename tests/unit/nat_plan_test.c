@@ -363,6 +363,79 @@ test_object_groups_become_sets(void **state)
 	db_close(db);
 }
 
+/* Names at the API's limits (64 characters for object-groups, 48 for nameif) stay whole in the
+ * nft names made from them: two groups that differ only in their 64th character are two sets.
+ * A longer name in the database fails the load and says so (it is never cut). */
+static void
+test_long_names_kept_whole(void **state)
+{
+	struct db *db = seed_db();
+	struct pc_err err = {0};
+	struct nat_model *m;
+	struct nat_plan *p;
+	char sql[2048], a[65], b[65], nif[49], sa[72], sb[72];
+	const struct np_rule *r;
+	int found = 0;
+
+	memset(a, 'g', 63);
+	memcpy(b, a, 63);
+	a[63] = 'A';
+	b[63] = 'B';
+	a[64] = b[64] = '\0';
+	memset(nif, 'n', 48);
+	nif[48] = '\0';
+	snprintf(sql, sizeof(sql),
+	         "UPDATE interface SET nameif = '%s' WHERE nameif = 'inside';"
+	         "INSERT INTO object_group (id, name, kind) VALUES (1, '%s', 'network'),"
+	         " (2, '%s', 'network');"
+	         "INSERT INTO object_group_member (group_id, position, kind, address) VALUES"
+	         " (1, 0, 'host', '10.1.0.1'), (2, 0, 'host', '10.2.0.2');"
+	         "INSERT INTO access_list_entry (id, acl_id, position, action, protocol, src_kind,"
+	         " src_group_id, dst_kind) VALUES (8, 2, 8, 'permit', 'ip', 'group', 1, 'any'),"
+	         " (9, 2, 9, 'deny', 'ip', 'group', 2, 'any');",
+	         nif, a, b);
+	if (db_exec(db, sql, &err) != 0)
+		fail_msg("%s", err.msg);
+	p = plan_from(db, &base_cfg, &m);
+	snprintf(sa, sizeof(sa), "og_%s", a);
+	snprintf(sb, sizeof(sb), "og_%s", b);
+	for (size_t i = 0; i < p->nsets; i++) {
+		if (strcmp(p->sets[i].name, sa) == 0) {
+			assert_int_equal(p->sets[i].ranges[0].lo, 0x0a010001);
+			found |= 1;
+		}
+		if (strcmp(p->sets[i].name, sb) == 0) {
+			assert_int_equal(p->sets[i].ranges[0].lo, 0x0a020002);
+			found |= 2;
+		}
+	}
+	assert_int_equal(found, 3);
+	r = rule_for_ace(p, "in_outside", 9);
+	assert_non_null(r);
+	found = 0;
+	for (int i = 0; i < r->nm; i++)
+		if (r->m[i].kind == NP_M_SADDR && r->m[i].set) {
+			assert_string_equal(r->m[i].name, sb);
+			found = 1;
+		}
+	assert_int_equal(found, 1);
+	snprintf(sql, sizeof(sql), "untranslated_%s", nif);
+	assert_true(nat_plan_chain_index(p, sql) >= 0);
+	nat_plan_free(p);
+	nat_model_free(m);
+
+	/* 65 characters (the PIX importer has no limit of its own): the load fails, naming it */
+	assert_int_equal(
+	        db_exec(db, "UPDATE object_group SET name = name || 'x' WHERE id = 2", &err), 0);
+	m = NULL;
+	assert_int_equal(nat_model_load(db, &m, &err), -EINVAL);
+	assert_null(m);
+	assert_string_equal(err.field, "name");
+	assert_has(err.msg, "object-group name 'gggg");
+	assert_has(err.msg, "65 characters, at most 64");
+	db_close(db);
+}
+
 static void
 test_no_access_group_and_errors(void **state)
 {
@@ -474,6 +547,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_missing_helper_and_uauth_redirect, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_object_groups_become_sets, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_long_names_kept_whole, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_no_access_group_and_errors, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_acl_naming_the_mapped_address, setup,
 	                                        teardown),

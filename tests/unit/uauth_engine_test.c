@@ -28,7 +28,7 @@ test_engine_wiring(void **state)
 	struct pc_err err = {0};
 	char path[64];
 	json_t *v;
-	char sel[32];
+	char sel[80];
 	int fd;
 
 	if (unshare(CLONE_NEWNET) < 0)

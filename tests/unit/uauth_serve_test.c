@@ -104,8 +104,9 @@ ip_str(uint32_t a, char *buf, size_t len)
 	inet_ntop(AF_INET, &ia, buf, (socklen_t)len);
 }
 
-/* The nft command for an element operation (what the NAT module does through libnftnl). */
-static int
+/* The nft command for an element operation (what the NAT module does through libnftnl). Not
+ * inlined: test_nft_cmd passes a buffer too small on purpose, which gcc would see at compile time. */
+static __attribute__((noinline)) int
 nft_cmd(char *buf, size_t len, const char *verb, const char *set, uint32_t addr, uint32_t timeout_s)
 {
 	char a[INET_ADDRSTRLEN];
