@@ -19,6 +19,10 @@ FAILS=0
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	# $! of a backgrounded inns is the subshell, not the program in the namespace: end those too
+	for ns in $NS_OUT $NS_GW $NS_RTR $NS_WEB $NS_VPN; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+	done
 	for ns in $NS_OUT $NS_GW $NS_RTR $NS_WEB $NS_VPN; do ip netns del "$ns" 2>/dev/null || true; done
 	rm -rf "$WORK"
 }
