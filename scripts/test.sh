@@ -47,5 +47,35 @@ regex="^($(
 	IFS='|'
 	echo "${labels[*]}"
 ))\$"
+# Tests run in network namespaces they create and must leave nothing behind: processes still
+# running in a namespace other than ours, and namespaces, that were not there before fail the run.
+netns_procs() { # "pid cmdline" of processes outside this shell's network namespace
+	local own d ns
+	own=$(readlink /proc/$$/ns/net)
+	for d in /proc/[0-9]*; do
+		ns=$(readlink "$d/ns/net" 2>/dev/null) || continue
+		[ "$ns" = "$own" ] && continue
+		echo "${d#/proc/} $(tr '\0' ' ' <"$d/cmdline" 2>/dev/null | cut -c1-160)"
+	done
+}
+procs_before=$(netns_procs | awk '{print $1}' | sort)
+netns_before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
+leftovers() {
+	netns_procs | sort | join -v1 - <(echo "$procs_before")
+	ip netns list 2>/dev/null | awk '{print $1}' | sort | comm -23 - <(echo "$netns_before") |
+		sed 's/^/namespace /'
+}
+
 echo "== tests (labels: ${labels[*]})"
 ctest --test-dir "$BUILD" --output-on-failure --no-tests=error -L "$regex"
+
+for _ in $(seq 10); do
+	[ -z "$(leftovers)" ] && break
+	sleep 0.5
+done
+if [ -n "$(leftovers)" ]; then
+	echo "test.sh: the tests left these behind (processes in other network namespaces, namespaces):" >&2
+	leftovers >&2
+	exit 1
+fi
+echo "== nothing left behind (no new namespaces, no processes in them)"
