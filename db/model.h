@@ -67,6 +67,10 @@ enum model_table {
 };
 
 #define MODEL_MAX_COLS 32
+/* Longest names (characters) of object-groups, access-lists, ip local pools and interfaces'
+ * hardware names, and of nameif: PIX's own limits, the API's, and what the NAT model holds. */
+#define MODEL_NAME_MAX   64
+#define MODEL_NAMEIF_MAX 48
 
 enum model_col_type {
 	MC_TEXT,

@@ -91,6 +91,18 @@ fail(struct pctx *c, const char *fmt, ...)
 	return PR_ERROR;
 }
 
+/* A name PIX would not take (and the NAT model could not hold whole): an error on its line. */
+static enum pr
+name_fits(struct pctx *c, const char *what, const char *name, size_t max)
+{
+	size_t n = strlen(name);
+
+	if (n <= max)
+		return PR_OK;
+	return fail(c, "%s name '%.32s...' is %zu characters long: at most %zu", what, name, n,
+	            max);
+}
+
 static enum pr
 unsup(struct pctx *c, const char *fmt, ...)
 {
@@ -612,6 +624,8 @@ h_nameif(struct pctx *c, struct toks *t)
 		return unsup(c, "expected 'nameif HW NAME securityN'");
 	if (!parse_long(t->t[3] + 8, 0, 100, &sec))
 		return fail(c, "bad security level '%s' (expected security0-security100)", t->t[3]);
+	if (name_fits(c, "interface", t->t[2], MODEL_NAMEIF_MAX) != PR_OK)
+		return PR_ERROR;
 	if (pix_smap_get(&c->maps[PM_IF], t->t[2], &other) &&
 	    strcmp(row_at(c, MT_INTERFACE, other)->v[0], t->t[1]) != 0)
 		return fail(c, "interface name '%s' already used by %s", t->t[2],
@@ -749,6 +763,8 @@ h_ip_local_pool(struct pctx *c, struct toks *t)
 		return fail(c, "pool %s-%s has more than 65536 addresses", a, b);
 	if (pix_smap_get(&c->maps[PM_POOL], t->t[3], NULL))
 		return fail(c, "duplicate pool '%s'", t->t[3]);
+	if (name_fits(c, "ip local pool", t->t[3], MODEL_NAME_MAX) != PR_OK)
+		return PR_ERROR;
 	ADD(r, MT_IP_POOL);
 	SET(r, MT_IP_POOL, "name", t->t[3]);
 	SET(r, MT_IP_POOL, "start_address", a);
@@ -961,6 +977,8 @@ h_object_group(struct pctx *c, struct toks *t)
 	}
 	if (pix_smap_get(&c->maps[PM_OG], name, NULL))
 		return fail(c, "object-group '%s' already defined", name);
+	if (name_fits(c, "object-group", name, MODEL_NAME_MAX) != PR_OK)
+		return PR_ERROR;
 	ADD(r, MT_OBJECT_GROUP);
 	SET(r, MT_OBJECT_GROUP, "name", name);
 	SET(r, MT_OBJECT_GROUP, "kind", kind);
@@ -1241,6 +1259,8 @@ ensure_acl(struct pctx *c, const char *name)
 
 	if (pix_smap_get(&c->maps[PM_ACL], name, NULL))
 		return PR_OK;
+	if (name_fits(c, "access-list", name, MODEL_NAME_MAX) != PR_OK)
+		return PR_ERROR;
 	ADD(r, MT_ACCESS_LIST);
 	SET(r, MT_ACCESS_LIST, "name", name);
 	PUT(PM_ACL, name, c->m->t[MT_ACCESS_LIST].n - 1);

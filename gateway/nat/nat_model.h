@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "db/model.h"
 #include "gateway/core/err.h"
 
 struct db;
@@ -22,8 +23,8 @@ struct db;
 #define NAT_GROUP_MAX_DEPTH 8
 /* Longest names the model takes (the API's limits); a longer one in the database fails the load
  * with an error saying so, never cut (two cut names could become one nft set). */
-#define NM_NAME_MAX   64 /* object-group, access-list, ip local pool */
-#define NM_NAMEIF_MAX 48
+#define NM_NAME_MAX   MODEL_NAME_MAX /* object-group, access-list, ip local pool, hw_name */
+#define NM_NAMEIF_MAX MODEL_NAMEIF_MAX
 /* nft chain and set names made from those with a prefix ("og_", "untranslated_") */
 #define NP_NAME_LEN 72
 

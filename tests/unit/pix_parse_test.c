@@ -226,6 +226,59 @@ test_errors_have_line_and_reason(void **state)
 	free(text);
 }
 
+/* Names at PIX's limits (64 characters, 48 for nameif) are taken whole; one character more is an
+ * error on its line naming the limit (the NAT model could not hold it whole). */
+static void
+test_name_limits(void **state)
+{
+	char n48[49], n49[50], n64[65], n65[66], text[1024];
+	struct pix_report *rep = calloc(1, sizeof(*rep));
+	struct model *m = NULL;
+
+	memset(n48, 'n', 48);
+	n48[48] = '\0';
+	memset(n49, 'm', 49);
+	n49[49] = '\0';
+	memset(n64, 'g', 64);
+	n64[64] = '\0';
+	memset(n65, 'h', 65);
+	n65[65] = '\0';
+	snprintf(text, sizeof(text),
+	         "nameif ethernet0 %s security0\n"
+	         "nameif ethernet1 %s security100\n"
+	         "object-group network %s\n"
+	         " network-object host 10.1.1.1\n"
+	         "access-list %s permit ip any any\n"
+	         "access-list %s permit ip any any\n"
+	         "ip local pool %s 10.0.0.1-10.0.0.9\n"
+	         "ip local pool %s 10.0.1.1-10.0.1.9\n"
+	         "object-group network %s\n",
+	         n48, n49, n64, n64, n65, n64, n65, n65);
+	assert_int_equal(pix_parse(text, strlen(text), false, &m, rep), 0);
+	assert_int_equal(rep->errors, 4);
+	for (uint32_t line = 1; line <= 9; line++) {
+		const struct pix_line_entry *e = entry_at(rep, line);
+		bool bad = line == 2 || line == 6 || line == 8 || line == 9;
+
+		assert_non_null(e);
+		if (!bad) {
+			assert_int_not_equal(e->kind, PIX_LINE_ERROR);
+			continue;
+		}
+		assert_int_equal(e->kind, PIX_LINE_ERROR);
+		assert_non_null(strstr(e->reason, line == 2 ? "is 49 characters long: at most 48"
+		                                            : "is 65 characters long: at most 64"));
+	}
+	assert_non_null(strstr(entry_at(rep, 6)->reason, "access-list name 'hhhh"));
+	assert_int_equal(m->t[MT_OBJECT_GROUP].n, 1);
+	assert_string_equal(model_row_get(&m->t[MT_OBJECT_GROUP].rows[0], MT_OBJECT_GROUP, "name"),
+	                    n64);
+	assert_int_equal(m->t[MT_ACCESS_LIST].n, 1);
+	assert_int_equal(m->t[MT_IP_POOL].n, 1);
+	model_free(m);
+	pix_report_free(rep);
+}
+
 static void
 test_access_list_forms(void **state)
 {
@@ -452,6 +505,7 @@ main(void)
 	        cmocka_unit_test(test_pix_md5_known_answers),
 	        cmocka_unit_test(test_messy_text),
 	        cmocka_unit_test(test_errors_have_line_and_reason),
+	        cmocka_unit_test(test_name_limits),
 	        cmocka_unit_test(test_access_list_forms),
 	        cmocka_unit_test(test_nat_static_global_forms),
 	        cmocka_unit_test(test_vpn_vocabulary),
